@@ -1,0 +1,102 @@
+//! The reverse passes: tape order (fast) and the reference's depth-first order.
+
+use crate::graph::{Graph, Var};
+
+/// Buffers the backward passes reuse from call to call.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Scratch {
+    /// For each slot, the tape index of the op that wrote it, or `NONE` for a leaf.
+    producer: Vec<u32>,
+    /// For each tape entry, whether the depth-first walk has reached it.
+    visited: Vec<bool>,
+    /// The depth-first walk's path: (tape index, next input to visit).
+    stack: Vec<(u32, u32)>,
+    /// Tape indices in depth-first post-order.
+    order: Vec<u32>,
+}
+
+const NONE: u32 = u32::MAX;
+
+impl Scratch {
+    pub(crate) fn capacity_bytes(&self) -> usize {
+        self.producer.capacity() * 4
+            + self.visited.capacity()
+            + self.stack.capacity() * 8
+            + self.order.capacity() * 4
+    }
+}
+
+impl Graph {
+    /// Reverse-mode differentiation of `root`: sets `grad[root] = 1` and adds
+    /// `d(root)/d(node)` into the gradient of every node it depends on.
+    ///
+    /// One loop over the tape in reverse, from the op that wrote `root` back to the
+    /// first op. Push order is a topological order, so every op runs after all the
+    /// ops that use its outputs. It is a Wengert tape: every op recorded before `root`
+    /// runs, so record one step, run one pass, and [`Graph::truncate`] the step away
+    /// before the next. Gradients of the nodes that outlive the step, the
+    /// parameters, accumulate from pass to pass until [`Graph::zero_grad`].
+    pub fn backward(&mut self, root: Var) {
+        self.grad[root.index()] = 1.0;
+        let Some(end) = self
+            .tape
+            .iter()
+            .rposition(|op| op.outputs().contains(&root.index()))
+        else {
+            return; // a leaf: nothing to propagate
+        };
+        for op in self.tape[..=end].iter().rev() {
+            op.backward(&self.val, &mut self.grad, &self.args);
+        }
+    }
+
+    /// [`Graph::backward`], visiting ops in the order the reference program does:
+    /// a depth-first post-order from `root`, reversed, where each op's inputs are
+    /// visited first operand first. Ops that `root` does not depend on are skipped.
+    ///
+    /// Any topological order gives the same gradients up to rounding; this one gives
+    /// the reference's rounding, because each gradient receives its terms in the same
+    /// order. It costs a walk of the graph on top of the backward pass.
+    pub fn backward_depth_first(&mut self, root: Var) {
+        let s = &mut self.scratch;
+        s.producer.clear();
+        s.producer.resize(self.val.len(), NONE);
+        for (i, op) in self.tape.iter().enumerate() {
+            for slot in op.outputs() {
+                s.producer[slot] = i as u32;
+            }
+        }
+        s.visited.clear();
+        s.visited.resize(self.tape.len(), false);
+        s.order.clear();
+        s.stack.clear();
+
+        self.grad[root.index()] = 1.0;
+        let start = s.producer[root.index()];
+        if start == NONE {
+            return;
+        }
+        s.visited[start as usize] = true;
+        s.stack.push((start, 0));
+        while let Some(top) = s.stack.last_mut() {
+            let (op, k) = *top;
+            match self.tape[op as usize].input(k as usize, &self.args) {
+                Some(input) => {
+                    top.1 += 1;
+                    let p = s.producer[input.index()];
+                    if p != NONE && !s.visited[p as usize] {
+                        s.visited[p as usize] = true;
+                        s.stack.push((p, 0));
+                    }
+                }
+                None => {
+                    s.order.push(op);
+                    s.stack.pop();
+                }
+            }
+        }
+        for &op in s.order.iter().rev() {
+            self.tape[op as usize].backward(&self.val, &mut self.grad, &self.args);
+        }
+    }
+}

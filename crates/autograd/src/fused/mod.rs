@@ -1,0 +1,52 @@
+//! Fused vector ops: one tape entry for a whole layer step, such as a matrix-vector
+//! product or an RMS norm, instead of thousands of scalar nodes.
+//!
+//! Each op computes exactly what the chain of scalar ops of the reference computes,
+//! sum for sum, in the same order: left-to-right sums from 0, and the same products.
+//! Its backward rule sends each input the same terms, in the order the reference's
+//! depth-first pass would, where that order is cheap to keep. Where the reference
+//! calls `pow`, an [`Arith`](crate::Arith) chooses between `pow` and a faster form.
+
+mod add_vec;
+mod attention;
+mod cross_entropy;
+mod linear;
+mod relu_sq;
+mod rmsnorm;
+
+pub use rmsnorm::RMSNORM_EPS;
+
+pub(crate) use add_vec::AddVec;
+pub(crate) use attention::Attention;
+pub(crate) use cross_entropy::CrossEntropy;
+pub(crate) use linear::Linear;
+pub(crate) use relu_sq::ReluSq;
+pub(crate) use rmsnorm::RmsNorm;
+
+use crate::graph::Span;
+
+/// Panics unless the spans are pairwise disjoint: a fused op's backward writes the
+/// gradients of its inputs and outputs through disjoint slices.
+pub(crate) fn assert_disjoint(op: &str, spans: &[Span]) {
+    for (i, a) in spans.iter().enumerate() {
+        for b in &spans[i + 1..] {
+            let overlap = a.start() < b.start() + b.len() && b.start() < a.start() + a.len();
+            assert!(!overlap, "{op}: operand spans {a:?} and {b:?} overlap");
+        }
+    }
+}
+
+/// The largest value, found as Python's `max` finds it: the first value, replaced by
+/// each later one that is greater.
+///
+/// # Panics
+/// If `values` is empty.
+pub(crate) fn max_of(values: &[f64]) -> f64 {
+    let mut m = values[0];
+    for &v in &values[1..] {
+        if v > m {
+            m = v;
+        }
+    }
+    m
+}

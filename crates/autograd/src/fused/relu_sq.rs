@@ -1,0 +1,51 @@
+//! The MLP's activation, ReLU squared: `relu(x) ** 2`.
+
+use crate::arith::Arith;
+use crate::fused::assert_disjoint;
+use crate::graph::{Graph, Span};
+
+/// `out[i] = max(0, x[i]) ** 2`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct ReluSq {
+    x: Span,
+    out: Span,
+}
+
+impl Graph {
+    /// `relu(x) ** 2`, element-wise; `arith` says how the square is rounded.
+    pub fn relu_sq(&mut self, x: Span, arith: Arith) -> Span {
+        let out = self.alloc(x.len());
+        for i in 0..x.len() {
+            let xi = self.val[x.start() + i];
+            let r = if xi > 0.0 { xi } else { 0.0 };
+            self.val[out.start() + i] = arith.square(r);
+        }
+        assert_disjoint("relu_sq", &[x, out]);
+        self.record(crate::op::Op::ReluSq(ReluSq { x, out }));
+        out
+    }
+}
+
+impl ReluSq {
+    pub(crate) fn backward(&self, val: &[f64], grad: &mut [f64]) {
+        let [dx, dy] = grad
+            .get_disjoint_mut([self.x.range(), self.out.range()])
+            .unwrap();
+        for ((dx, &dy), &x) in dx.iter_mut().zip(dy.iter()).zip(&val[self.x.range()]) {
+            let r = if x > 0.0 { x } else { 0.0 };
+            // d(r^2)/dr = 2 * r ** 1 = 2r (pow(r, 1) is exactly r)
+            let dr = 2.0 * r * dy;
+            // d(relu(x))/dx = 1 if x > 0 else 0
+            let local = if x > 0.0 { 1.0 } else { 0.0 };
+            *dx += local * dr;
+        }
+    }
+
+    pub(crate) fn outputs(&self) -> std::ops::Range<usize> {
+        self.out.range()
+    }
+
+    pub(crate) fn inputs(&self) -> [Option<Span>; 3] {
+        [Some(self.x), None, None]
+    }
+}

@@ -1,0 +1,294 @@
+//! The arena: every scalar lives in one slot of a `Graph`, addressed by a `Var`.
+
+use crate::op::Op;
+
+/// A scalar node of a [`Graph`]: a `Copy` index into its arena.
+///
+/// A `Var` is only meaningful for the graph that made it, and only until that graph
+/// is truncated below it (see [`Graph::truncate`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Var(pub(crate) u32);
+
+impl Var {
+    /// The slot index of this node in its graph's arena.
+    #[inline]
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// A run of `len` consecutive nodes starting at `start`: a vector, or a row-major
+/// matrix, of the arena.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Span {
+    pub(crate) start: u32,
+    pub(crate) len: u32,
+}
+
+impl Span {
+    /// The first slot of the run.
+    #[inline]
+    pub fn start(self) -> usize {
+        self.start as usize
+    }
+
+    /// The number of nodes in the run.
+    #[inline]
+    pub fn len(self) -> usize {
+        self.len as usize
+    }
+
+    /// Whether the run holds no node.
+    #[inline]
+    pub fn is_empty(self) -> bool {
+        self.len == 0
+    }
+
+    /// The slots of the run, as an index range into the arena.
+    #[inline]
+    pub fn range(self) -> std::ops::Range<usize> {
+        self.start()..self.start() + self.len()
+    }
+
+    /// The `i`-th node of the run.
+    ///
+    /// # Panics
+    /// If `i` is out of the run.
+    #[inline]
+    pub fn at(self, i: usize) -> Var {
+        assert!(i < self.len(), "index {i} out of a span of {}", self.len);
+        Var(self.start + i as u32)
+    }
+
+    /// Row `r` of the run read as a row-major matrix with rows of `width` nodes.
+    ///
+    /// # Panics
+    /// If the row does not lie inside the run.
+    #[inline]
+    pub fn row(self, r: usize, width: usize) -> Span {
+        self.sub(r * width, width)
+    }
+
+    /// The `len` nodes starting `offset` nodes into the run.
+    ///
+    /// # Panics
+    /// If the sub-run does not lie inside the run.
+    #[inline]
+    pub fn sub(self, offset: usize, len: usize) -> Span {
+        assert!(
+            offset + len <= self.len(),
+            "sub-span {offset}..{} out of a span of {}",
+            offset + len,
+            self.len
+        );
+        Span {
+            start: self.start + offset as u32,
+            len: len as u32,
+        }
+    }
+
+    /// Every node of the run, in order.
+    pub fn iter(self) -> impl ExactSizeIterator<Item = Var> {
+        (self.start..self.start + self.len).map(Var)
+    }
+}
+
+/// A point in a graph's history, returned by [`Graph::mark`]. Truncating to it drops
+/// every node and op created after it, and keeps the memory for reuse.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mark {
+    slots: usize,
+    tape: usize,
+    args: usize,
+}
+
+/// The arena that owns every node: values, gradients and the tape of ops.
+///
+/// Values and gradients live in two parallel `Vec<f64>`s indexed by [`Var`]. The tape
+/// records one [`Op`] per operation, in creation order, which is already a topological
+/// order: [`Graph::backward`] is one loop over it, in reverse.
+///
+/// Parameters are leaves created first; the nodes of one training step are created
+/// after a [`Mark`] and dropped with [`Graph::truncate`], so that after the first step
+/// the arena allocates nothing.
+#[derive(Debug, Default, Clone)]
+pub struct Graph {
+    pub(crate) val: Vec<f64>,
+    pub(crate) grad: Vec<f64>,
+    pub(crate) tape: Vec<Op>,
+    /// Operands of n-ary ops ([`Graph::sum`]), referenced from the tape by range.
+    pub(crate) args: Vec<Var>,
+    /// Scratch space reused by the backward passes, so that they never allocate
+    /// once warm.
+    pub(crate) scratch: crate::backward::Scratch,
+}
+
+impl Graph {
+    /// An empty graph.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// An empty graph with room for `slots` nodes and `ops` tape entries.
+    pub fn with_capacity(slots: usize, ops: usize) -> Self {
+        Graph {
+            val: Vec::with_capacity(slots),
+            grad: Vec::with_capacity(slots),
+            tape: Vec::with_capacity(ops),
+            ..Self::default()
+        }
+    }
+
+    /// The number of nodes in the arena.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.val.len()
+    }
+
+    /// Whether the arena holds no node.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.val.is_empty()
+    }
+
+    /// The number of ops on the tape.
+    #[inline]
+    pub fn tape_len(&self) -> usize {
+        self.tape.len()
+    }
+
+    /// Appends one node with value `v` and gradient 0.
+    #[inline]
+    pub(crate) fn push(&mut self, v: f64) -> Var {
+        let id = u32::try_from(self.val.len()).expect("the arena holds at most u32::MAX nodes");
+        self.val.push(v);
+        self.grad.push(0.0);
+        Var(id)
+    }
+
+    /// A leaf: a node with no inputs, such as a parameter or an input.
+    pub fn leaf(&mut self, value: f64) -> Var {
+        self.push(value)
+    }
+
+    /// A constant. It is a leaf like any other; the name says how it is meant.
+    pub fn constant(&mut self, value: f64) -> Var {
+        self.push(value)
+    }
+
+    /// `n` new leaves holding `values`, in one contiguous span.
+    pub fn leaves(&mut self, values: &[f64]) -> Span {
+        let span = self.alloc(values.len());
+        self.val[span.range()].copy_from_slice(values);
+        span
+    }
+
+    /// `n` new nodes with value 0, in one contiguous span: the output slots of a
+    /// fused op, or a buffer such as a key/value cache.
+    pub fn alloc(&mut self, n: usize) -> Span {
+        let start = self.val.len();
+        let end = start.checked_add(n).filter(|&e| e <= u32::MAX as usize);
+        let end = end.expect("the arena holds at most u32::MAX nodes");
+        self.val.resize(end, 0.0);
+        self.grad.resize(end, 0.0);
+        Span {
+            start: start as u32,
+            len: n as u32,
+        }
+    }
+
+    /// The value of a node.
+    #[inline]
+    pub fn value(&self, v: Var) -> f64 {
+        self.val[v.index()]
+    }
+
+    /// The gradient of a node: d(root)/d(node) after [`Graph::backward`].
+    #[inline]
+    pub fn grad(&self, v: Var) -> f64 {
+        self.grad[v.index()]
+    }
+
+    /// Overwrites the value of a node, typically a leaf such as a parameter.
+    ///
+    /// Ops already recorded keep the values they computed; only nodes created after
+    /// this call see the new value.
+    #[inline]
+    pub fn set_value(&mut self, v: Var, value: f64) {
+        self.val[v.index()] = value;
+    }
+
+    /// The values of a span.
+    #[inline]
+    pub fn values(&self, s: Span) -> &[f64] {
+        &self.val[s.range()]
+    }
+
+    /// The values of a span, to write, for example to load or update parameters.
+    #[inline]
+    pub fn values_mut(&mut self, s: Span) -> &mut [f64] {
+        &mut self.val[s.range()]
+    }
+
+    /// The gradients of a span.
+    #[inline]
+    pub fn grads(&self, s: Span) -> &[f64] {
+        &self.grad[s.range()]
+    }
+
+    /// The values and gradients of a span, both writable: what an optimiser needs.
+    #[inline]
+    pub fn values_and_grads_mut(&mut self, s: Span) -> (&mut [f64], &mut [f64]) {
+        (&mut self.val[s.range()], &mut self.grad[s.range()])
+    }
+
+    /// Sets every gradient in the arena to 0.
+    pub fn zero_grad(&mut self) {
+        self.grad.fill(0.0);
+    }
+
+    /// Sets the gradients of a span to 0.
+    pub fn zero_grad_span(&mut self, s: Span) {
+        self.grad[s.range()].fill(0.0);
+    }
+
+    /// The current end of the arena and of the tape.
+    pub fn mark(&self) -> Mark {
+        Mark {
+            slots: self.val.len(),
+            tape: self.tape.len(),
+            args: self.args.len(),
+        }
+    }
+
+    /// Drops every node and op created after `mark`, keeping the memory for reuse.
+    /// Nodes created before it, such as parameters, keep their values and gradients.
+    ///
+    /// # Panics
+    /// If the graph is already shorter than `mark`.
+    pub fn truncate(&mut self, mark: Mark) {
+        assert!(
+            mark.slots <= self.val.len() && mark.tape <= self.tape.len(),
+            "truncate to a mark past the end of the graph"
+        );
+        self.val.truncate(mark.slots);
+        self.grad.truncate(mark.slots);
+        self.tape.truncate(mark.tape);
+        self.args.truncate(mark.args);
+    }
+
+    /// Bytes currently reserved by the arena, the tape and the scratch space.
+    pub fn capacity_bytes(&self) -> usize {
+        use std::mem::size_of;
+        (self.val.capacity() + self.grad.capacity()) * size_of::<f64>()
+            + self.tape.capacity() * size_of::<Op>()
+            + self.args.capacity() * size_of::<Var>()
+            + self.scratch.capacity_bytes()
+    }
+
+    /// Records an op on the tape.
+    #[inline]
+    pub(crate) fn record(&mut self, op: Op) {
+        self.tape.push(op);
+    }
+}

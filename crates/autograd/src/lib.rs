@@ -1,0 +1,61 @@
+//! A scalar reverse-mode autograd engine in the spirit of micrograd, laid out as an
+//! arena.
+//!
+//! A [`Graph`] owns every node: their values and gradients live in two parallel
+//! `Vec<f64>`s, and a node is a `Copy` index, [`Var`]. Each operation appends its
+//! output node and records one op on a tape. Because a node is always created after
+//! its inputs, the tape is already in topological order, and [`Graph::backward`] is a
+//! single loop over it in reverse. There is no `Rc<RefCell<_>>`, no boxed closure
+//! and no recursion.
+//!
+//! # Scalar ops
+//! [`Graph::add`], [`Graph::mul`], [`Graph::pow`], [`Graph::log`], [`Graph::exp`],
+//! [`Graph::relu`], and the derived [`Graph::neg`], [`Graph::sub`], [`Graph::div`];
+//! a node mixes freely with a plain `f64`. [`Graph::sum`] adds many nodes in one op.
+//! Every backward rule sits beside its derivative in `scalar.rs`.
+//!
+//! # Fused ops
+//! A GPT built from scalar nodes makes tens of thousands of them per step. The fused
+//! ops ([`Graph::linear`], [`Graph::rmsnorm`], [`Graph::attention`],
+//! [`Graph::cross_entropy`], [`Graph::relu_sq`], [`Graph::add_vec`]) cover a whole
+//! span of nodes with one tape entry, compute the same sums in the same order as the
+//! scalar chains they replace, and run their backward as tight loops.
+//!
+//! # Memory
+//! Parameters are created first and outlive a training step; everything a step makes
+//! comes after a [`Mark`] and goes with [`Graph::truncate`]. The vectors keep their
+//! capacity, so once warm a step allocates nothing.
+//!
+//! # Example
+//! ```
+//! use autograd::Graph;
+//!
+//! let mut g = Graph::new();
+//! let a = g.leaf(-4.0);
+//! let b = g.leaf(2.0);
+//! // c = a * b + b ** 3
+//! let ab = g.mul(a, b);
+//! let b3 = g.pow(b, 3.0);
+//! let c = g.add(ab, b3);
+//! // d = relu(c) / 2 + 1
+//! let r = g.relu(c);
+//! let half = g.div(r, 2.0);
+//! let d = g.add(half, 1.0);
+//! g.backward(d);
+//! println!("d = {}, dd/da = {}, dd/db = {}", g.value(d), g.grad(a), g.grad(b));
+//! assert_eq!(g.value(d), 1.0); // relu(-8 + 8) / 2 + 1
+//! assert_eq!(g.grad(a), 0.0); // relu is flat at 0
+//! ```
+
+mod arith;
+mod backward;
+mod fused;
+mod graph;
+mod kernels;
+mod op;
+mod scalar;
+
+pub use arith::{Arith, py_pow};
+pub use fused::RMSNORM_EPS;
+pub use graph::{Graph, Mark, Span, Var};
+pub use scalar::Operand;

@@ -1,0 +1,69 @@
+//! The tape entry: one recorded op, its inputs and outputs, and dispatch to its
+//! backward rule.
+
+use crate::fused::{AddVec, Attention, CrossEntropy, Linear, ReluSq, RmsNorm};
+use crate::graph::Var;
+use crate::scalar::ScalarOp;
+
+/// One op on the tape. Scalar ops write one node; fused ops write a span.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Op {
+    Scalar { out: Var, op: ScalarOp },
+    AddVec(AddVec),
+    Linear(Linear),
+    RmsNorm(RmsNorm),
+    ReluSq(ReluSq),
+    Attention(Attention),
+    CrossEntropy(CrossEntropy),
+}
+
+impl Op {
+    /// Sends the gradients of this op's outputs back to its inputs.
+    #[inline]
+    pub(crate) fn backward(&self, val: &[f64], grad: &mut [f64], args: &[Var]) {
+        match self {
+            Op::Scalar { out, op } => op.backward(*out, val, grad, args),
+            Op::AddVec(op) => op.backward(grad),
+            Op::Linear(op) => op.backward(val, grad),
+            Op::RmsNorm(op) => op.backward(val, grad),
+            Op::ReluSq(op) => op.backward(val, grad),
+            Op::Attention(op) => op.backward(val, grad),
+            Op::CrossEntropy(op) => op.backward(val, grad),
+        }
+    }
+
+    /// The slots this op writes, scratch included.
+    pub(crate) fn outputs(&self) -> std::ops::Range<usize> {
+        match self {
+            Op::Scalar { out, .. } => out.index()..out.index() + 1,
+            Op::AddVec(op) => op.outputs(),
+            Op::Linear(op) => op.outputs(),
+            Op::RmsNorm(op) => op.outputs(),
+            Op::ReluSq(op) => op.outputs(),
+            Op::Attention(op) => op.outputs(),
+            Op::CrossEntropy(op) => op.outputs(),
+        }
+    }
+
+    /// The `k`-th input slot, in the order the reference visits a node's children
+    /// (first operand first); `None` past the last one.
+    pub(crate) fn input(&self, k: usize, args: &[Var]) -> Option<Var> {
+        let spans = match self {
+            Op::Scalar { op, .. } => return op.input(k, args),
+            Op::AddVec(op) => op.inputs(),
+            Op::Linear(op) => op.inputs(),
+            Op::RmsNorm(op) => op.inputs(),
+            Op::ReluSq(op) => op.inputs(),
+            Op::Attention(op) => op.inputs(),
+            Op::CrossEntropy(op) => op.inputs(),
+        };
+        let mut k = k;
+        for span in spans.into_iter().flatten() {
+            if k < span.len() {
+                return Some(span.at(k));
+            }
+            k -= span.len();
+        }
+        None
+    }
+}

@@ -1,0 +1,154 @@
+//! Every op's gradient against central finite differences.
+
+use autograd::{Arith, Graph, Span, Var};
+
+/// Checks d(out)/d(x_i) from both backward passes against central differences.
+fn check(name: &str, x0: &[f64], build: &dyn Fn(&mut Graph, Span) -> Var) {
+    let eval = |x: &[f64]| {
+        let mut g = Graph::new();
+        let xs = g.leaves(x);
+        let out = build(&mut g, xs);
+        g.value(out)
+    };
+    for depth_first in [false, true] {
+        let mut g = Graph::new();
+        let xs = g.leaves(x0);
+        let out = build(&mut g, xs);
+        if depth_first {
+            g.backward_depth_first(out);
+        } else {
+            g.backward(out);
+        }
+        for i in 0..x0.len() {
+            let h = 1e-6 * x0[i].abs().max(1.0);
+            let mut up = x0.to_vec();
+            let mut down = x0.to_vec();
+            up[i] += h;
+            down[i] -= h;
+            let numeric = (eval(&up) - eval(&down)) / (2.0 * h);
+            let analytic = g.grad(xs.at(i));
+            let tol = 1e-6 * (1.0 + numeric.abs());
+            assert!(
+                (numeric - analytic).abs() <= tol,
+                "{name} (depth-first: {depth_first}): d/dx{i} analytic {analytic} vs numeric {numeric}"
+            );
+        }
+    }
+}
+
+#[test]
+fn scalar_ops() {
+    let x = [0.7, -1.3];
+    check("add", &x, &|g, s| g.add(s.at(0), s.at(1)));
+    check("add const", &x, &|g, s| g.add(s.at(0), 2.5));
+    check("mul", &x, &|g, s| g.mul(s.at(0), s.at(1)));
+    check("mul self", &x, &|g, s| g.mul(s.at(0), s.at(0)));
+    check("mul const", &x, &|g, s| g.mul(3.0, s.at(1)));
+    check("sub", &x, &|g, s| g.sub(s.at(0), s.at(1)));
+    check("sub from const", &x, &|g, s| g.sub(1.5, s.at(1)));
+    check("neg", &x, &|g, s| g.neg(s.at(0)));
+    check("div", &x, &|g, s| g.div(s.at(0), s.at(1)));
+    check("div by const", &x, &|g, s| g.div(s.at(1), 4.0));
+    check("const div", &x, &|g, s| g.div(2.0, s.at(1)));
+    check("pow 3", &x, &|g, s| g.pow(s.at(1), 3.0));
+    check("pow -0.5", &[0.7], &|g, s| g.pow(s.at(0), -0.5));
+    check("log", &[0.7], &|g, s| g.log(s.at(0)));
+    check("exp", &x, &|g, s| g.exp(s.at(1)));
+    check("relu +", &x, &|g, s| g.relu(s.at(0)));
+    check("relu -", &x, &|g, s| g.relu(s.at(1)));
+    check("sum", &[0.7, -1.3, 2.0], &|g, s| {
+        let terms = [s.at(0), s.at(1), s.at(0), s.at(2)];
+        g.sum(&terms)
+    });
+}
+
+/// Reduces a span to one number with distinct weights, so that every output's
+/// gradient is different and a mix-up shows.
+fn weigh(g: &mut Graph, y: Span) -> Var {
+    let terms: Vec<Var> = (0..y.len())
+        .map(|i| g.mul(y.at(i), 0.3 + 0.17 * i as f64))
+        .collect();
+    g.sum(&terms)
+}
+
+fn pattern(n: usize, seed: f64) -> Vec<f64> {
+    (0..n)
+        .map(|i| ((i as f64 + seed) * 1.618_033_988).sin() * 0.9)
+        .collect()
+}
+
+#[test]
+fn fused_ops() {
+    for arith in [Arith::Exact, Arith::Fast] {
+        // linear: W is 3 x 4, x is 4
+        let x = pattern(12 + 4, 0.5);
+        check("linear", &x, &|g, s| {
+            let y = g.linear(s.sub(0, 12), s.sub(12, 4), 3);
+            weigh(g, y)
+        });
+        check("rmsnorm", &pattern(5, 1.0), &|g, s| {
+            let y = g.rmsnorm(s, arith);
+            weigh(g, y)
+        });
+        check("relu_sq", &pattern(6, 2.0), &|g, s| {
+            let y = g.relu_sq(s, arith);
+            weigh(g, y)
+        });
+        check("add_vec", &pattern(6, 3.0), &|g, s| {
+            let y = g.add_vec(s.sub(0, 3), s.sub(3, 3));
+            weigh(g, y)
+        });
+        check("add_vec self", &pattern(3, 3.0), &|g, s| {
+            let y = g.add_vec(s, s);
+            weigh(g, y)
+        });
+        check("cross_entropy", &pattern(5, 4.0), &|g, s| {
+            g.cross_entropy(s, 2, arith)
+        });
+        // attention: C = 4, 2 heads, T = 3 cached positions
+        let x = pattern(4 + 12 + 12, 5.0);
+        check("attention", &x, &|g, s| {
+            let y = g.attention(s.sub(0, 4), s.sub(4, 12), s.sub(16, 12), 2, 0.7, arith);
+            weigh(g, y)
+        });
+    }
+}
+
+#[test]
+fn fused_ops_match_scalar_chains() {
+    // A fused op must compute the very sums of the scalar chain it replaces.
+    let w = pattern(12, 0.1);
+    let x = pattern(4, 0.2);
+    let mut g = Graph::new();
+    let (ws, xs) = (g.leaves(&w), g.leaves(&x));
+    let fused = g.linear(ws, xs, 3);
+    for o in 0..3 {
+        let mut acc = g.constant(0.0);
+        for i in 0..4 {
+            let p = g.mul(ws.at(o * 4 + i), xs.at(i));
+            acc = g.add(acc, p);
+        }
+        assert_eq!(
+            g.value(acc).to_bits(),
+            g.value(fused.at(o)).to_bits(),
+            "row {o}"
+        );
+    }
+
+    let mut g = Graph::new();
+    let xs = g.leaves(&x);
+    let fused = g.rmsnorm(xs, Arith::Exact);
+    let sq: Vec<Var> = xs.iter().map(|v| g.mul(v, v)).collect();
+    let sumsq = g.sum(&sq);
+    let ms = g.div(sumsq, 4.0);
+    let ms_eps = g.add(ms, autograd::RMSNORM_EPS);
+    let scale = g.pow(ms_eps, -0.5);
+    for i in 0..4 {
+        let y = g.mul(xs.at(i), scale);
+        assert_eq!(
+            g.value(y).to_bits(),
+            g.value(fused.at(i)).to_bits(),
+            "rmsnorm {i}"
+        );
+    }
+}

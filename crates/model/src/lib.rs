@@ -1,0 +1,1 @@
+//! The GPT forward pass on the autograd graph (coming).

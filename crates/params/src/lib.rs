@@ -1,0 +1,1 @@
+//! Model configuration, seeded initialisation and the named state dict (coming).

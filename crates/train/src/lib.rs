@@ -1,0 +1,1 @@
+//! Data, tokenizer, Adam, the training loop and sampling (coming).
