@@ -1,1 +1,3 @@
-//! Model configuration, seeded initialisation and the named state dict (coming).
+//! Model configuration, seeded initialisation and the named state dict (in progress).
+
+pub mod pyrandom;
