@@ -1,11 +1,20 @@
 //! `cargo xtask`: the project's command line.
+//!
+//! One binary, one module per subcommand. Run `cargo xtask --help` for the list.
+
+mod golden;
+mod shapes;
+mod sizes;
+
+use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(
     name = "cargo xtask",
-    about = "microgpt in Rust: train, check and measure"
+    version,
+    about = "microgpt in Rust: train, sample, check and measure"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -14,12 +23,31 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Train the model (coming).
-    Train,
+    /// Print the JSON dump of the state dict's shapes.
+    Shapes(shapes::Args),
+    /// Check (or rewrite) the golden initial weights in fixtures/.
+    Golden(golden::Args),
 }
 
-fn main() -> anyhow::Result<()> {
-    match Cli::parse().command {
-        Command::Train => anyhow::bail!("training is coming: see the issues"),
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Shapes(args) => shapes::run(&args),
+        Command::Golden(args) => golden::run(&args),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
     }
+}
+
+/// The repository root: the parent of this crate's folder.
+pub(crate) fn project_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the root")
+        .to_path_buf()
 }

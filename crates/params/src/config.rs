@@ -1,0 +1,228 @@
+//! The model's hyperparameters, their validation, and what they cost in memory.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Bytes, Error, Result};
+
+/// The shape of a microgpt model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ModelConfig {
+    /// Number of token ids: the dataset's distinct characters plus BOS (V).
+    pub vocab_size: usize,
+    /// Width of the residual stream, the embedding dimension (C).
+    pub n_embd: usize,
+    /// Number of attention heads; each sees `n_embd / n_head` dims.
+    pub n_head: usize,
+    /// Number of transformer blocks.
+    pub n_layer: usize,
+    /// Number of positions the model can attend over (T at most).
+    pub block_size: usize,
+}
+
+/// Bytes one parameter takes during training: value, gradient, and Adam's two moments.
+const BYTES_PER_PARAM: u128 = 4 * 8;
+/// Bytes one node of the fused graph takes: value and gradient.
+const BYTES_PER_FUSED_NODE: u128 = 2 * 8;
+/// Bytes one node of the scalar graph takes: value, gradient, its tape entry and the
+/// depth-first walk's bookkeeping.
+const BYTES_PER_SCALAR_NODE: u128 = 2 * 8 + 24 + 4 + 1 + 4 + 8;
+
+impl ModelConfig {
+    /// The reference program's sizes: `n_embd` 16, `n_head` 4, `n_layer` 1,
+    /// `block_size` 8. The vocabulary comes from the data.
+    pub fn reference(vocab_size: usize) -> Self {
+        ModelConfig {
+            vocab_size,
+            n_embd: 16,
+            n_head: 4,
+            n_layer: 1,
+            block_size: 8,
+        }
+    }
+
+    /// Dims per attention head.
+    pub fn head_dim(&self) -> usize {
+        self.n_embd / self.n_head
+    }
+
+    /// Checks that every size is usable. It does not look at memory; see
+    /// [`ModelConfig::check_memory`].
+    pub fn validate(&self) -> Result<()> {
+        for (field, v) in [
+            ("vocab_size", self.vocab_size),
+            ("n_embd", self.n_embd),
+            ("n_head", self.n_head),
+            ("n_layer", self.n_layer),
+            ("block_size", self.block_size),
+        ] {
+            if v == 0 {
+                return Err(Error::ZeroSize { field });
+            }
+        }
+        if self.n_embd % self.n_head != 0 {
+            return Err(Error::HeadsDoNotDivide {
+                n_embd: self.n_embd,
+                n_head: self.n_head,
+            });
+        }
+        Ok(())
+    }
+
+    /// The number of parameters, saturating instead of overflowing for absurd sizes.
+    pub fn num_params_wide(&self) -> u128 {
+        let [v, c, t, l] =
+            [self.vocab_size, self.n_embd, self.block_size, self.n_layer].map(W::from);
+        // wte + wpe + lm_head, then per layer: q, k, v, o (C x C each), fc1, fc2 (4C x C each)
+        (W(2) * v * c + t * c + l * W(12) * c * c).0
+    }
+
+    /// The number of parameters. With vocab 27 and the reference sizes: 4,064.
+    ///
+    /// # Panics
+    /// If it does not fit a `usize`; [`ModelConfig::check_memory`] refuses such sizes.
+    pub fn num_params(&self) -> usize {
+        usize::try_from(self.num_params_wide()).expect("parameter count overflows usize")
+    }
+
+    /// An upper bound on the nodes one training step adds to the graph, for the
+    /// fused graph (`scalar == false`) or the scalar one the Python-exact mode builds.
+    pub fn nodes_per_step(&self, scalar: bool) -> u128 {
+        let [v, c, t, l, h] = [
+            self.vocab_size,
+            self.n_embd,
+            self.block_size,
+            self.n_layer,
+            self.n_head,
+        ]
+        .map(W::from);
+        let nodes = if scalar {
+            // Two nodes (a product and a sum) per multiply-add, plus a few per value.
+            let macs = l * (W(12) * c * c + W(2) * t * c) + v * c;
+            let per_pos = W(2) * macs + l * (h * t * W(8) + W(20) * c) + W(8) * v + W(8) * c;
+            t * per_pos
+        } else {
+            let per_layer = W(19) * c + h * (W(2) * t + W(1)) + W(4);
+            let per_pos = W(2) * c + W(2) + l * per_layer + W(2) * v + W(2);
+            t * per_pos + W(2) * l * t * c
+        };
+        nodes.0
+    }
+
+    /// Checks, before anything is allocated, that training this model fits in
+    /// `limit` bytes: the parameters with their gradients and Adam moments, plus the
+    /// graph of one step, and that the graph fits the arena's `u32` indices.
+    pub fn check_memory(&self, limit: u128, scalar: bool) -> Result<()> {
+        let params = self.num_params_wide().saturating_mul(BYTES_PER_PARAM);
+        if params > limit {
+            let what = "the parameters with their gradients and Adam moments";
+            return Err(Error::TooLarge {
+                what,
+                needed: Bytes(params),
+                limit: Bytes(limit),
+            });
+        }
+        let nodes = self
+            .num_params_wide()
+            .saturating_add(self.nodes_per_step(scalar));
+        let per_node = if scalar {
+            BYTES_PER_SCALAR_NODE
+        } else {
+            BYTES_PER_FUSED_NODE
+        };
+        let graph = nodes.saturating_mul(per_node);
+        if nodes > u32::MAX as u128 || params.saturating_add(graph) > limit {
+            let what = "the graph of one training step";
+            let needed = Bytes(params.saturating_add(graph));
+            let limit = Bytes(limit.min(u32::MAX as u128 * per_node));
+            return Err(Error::TooLarge {
+                what,
+                needed,
+                limit,
+            });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reference_has_4064_params() {
+        assert_eq!(ModelConfig::reference(27).num_params(), 4064);
+    }
+
+    #[test]
+    fn validation_names_the_problem() {
+        let mut c = ModelConfig::reference(27);
+        c.n_embd = 0;
+        assert!(matches!(
+            c.validate(),
+            Err(Error::ZeroSize { field: "n_embd" })
+        ));
+        let mut c = ModelConfig::reference(27);
+        c.n_head = 3;
+        let err = c.validate().unwrap_err();
+        assert!(err.to_string().contains("multiple of n_head (3)"), "{err}");
+        let mut c = ModelConfig::reference(27);
+        c.block_size = 0;
+        assert!(matches!(
+            c.validate(),
+            Err(Error::ZeroSize {
+                field: "block_size"
+            })
+        ));
+    }
+
+    #[test]
+    fn absurd_sizes_are_refused_before_allocating() {
+        let c = ModelConfig {
+            vocab_size: 27,
+            n_embd: 1 << 20,
+            n_head: 4,
+            n_layer: 64,
+            block_size: 8,
+        };
+        let err = c.check_memory(16 << 30, false).unwrap_err();
+        assert!(err.to_string().contains("parameters"), "{err}");
+        let huge = ModelConfig {
+            vocab_size: usize::MAX,
+            n_embd: usize::MAX,
+            n_head: 1,
+            n_layer: usize::MAX,
+            block_size: usize::MAX,
+        };
+        assert!(huge.check_memory(16 << 30, true).is_err());
+        assert!(
+            ModelConfig::reference(27)
+                .check_memory(16 << 30, true)
+                .is_ok()
+        );
+    }
+}
+
+/// Saturating `u128` arithmetic for size estimates, so absurd sizes give a huge
+/// number instead of an overflow.
+#[derive(Clone, Copy)]
+struct W(u128);
+
+impl From<usize> for W {
+    fn from(v: usize) -> W {
+        W(v as u128)
+    }
+}
+
+impl std::ops::Add for W {
+    type Output = W;
+    fn add(self, o: W) -> W {
+        W(self.0.saturating_add(o.0))
+    }
+}
+
+impl std::ops::Mul for W {
+    type Output = W;
+    fn mul(self, o: W) -> W {
+        W(self.0.saturating_mul(o.0))
+    }
+}

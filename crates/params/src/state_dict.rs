@@ -1,0 +1,137 @@
+//! The state dict: the model's named tensors, as leaves of the autograd graph.
+
+use autograd::{Graph, Span};
+
+use crate::config::ModelConfig;
+use crate::error::{Error, Result};
+use crate::init::InitSource;
+use crate::layout::{LayerTensor, TensorName, layout};
+
+/// One named tensor: `rows x cols`, row-major, in one span of the graph.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Tensor {
+    /// Its name.
+    pub name: TensorName,
+    /// Rows: `nout`.
+    pub rows: usize,
+    /// Columns: `nin`.
+    pub cols: usize,
+    /// The std it was initialised with.
+    pub std: f64,
+    /// Its values and gradients in the graph, row-major.
+    pub span: Span,
+}
+
+impl Tensor {
+    /// Row `r`, as a span of `cols` nodes.
+    #[inline]
+    pub fn row(&self, r: usize) -> Span {
+        self.span.row(r, self.cols)
+    }
+}
+
+/// The model's parameters: every tensor of the layout, in the reference's order, in
+/// one contiguous block of graph leaves.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StateDict {
+    config: ModelConfig,
+    tensors: Vec<Tensor>,
+    all: Span,
+}
+
+impl StateDict {
+    /// Validates `config`, then creates every tensor as leaves of `graph`, drawing
+    /// the initial values from `init` in state-dict order, row-major.
+    pub fn new(graph: &mut Graph, config: &ModelConfig, init: &mut dyn InitSource) -> Result<Self> {
+        config.validate()?;
+        let all = graph.alloc(config.num_params());
+        let mut offset = 0;
+        let tensors = layout(config)
+            .map(|spec| {
+                let span = all.sub(offset, spec.numel());
+                offset += spec.numel();
+                init.fill_gaussian(spec.std, graph.values_mut(span));
+                Tensor {
+                    name: spec.name,
+                    rows: spec.rows,
+                    cols: spec.cols,
+                    std: spec.std,
+                    span,
+                }
+            })
+            .collect();
+        Ok(StateDict {
+            config: *config,
+            tensors,
+            all,
+        })
+    }
+
+    /// The configuration the tensors were made for.
+    pub fn config(&self) -> &ModelConfig {
+        &self.config
+    }
+
+    /// The tensor called `name`, such as `"layer0.attn_wq"`.
+    pub fn get(&self, name: &str) -> Option<&Tensor> {
+        self.tensors.iter().find(|t| t.name.to_string() == name)
+    }
+
+    /// The tensor `name`.
+    ///
+    /// # Panics
+    /// If `name` is a layer this model does not have.
+    pub fn tensor(&self, name: TensorName) -> &Tensor {
+        let index = match name {
+            TensorName::Wte => 0,
+            TensorName::Wpe => 1,
+            TensorName::LmHead => 2,
+            TensorName::Layer(i, lt) => {
+                assert!(
+                    i < self.config.n_layer,
+                    "layer {i} of a {}-layer model",
+                    self.config.n_layer
+                );
+                let k = LayerTensor::ALL
+                    .iter()
+                    .position(|&x| x == lt)
+                    .expect("every kind is listed");
+                3 + LayerTensor::ALL.len() * i + k
+            }
+        };
+        &self.tensors[index]
+    }
+
+    /// Every tensor, in order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &Tensor> {
+        self.tensors.iter()
+    }
+
+    /// The flat parameter list, in the reference's order: every tensor, row-major,
+    /// end to end.
+    pub fn params(&self) -> Span {
+        self.all
+    }
+
+    /// The number of parameters.
+    pub fn num_params(&self) -> usize {
+        self.all.len()
+    }
+
+    /// Copies `values` into the parameters, in flat order.
+    ///
+    /// # Errors
+    /// If the count differs from [`StateDict::num_params`].
+    pub fn set_values(&self, graph: &mut Graph, values: &[f64]) -> Result<()> {
+        if values.len() != self.num_params() {
+            return Err(Error::TensorShape {
+                name: "(all parameters)".into(),
+                expected_rows: 1,
+                expected_cols: self.num_params(),
+                found: format!("{} values", values.len()),
+            });
+        }
+        graph.values_mut(self.all).copy_from_slice(values);
+        Ok(())
+    }
+}
