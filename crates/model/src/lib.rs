@@ -1,1 +1,52 @@
-//! The GPT forward pass on the autograd graph (coming).
+//! The microgpt GPT, on the autograd graph.
+//!
+//! [`Gpt`] reads its weights from a [`params::StateDict`] and runs one token at a
+//! time with a key/value cache, as the reference program does. It has two modes:
+//! [`Mode::Fast`] builds a handful of fused ops per layer and is the training engine;
+//! [`Mode::Exact`] builds the reference's own graph of scalar nodes and reproduces
+//! its arithmetic to the last bit.
+//!
+//! # Example: the loss of a sequence, and its gradients
+//! ```
+//! use autograd::Graph;
+//! use model::{Gpt, Mode};
+//! use params::{ChaChaInit, ModelConfig, StateDict};
+//!
+//! let mut graph = Graph::new();
+//! let state = StateDict::new(&mut graph, &ModelConfig::reference(27), &mut ChaChaInit::new(42)).unwrap();
+//! let gpt = Gpt::new(&state, Mode::Fast);
+//! let mut cache = gpt.new_cache();
+//!
+//! // BOS = 26, then "emma" as ids, then BOS again.
+//! let tokens = [26, 4, 12, 12, 0, 26];
+//! let mark = graph.mark();
+//! let loss = gpt.loss(&mut graph, &mut cache, &tokens).unwrap();
+//! let value = graph.value(loss);
+//! assert!((value - 27f64.ln()).abs() < 0.1); // untrained: close to uniform
+//! gpt.backward(&mut graph, loss);
+//! let wte_grad = graph.grads(state.get("wte").unwrap().span);
+//! assert!(wte_grad.iter().any(|&g| g != 0.0));
+//! graph.truncate(mark); // drop the step's nodes; the parameters stay
+//!
+//! // Or one token at a time, reading the logits.
+//! let mut logits = vec![0.0; 27];
+//! gpt.start(&mut graph, &mut cache);
+//! gpt.forward(&mut graph, &mut cache, 26, 0, &mut logits).unwrap();
+//! ```
+
+mod error;
+mod fused;
+mod gpt;
+mod reference;
+mod weights;
+
+pub use error::{Error, Result};
+pub use gpt::{Gpt, KvCache, Mode};
+
+/// The largest of `values`, found as Python's `max` finds it: the first value,
+/// replaced by each later one that is greater.
+pub fn max_value(values: impl IntoIterator<Item = f64>) -> f64 {
+    let mut values = values.into_iter();
+    let first = values.next().expect("max of no values");
+    values.fold(first, |m, v| if v > m { v } else { m })
+}

@@ -59,7 +59,7 @@ impl ModelConfig {
                 return Err(Error::ZeroSize { field });
             }
         }
-        if self.n_embd % self.n_head != 0 {
+        if !self.n_embd.is_multiple_of(self.n_head) {
             return Err(Error::HeadsDoNotDivide {
                 n_embd: self.n_embd,
                 n_head: self.n_head,
@@ -130,10 +130,10 @@ impl ModelConfig {
             BYTES_PER_FUSED_NODE
         };
         let graph = nodes.saturating_mul(per_node);
-        if nodes > u32::MAX as u128 || params.saturating_add(graph) > limit {
+        if nodes > u128::from(u32::MAX) || params.saturating_add(graph) > limit {
             let what = "the graph of one training step";
             let needed = Bytes(params.saturating_add(graph));
-            let limit = Bytes(limit.min(u32::MAX as u128 * per_node));
+            let limit = Bytes(limit.min(u128::from(u32::MAX) * per_node));
             return Err(Error::TooLarge {
                 what,
                 needed,

@@ -62,6 +62,16 @@ impl InitSource for ChaChaInit {
     }
 }
 
+impl InitSource for crate::pyrandom::PyRandom {
+    /// `random.gauss(0, std)` for every entry, std-0 tensors included, as the
+    /// reference does: the draws of a zero tensor still advance the generator.
+    fn fill_gaussian(&mut self, std: f64, out: &mut [f64]) {
+        for x in out {
+            *x = self.gauss(0.0, std);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

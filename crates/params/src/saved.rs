@@ -190,7 +190,7 @@ impl SavedStateDict {
             let rows: Vec<String> = t
                 .values
                 .chunks(cols)
-                .map(|row| row.iter().map(|v| json(v)).collect::<Vec<_>>().join(", "))
+                .map(|row| row.iter().map(json).collect::<Vec<_>>().join(", "))
                 .collect();
             for (r, row) in rows.iter().enumerate() {
                 let comma = if r + 1 < rows.len() { "," } else { "" };

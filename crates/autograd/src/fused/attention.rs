@@ -41,11 +41,11 @@ impl Graph {
     ) -> Span {
         let c = q.len();
         assert!(
-            n_head > 0 && c % n_head == 0,
+            n_head > 0 && c.is_multiple_of(n_head),
             "attention: {n_head} heads do not divide {c}"
         );
         assert!(
-            keys.len() == values.len() && keys.len() % c == 0 && !keys.is_empty(),
+            keys.len() == values.len() && keys.len().is_multiple_of(c) && !keys.is_empty(),
             "attention: keys and values must be T rows of {c}"
         );
         let t_len = keys.len() / c;

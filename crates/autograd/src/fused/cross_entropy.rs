@@ -41,8 +41,8 @@ impl Graph {
         }
         self.val[total_slot] = total;
         let p = self.val[e + target] * arith.recip(total);
-        // -log(p) is `log(p) * -1` in the reference.
-        self.val[out] = p.ln() * -1.0;
+        // -log(p) is `log(p) * -1` in the reference, which is exactly -log(p).
+        self.val[out] = -p.ln();
         assert_disjoint("cross_entropy", &[logits, all]);
         let op = CrossEntropy {
             logits,
@@ -66,7 +66,7 @@ impl CrossEntropy {
 
         let g = grad[out];
         // loss = log(p) * -1: d/d(log p) = -1
-        let dlog = -1.0 * g;
+        let dlog = -g;
         // d(log p)/dp = 1/p
         let dp = 1.0 / p * dlog;
         // p = e_t * total**-1: d/d(e_t) = total**-1, d/d(total**-1) = e_t

@@ -1,0 +1,53 @@
+//! The errors of the `model` crate.
+
+/// A request the model cannot serve.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// A position the position embedding does not cover.
+    #[error(
+        "position {pos} is out of range: the model has block_size {block_size} (positions 0..{block_size})"
+    )]
+    PositionOutOfRange {
+        /// The position asked for.
+        pos: usize,
+        /// The model's context length.
+        block_size: usize,
+    },
+    /// A position that is not the next one of the cache.
+    #[error(
+        "position {pos} does not follow the {cached} cached positions; feed positions in order from 0"
+    )]
+    PositionOutOfOrder {
+        /// The position asked for.
+        pos: usize,
+        /// How many positions the cache holds.
+        cached: usize,
+    },
+    /// A token id outside the vocabulary.
+    #[error(
+        "token id {token} is out of range: the vocabulary has {vocab_size} tokens (ids 0..{vocab_size})"
+    )]
+    TokenOutOfRange {
+        /// The token id.
+        token: usize,
+        /// The vocabulary size.
+        vocab_size: usize,
+    },
+    /// A sequence with nothing to predict.
+    #[error("a sequence needs at least 2 tokens to have a loss, got {len}")]
+    SequenceTooShort {
+        /// Its length.
+        len: usize,
+    },
+    /// A logits buffer of the wrong length.
+    #[error("the logits buffer holds {got} values, the vocabulary has {vocab_size}")]
+    LogitsLength {
+        /// Its length.
+        got: usize,
+        /// The vocabulary size.
+        vocab_size: usize,
+    },
+}
+
+/// A `Result` with this crate's [`Error`].
+pub type Result<T> = std::result::Result<T, Error>;
