@@ -5,6 +5,7 @@
 mod golden;
 mod shapes;
 mod sizes;
+mod train;
 
 use std::path::PathBuf;
 
@@ -23,6 +24,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Train the model on the embedded names (or --data FILE), then sample names.
+    Train(train::Args),
     /// Print the JSON dump of the state dict's shapes.
     Shapes(shapes::Args),
     /// Check (or rewrite) the golden initial weights in fixtures/.
@@ -32,6 +35,7 @@ enum Command {
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Train(args) => train::run(&args),
         Command::Shapes(args) => shapes::run(&args),
         Command::Golden(args) => golden::run(&args),
     };

@@ -31,3 +31,15 @@ impl SizeArgs {
         }
     }
 }
+
+impl SizeArgs {
+    /// The sizes for the trainer.
+    pub(crate) fn sizes(&self) -> train::Sizes {
+        train::Sizes {
+            n_embd: self.n_embd,
+            n_head: self.n_head,
+            n_layer: self.n_layer,
+            block_size: self.block_size,
+        }
+    }
+}

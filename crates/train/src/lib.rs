@@ -1,1 +1,36 @@
-//! Data, tokenizer, Adam, the training loop and sampling (coming).
+//! Training microgpt: the dataset and its tokenizer, Adam, the training loop, and
+//! sampling.
+//!
+//! ```
+//! use train::{Dataset, Sizes, TrainConfig, Trainer};
+//!
+//! let data = Dataset::from_text("tiny", "emma\nolivia\nava\n").unwrap();
+//! let config = TrainConfig { steps: 20, samples: 3, ..TrainConfig::default() };
+//! let mut trainer = Trainer::new(data, Sizes::default(), config, u128::MAX).unwrap();
+//! assert_eq!(trainer.model_config().vocab_size, 8); // a e i l m o v, then BOS
+//! while !trainer.is_done() {
+//!     let report = trainer.step().unwrap();
+//!     assert!(report.loss.is_finite());
+//! }
+//! for name in trainer.sample(3).unwrap() {
+//!     println!("{name}");
+//! }
+//! ```
+
+mod adam;
+mod data;
+mod error;
+mod memory;
+mod rng;
+mod sample;
+mod tokenizer;
+mod trainer;
+
+pub use adam::{Adam, AdamConfig, cosine_lr};
+pub use data::{Dataset, EMBEDDED_NAMES, is_py_space};
+pub use error::{Error, Result};
+pub use memory::total_memory;
+pub use rng::{RngKind, RunRng};
+pub use sample::{Sampler, check_temperature, softmax_with_temperature};
+pub use tokenizer::Tokenizer;
+pub use trainer::{Sizes, StepReport, TrainConfig, Trainer};

@@ -1,0 +1,140 @@
+//! Adam with the reference's cosine learning-rate decay, as one tight loop.
+
+use autograd::{Arith, py_pow};
+use serde::{Deserialize, Serialize};
+
+/// Adam's settings. The defaults are the reference's.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AdamConfig {
+    /// Peak learning rate, decayed to 0 over the run by a half cosine.
+    pub learning_rate: f64,
+    /// Decay of the first moment (the mean gradient).
+    pub beta1: f64,
+    /// Decay of the second moment (the mean squared gradient).
+    pub beta2: f64,
+    /// Added to the root of the second moment, so a zero gradient divides safely.
+    pub eps: f64,
+}
+
+impl Default for AdamConfig {
+    fn default() -> Self {
+        AdamConfig {
+            learning_rate: 0.01,
+            beta1: 0.9,
+            beta2: 0.95,
+            eps: 1e-8,
+        }
+    }
+}
+
+/// The optimiser's state: a first and second moment per parameter.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Adam {
+    /// Its settings.
+    pub config: AdamConfig,
+    /// The first moments, one per parameter.
+    pub m: Vec<f64>,
+    /// The second moments, one per parameter.
+    pub v: Vec<f64>,
+    arith: Arith,
+}
+
+/// The learning rate of 0-based `step` out of `num_steps`:
+/// `lr * 0.5 * (1 + cos(pi * step / num_steps))`.
+pub fn cosine_lr(lr: f64, step: usize, num_steps: usize) -> f64 {
+    lr * 0.5 * (1.0 + (std::f64::consts::PI * step as f64 / num_steps as f64).cos())
+}
+
+impl Adam {
+    /// Zero moments for `n` parameters. `arith` says how `g ** 2` and `v ** 0.5`
+    /// are rounded: [`Arith::Exact`] calls `pow` as the reference does.
+    pub fn new(config: AdamConfig, n: usize, arith: Arith) -> Self {
+        Adam {
+            config,
+            m: vec![0.0; n],
+            v: vec![0.0; n],
+            arith,
+        }
+    }
+
+    /// One update of every parameter from its gradient, for 0-based `step` of a
+    /// `num_steps` schedule; then sets every gradient to 0, as the reference does.
+    ///
+    /// Returns `false`, before touching anything, if a gradient is not finite.
+    pub fn step(
+        &mut self,
+        params: &mut [f64],
+        grads: &mut [f64],
+        step: usize,
+        num_steps: usize,
+    ) -> bool {
+        assert!(
+            params.len() == self.m.len() && grads.len() == self.m.len(),
+            "one gradient per parameter"
+        );
+        if !grads.iter().all(|g| g.is_finite()) {
+            return false;
+        }
+        let AdamConfig {
+            learning_rate,
+            beta1,
+            beta2,
+            eps,
+        } = self.config;
+        let lr_t = cosine_lr(learning_rate, step, num_steps);
+        let t = (step + 1) as f64;
+        // beta ** (step + 1), a `pow` in the reference too
+        let (bias1, bias2) = (1.0 - py_pow(beta1, t), 1.0 - py_pow(beta2, t));
+        let (one_minus_b1, one_minus_b2) = (1.0 - beta1, 1.0 - beta2);
+        let arith = self.arith;
+        let moments = self.m.iter_mut().zip(self.v.iter_mut());
+        for ((p, g), (m, v)) in params.iter_mut().zip(grads.iter_mut()).zip(moments) {
+            *m = beta1 * *m + one_minus_b1 * *g;
+            *v = beta2 * *v + one_minus_b2 * arith.square(*g);
+            let m_hat = *m / bias1;
+            let v_hat = *v / bias2;
+            *p -= lr_t * m_hat / (arith.sqrt(v_hat) + eps);
+            *g = 0.0;
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_schedule_decays_from_lr_to_zero() {
+        assert_eq!(cosine_lr(0.01, 0, 500), 0.01);
+        assert!((cosine_lr(0.01, 250, 500) - 0.005).abs() < 1e-15);
+        assert!(cosine_lr(0.01, 499, 500) < 1e-6);
+    }
+
+    #[test]
+    fn first_step_moves_each_parameter_by_about_lr_against_its_gradient() {
+        // With bias correction, the first update is lr * g / (|g| + eps).
+        for arith in [Arith::Exact, Arith::Fast] {
+            let mut adam = Adam::new(AdamConfig::default(), 3, arith);
+            let mut p = [1.0, 1.0, 1.0];
+            let mut g = [0.5, -2.0, 0.0];
+            assert!(adam.step(&mut p, &mut g, 0, 10));
+            assert!(
+                (p[0] - 0.99).abs() < 1e-9 && (p[1] - 1.01).abs() < 1e-9,
+                "{p:?}"
+            );
+            assert_eq!(p[2], 1.0);
+            assert_eq!(g, [0.0; 3], "gradients are reset");
+        }
+    }
+
+    #[test]
+    fn a_non_finite_gradient_changes_nothing() {
+        let mut adam = Adam::new(AdamConfig::default(), 2, Arith::Fast);
+        let mut p = [1.0, 2.0];
+        let mut g = [0.1, f64::NAN];
+        assert!(!adam.step(&mut p, &mut g, 0, 10));
+        assert_eq!(p, [1.0, 2.0]);
+        assert_eq!(adam.m, [0.0, 0.0]);
+    }
+}

@@ -1,0 +1,78 @@
+//! The errors of the `train` crate.
+
+use std::path::PathBuf;
+
+/// What stopped a run.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The data file could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The data file is not UTF-8 text.
+    #[error("{name} is not UTF-8 text: invalid byte 0x{byte:02x} on line {line}")]
+    NotUtf8 {
+        /// The file's name, or `<embedded>`.
+        name: String,
+        /// The 1-based line of the first invalid byte.
+        line: usize,
+        /// That byte.
+        byte: u8,
+    },
+    /// The data holds no document.
+    #[error("{name} holds no documents: every line is empty or blank; give one document per line")]
+    NoDocuments {
+        /// The file's name.
+        name: String,
+    },
+    /// Text with a character the tokenizer does not know.
+    #[error("character {ch:?} (U+{code:04X}) is not in the vocabulary")]
+    UnknownChar {
+        /// The character.
+        ch: char,
+        /// Its code point.
+        code: u32,
+    },
+    /// A token id the tokenizer does not know.
+    #[error("token id {id} is not in the vocabulary of {vocab_size}")]
+    UnknownToken {
+        /// The id.
+        id: usize,
+        /// The vocabulary size.
+        vocab_size: usize,
+    },
+    /// A setting that cannot work.
+    #[error("invalid {what}: {why}")]
+    Invalid {
+        /// The setting, such as `--lr`.
+        what: &'static str,
+        /// What is wrong with it and what would work.
+        why: String,
+    },
+    /// The loss or a gradient stopped being a finite number.
+    #[error("training diverged at step {step}: the {what} is {value}; try a smaller --lr")]
+    Diverged {
+        /// The 1-based step.
+        step: usize,
+        /// `loss` or `gradient`.
+        what: &'static str,
+        /// The offending value.
+        value: f64,
+    },
+    /// The model configuration is unusable.
+    #[error(transparent)]
+    Params(#[from] params::Error),
+    /// The model refused an input.
+    #[error(transparent)]
+    Model(#[from] model::Error),
+    /// The generator refused the sampling weights.
+    #[error("cannot sample: {0}")]
+    Sample(#[from] params::pyrandom::ChoicesError),
+}
+
+/// A `Result` with this crate's [`Error`].
+pub type Result<T> = std::result::Result<T, Error>;

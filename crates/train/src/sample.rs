@@ -1,0 +1,117 @@
+//! Generating text: feed BOS, draw the next token from the softmax of the logits
+//! divided by the temperature, stop at BOS or after `block_size` tokens.
+
+use autograd::{Arith, Graph};
+use model::{Gpt, KvCache};
+
+use crate::error::{Error, Result};
+use crate::rng::RunRng;
+
+/// `softmax(logits / temperature)` as the reference computes it: each logit times
+/// `temperature ** -1`, the maximum subtracted, `exp`, a left-to-right sum, and each
+/// exponential times `total ** -1`.
+pub fn softmax_with_temperature(logits: &[f64], temperature: f64, arith: Arith, probs: &mut [f64]) {
+    let inv_t = arith.recip(temperature);
+    for (p, &l) in probs.iter_mut().zip(logits) {
+        *p = l * inv_t;
+    }
+    let max = model::max_value(probs.iter().copied());
+    let mut total = 0.0;
+    for p in probs.iter_mut() {
+        *p = (*p - max).exp();
+        total += *p;
+    }
+    let inv_total = arith.recip(total);
+    for p in probs.iter_mut() {
+        *p *= inv_total;
+    }
+}
+
+/// Reusable buffers for sampling.
+#[derive(Clone, Debug, Default)]
+pub struct Sampler {
+    logits: Vec<f64>,
+    probs: Vec<f64>,
+    ids: Vec<usize>,
+    cache: Option<KvCache>,
+}
+
+/// Checks a sampling temperature.
+///
+/// # Errors
+/// Unless it is a positive finite number.
+pub fn check_temperature(temperature: f64) -> Result<()> {
+    if temperature.is_finite() && temperature > 0.0 {
+        Ok(())
+    } else {
+        let why = format!("{temperature} is not a positive finite number (the reference uses 0.5)");
+        Err(Error::Invalid {
+            what: "temperature",
+            why,
+        })
+    }
+}
+
+impl Sampler {
+    /// Generates one sequence: BOS, then `prefix`, then tokens drawn from the model
+    /// until it draws BOS or fills `block_size` positions. Returns the ids after BOS,
+    /// prefix included. Leaves `graph` as it found it.
+    ///
+    /// # Errors
+    /// If the prefix holds an id outside the vocabulary or is longer than
+    /// `block_size - 1`, the temperature is not positive, or the probabilities
+    /// cannot be sampled.
+    pub fn generate(
+        &mut self,
+        gpt: &Gpt,
+        graph: &mut Graph,
+        rng: &mut RunRng,
+        temperature: f64,
+        prefix: &[usize],
+    ) -> Result<&[usize]> {
+        check_temperature(temperature)?;
+        let config = *gpt.config();
+        let bos = config.vocab_size - 1;
+        if prefix.len() >= config.block_size {
+            let why = format!(
+                "{} tokens leave no room in a block_size of {}",
+                prefix.len(),
+                config.block_size
+            );
+            return Err(Error::Invalid {
+                what: "prefix",
+                why,
+            });
+        }
+        self.logits.resize(config.vocab_size, 0.0);
+        self.probs.resize(config.vocab_size, 0.0);
+        self.ids.clear();
+        let cache = self.cache.get_or_insert_with(|| gpt.new_cache());
+        let mark = graph.mark();
+        gpt.start(graph, cache);
+        let mut token = bos;
+        let result = (|| {
+            for pos in 0..config.block_size {
+                gpt.forward(graph, cache, token, pos, &mut self.logits)?;
+                if let Some(&next) = prefix.get(pos) {
+                    token = next;
+                } else {
+                    softmax_with_temperature(
+                        &self.logits,
+                        temperature,
+                        gpt.arith(),
+                        &mut self.probs,
+                    );
+                    token = rng.choose(&self.probs)?;
+                    if token == bos {
+                        break;
+                    }
+                }
+                self.ids.push(token);
+            }
+            Ok(())
+        })();
+        graph.truncate(mark);
+        result.map(|()| self.ids.as_slice())
+    }
+}

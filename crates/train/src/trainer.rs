@@ -1,0 +1,355 @@
+//! The training run: shuffle, tokenize, initialise, then one document per step,
+//! forward, backward, Adam; and sampling at the end.
+
+use autograd::{Arith, Graph, Mark};
+use model::{Gpt, KvCache, Mode};
+use params::{ModelConfig, StateDict};
+use serde::{Deserialize, Serialize};
+
+use crate::adam::{Adam, AdamConfig, cosine_lr};
+use crate::data::Dataset;
+use crate::error::{Error, Result};
+use crate::rng::{RngKind, RunRng};
+use crate::sample::{Sampler, check_temperature};
+use crate::tokenizer::Tokenizer;
+
+/// Everything about a run that is not the model's shape. The defaults are the
+/// reference's.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    /// Training steps, one document each; also the length of the lr schedule.
+    pub steps: usize,
+    /// The optimiser.
+    pub adam: AdamConfig,
+    /// Seeds the shuffle, the initial weights and sampling.
+    pub seed: u64,
+    /// Divides the logits before sampling: lower is more conservative.
+    pub temperature: f64,
+    /// Names generated after training.
+    pub samples: usize,
+    /// Which generator draws the randomness.
+    pub rng: RngKind,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            steps: 500,
+            adam: AdamConfig::default(),
+            seed: 42,
+            temperature: 0.5,
+            samples: 20,
+            rng: RngKind::ChaCha,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// Checks every setting.
+    ///
+    /// # Errors
+    /// For zero steps, a learning rate or eps that is not a positive finite number,
+    /// betas outside `[0, 1)`, or a bad temperature.
+    pub fn validate(&self) -> Result<()> {
+        let invalid = |what, why: String| Err(Error::Invalid { what, why });
+        if self.steps == 0 {
+            return invalid("steps", "0: train for at least one step".into());
+        }
+        let AdamConfig {
+            learning_rate,
+            beta1,
+            beta2,
+            eps,
+        } = self.adam;
+        if !(learning_rate.is_finite() && learning_rate > 0.0) {
+            return invalid(
+                "learning rate",
+                format!(
+                    "{learning_rate} is not a positive finite number (the reference uses 0.01)"
+                ),
+            );
+        }
+        for (what, b) in [("beta1", beta1), ("beta2", beta2)] {
+            if !(0.0..1.0).contains(&b) {
+                return invalid(what, format!("{b} is not in [0, 1)"));
+            }
+        }
+        if !(eps.is_finite() && eps > 0.0) {
+            return invalid("eps", format!("{eps} is not a positive finite number"));
+        }
+        check_temperature(self.temperature)
+    }
+
+    /// The model mode this run needs: the reference's exact arithmetic when it
+    /// reproduces the reference's generator, fast otherwise.
+    pub fn mode(&self) -> Mode {
+        match self.rng {
+            RngKind::ChaCha => Mode::Fast,
+            RngKind::Python => Mode::Exact,
+        }
+    }
+}
+
+/// The model's sizes; the vocabulary comes from the data. The default is the
+/// reference's: 16, 4, 1, 8.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sizes {
+    /// Embedding width.
+    pub n_embd: usize,
+    /// Attention heads.
+    pub n_head: usize,
+    /// Transformer blocks.
+    pub n_layer: usize,
+    /// Context length.
+    pub block_size: usize,
+}
+
+impl Default for Sizes {
+    fn default() -> Self {
+        let r = ModelConfig::reference(0);
+        Sizes {
+            n_embd: r.n_embd,
+            n_head: r.n_head,
+            n_layer: r.n_layer,
+            block_size: r.block_size,
+        }
+    }
+}
+
+impl Sizes {
+    /// The model config for a vocabulary of `vocab_size`.
+    pub fn config(&self, vocab_size: usize) -> ModelConfig {
+        let Sizes {
+            n_embd,
+            n_head,
+            n_layer,
+            block_size,
+        } = *self;
+        ModelConfig {
+            vocab_size,
+            n_embd,
+            n_head,
+            n_layer,
+            block_size,
+        }
+    }
+}
+
+/// What one step did.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StepReport {
+    /// The 1-based step just taken.
+    pub step: usize,
+    /// Of how many.
+    pub steps: usize,
+    /// The mean loss of its document.
+    pub loss: f64,
+    /// The learning rate it used.
+    pub lr: f64,
+}
+
+/// A training run in progress.
+#[derive(Debug)]
+pub struct Trainer {
+    config: TrainConfig,
+    tokenizer: Tokenizer,
+    /// The shuffled documents as token ids, end to end; `doc_ends[i]` ends doc `i`.
+    doc_tokens: Vec<usize>,
+    doc_ends: Vec<usize>,
+    graph: Graph,
+    state: StateDict,
+    gpt: Gpt,
+    adam: Adam,
+    rng: RunRng,
+    cache: KvCache,
+    /// `[BOS] + doc + [BOS]` of the current step.
+    seq: Vec<usize>,
+    /// The end of the parameters: each step's nodes come after it.
+    mark: Mark,
+    /// Steps taken.
+    step: usize,
+}
+
+impl Trainer {
+    /// Prepares a run, in the reference's order: shuffle the documents, build the
+    /// vocabulary, initialise the weights. Checks every setting, and that the model
+    /// fits in `memory_limit` bytes, before allocating it.
+    ///
+    /// # Errors
+    /// For an invalid config, a model too large for memory.
+    pub fn new(
+        dataset: Dataset,
+        sizes: Sizes,
+        config: TrainConfig,
+        memory_limit: u128,
+    ) -> Result<Self> {
+        config.validate()?;
+        let mut docs = dataset.docs;
+        let tokenizer = Tokenizer::new(&docs);
+        let model_config = sizes.config(tokenizer.vocab_size());
+        model_config.validate()?;
+        let mode = config.mode();
+        model_config.check_memory(memory_limit, mode == Mode::Exact)?;
+
+        let mut rng = RunRng::new(config.rng, config.seed);
+        rng.shuffle(config.seed, &mut docs);
+        let mut doc_tokens = Vec::new();
+        let mut doc_ends = Vec::with_capacity(docs.len());
+        for doc in &docs {
+            tokenizer.encode_into(doc, &mut doc_tokens)?;
+            doc_ends.push(doc_tokens.len());
+        }
+
+        let mut graph = Graph::new();
+        let state = StateDict::new(&mut graph, &model_config, rng.init_source())?;
+        let gpt = Gpt::new(&state, mode);
+        let arith = if mode == Mode::Exact {
+            Arith::Exact
+        } else {
+            Arith::Fast
+        };
+        let adam = Adam::new(config.adam, state.num_params(), arith);
+        let cache = gpt.new_cache();
+        let mark = graph.mark();
+        Ok(Trainer {
+            config,
+            tokenizer,
+            doc_tokens,
+            doc_ends,
+            graph,
+            state,
+            gpt,
+            adam,
+            rng,
+            cache,
+            seq: Vec::with_capacity(model_config.block_size + 2),
+            mark,
+            step: 0,
+        })
+    }
+
+    /// The number of documents.
+    pub fn num_docs(&self) -> usize {
+        self.doc_ends.len()
+    }
+
+    /// The tokenizer.
+    pub fn tokenizer(&self) -> &Tokenizer {
+        &self.tokenizer
+    }
+
+    /// The model's configuration.
+    pub fn model_config(&self) -> &ModelConfig {
+        self.state.config()
+    }
+
+    /// The run's configuration.
+    pub fn config(&self) -> &TrainConfig {
+        &self.config
+    }
+
+    /// The state dict.
+    pub fn state(&self) -> &StateDict {
+        &self.state
+    }
+
+    /// The graph holding the parameters.
+    pub fn graph(&self) -> &Graph {
+        &self.graph
+    }
+
+    /// Steps taken so far.
+    pub fn steps_done(&self) -> usize {
+        self.step
+    }
+
+    /// Whether every step of the schedule has run.
+    pub fn is_done(&self) -> bool {
+        self.step >= self.config.steps
+    }
+
+    /// The `i`-th document of the shuffled order, as token ids.
+    fn doc(&self, i: usize) -> &[usize] {
+        let start = if i == 0 { 0 } else { self.doc_ends[i - 1] };
+        &self.doc_tokens[start..self.doc_ends[i]]
+    }
+
+    /// Takes the next step: document `step % num_docs`, forward, backward, Adam.
+    ///
+    /// # Errors
+    /// If the loss or a gradient is not finite; the parameters are left as they
+    /// were before the step.
+    pub fn step(&mut self) -> Result<StepReport> {
+        let step = self.step;
+        let bos = self.tokenizer.bos();
+        let doc = step % self.num_docs();
+        let mut seq = std::mem::take(&mut self.seq);
+        seq.clear();
+        seq.push(bos);
+        seq.extend_from_slice(self.doc(doc));
+        seq.push(bos);
+
+        let result = self.train_on(&seq, step);
+        self.seq = seq;
+        self.graph.truncate(self.mark);
+        let loss = result?;
+        self.step += 1;
+        let lr = cosine_lr(self.config.adam.learning_rate, step, self.config.steps);
+        Ok(StepReport {
+            step: step + 1,
+            steps: self.config.steps,
+            loss,
+            lr,
+        })
+    }
+
+    fn train_on(&mut self, seq: &[usize], step: usize) -> Result<f64> {
+        let loss = self.gpt.loss(&mut self.graph, &mut self.cache, seq)?;
+        let value = self.graph.value(loss);
+        if !value.is_finite() {
+            self.graph.zero_grad_span(self.state.params());
+            return Err(Error::Diverged {
+                step: step + 1,
+                what: "loss",
+                value,
+            });
+        }
+        self.gpt.backward(&mut self.graph, loss);
+        let (params, grads) = self.graph.values_and_grads_mut(self.state.params());
+        if !self.adam.step(params, grads, step, self.config.steps) {
+            let value = grads
+                .iter()
+                .copied()
+                .find(|g| !g.is_finite())
+                .unwrap_or(f64::NAN);
+            grads.fill(0.0);
+            return Err(Error::Diverged {
+                step: step + 1,
+                what: "gradient",
+                value,
+            });
+        }
+        Ok(value)
+    }
+
+    /// Generates `n` texts with the run's temperature and generator.
+    ///
+    /// # Errors
+    /// If the model's probabilities cannot be sampled from.
+    pub fn sample(&mut self, n: usize) -> Result<Vec<String>> {
+        let inference = self.gpt.for_inference();
+        let mut sampler = Sampler::default();
+        (0..n)
+            .map(|_| {
+                let ids = sampler.generate(
+                    &inference,
+                    &mut self.graph,
+                    &mut self.rng,
+                    self.config.temperature,
+                    &[],
+                )?;
+                self.tokenizer.decode(ids)
+            })
+            .collect()
+    }
+}
