@@ -38,8 +38,8 @@ pub enum RunRng {
         /// Sampling.
         sample: ChaCha20Rng,
     },
-    /// One CPython generator for everything.
-    Python(PyRandom),
+    /// One CPython generator for everything (boxed: its state is 2.5 KB).
+    Python(Box<PyRandom>),
 }
 
 impl RunRng {
@@ -50,7 +50,7 @@ impl RunRng {
                 init: ChaChaInit::new(seed),
                 sample: chacha(seed, Stream::Sample),
             },
-            RngKind::Python => RunRng::Python(PyRandom::new(seed)),
+            RngKind::Python => RunRng::Python(Box::new(PyRandom::new(seed))),
         }
     }
 
@@ -66,7 +66,7 @@ impl RunRng {
     pub fn init_source(&mut self) -> &mut dyn InitSource {
         match self {
             RunRng::ChaCha { init, .. } => init,
-            RunRng::Python(py) => py,
+            RunRng::Python(py) => py.as_mut(),
         }
     }
 
