@@ -29,6 +29,7 @@ pub enum RngKind {
 
 /// The generator of one run.
 #[derive(Clone, Debug)]
+#[allow(clippy::large_enum_variant, reason = "one per run, made once: the sizes do not matter")]
 pub enum RunRng {
     /// ChaCha20: the init stream and the sampling stream (the shuffle stream is
     /// used once, up front).
@@ -38,8 +39,8 @@ pub enum RunRng {
         /// Sampling.
         sample: ChaCha20Rng,
     },
-    /// One CPython generator for everything (boxed: its state is 2.5 KB).
-    Python(Box<PyRandom>),
+    /// One CPython generator for everything.
+    Python(PyRandom),
 }
 
 impl RunRng {
@@ -50,7 +51,7 @@ impl RunRng {
                 init: ChaChaInit::new(seed),
                 sample: chacha(seed, Stream::Sample),
             },
-            RngKind::Python => RunRng::Python(Box::new(PyRandom::new(seed))),
+            RngKind::Python => RunRng::Python(PyRandom::new(seed)),
         }
     }
 
@@ -66,7 +67,7 @@ impl RunRng {
     pub fn init_source(&mut self) -> &mut dyn InitSource {
         match self {
             RunRng::ChaCha { init, .. } => init,
-            RunRng::Python(py) => py.as_mut(),
+            RunRng::Python(py) => py,
         }
     }
 
