@@ -3,6 +3,7 @@
 //! One binary, one module per subcommand. Run `cargo xtask --help` for the list.
 
 mod golden;
+mod parity;
 mod shapes;
 mod sizes;
 mod train;
@@ -30,6 +31,8 @@ enum Command {
     Shapes(shapes::Args),
     /// Check (or rewrite) the golden initial weights in fixtures/.
     Golden(golden::Args),
+    /// Compare `train --rng python` with the reference program's output in ../shared.
+    Parity(parity::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -38,6 +41,7 @@ fn main() -> std::process::ExitCode {
         Command::Train(args) => train::run(&args),
         Command::Shapes(args) => shapes::run(&args),
         Command::Golden(args) => golden::run(&args),
+        Command::Parity(args) => parity::run(&args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -83,6 +83,13 @@ impl Args {
 }
 
 pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
+    let progress = std::io::stdout().is_terminal();
+    execute(args, &mut std::io::stdout().lock(), progress)
+}
+
+/// Trains and samples, writing the reference's output to `out`; with `progress`,
+/// a progress bar on standard error stands in for the step lines.
+pub(crate) fn execute(args: &Args, out: &mut dyn Write, progress: bool) -> anyhow::Result<()> {
     let config = args.train_config();
     config.validate()?;
     let dataset = match &args.data {
@@ -93,14 +100,11 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     let memory = train::total_memory().unwrap_or(u128::MAX);
     let mut trainer = Trainer::new(dataset, args.sizes.sizes(), config, memory)?;
 
-    let mut out = std::io::stdout().lock();
     writeln!(out, "num docs: {}", trainer.num_docs())?;
     writeln!(out, "vocab size: {}", trainer.model_config().vocab_size)?;
     writeln!(out, "num params: {}", trainer.state().num_params())?;
 
-    let bar = std::io::stdout()
-        .is_terminal()
-        .then(|| progress_bar(config.steps));
+    let bar = progress.then(|| progress_bar(config.steps));
     let start = Instant::now();
     while !trainer.is_done() {
         let r = trainer.step().with_context(|| "training stopped")?;

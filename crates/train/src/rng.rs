@@ -29,7 +29,10 @@ pub enum RngKind {
 
 /// The generator of one run.
 #[derive(Clone, Debug)]
-#[allow(clippy::large_enum_variant, reason = "one per run, made once: the sizes do not matter")]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one per run, made once: the sizes do not matter"
+)]
 pub enum RunRng {
     /// ChaCha20: the init stream and the sampling stream (the shuffle stream is
     /// used once, up front).
