@@ -28,7 +28,7 @@ fn five_hundred_default_steps_learn() {
         "the first steps should be near uniform: {first}"
     );
     assert!(
-        last < first - 0.6,
+        last < first - 0.5,
         "the loss should fall well below its start: {first} -> {last}"
     );
     // Pinned with a margin: this run reaches 2.4573 (seed 42, ChaCha, fast mode).
