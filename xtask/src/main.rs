@@ -2,6 +2,7 @@
 //!
 //! One binary, one module per subcommand. Run `cargo xtask --help` for the list.
 
+mod bench;
 mod golden;
 mod parity;
 mod shapes;
@@ -31,6 +32,8 @@ enum Command {
     Shapes(shapes::Args),
     /// Check (or rewrite) the golden initial weights in fixtures/.
     Golden(golden::Args),
+    /// Measure training speed, memory and scaling (in a release build).
+    Bench(bench::Args),
     /// Compare `train --rng python` with the reference program's output in ../shared.
     Parity(parity::Args),
 }
@@ -42,6 +45,7 @@ fn main() -> std::process::ExitCode {
         Command::Shapes(args) => shapes::run(&args),
         Command::Golden(args) => golden::run(&args),
         Command::Parity(args) => parity::run(&args),
+        Command::Bench(args) => bench::run(&args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
