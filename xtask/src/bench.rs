@@ -1,9 +1,258 @@
-//! `cargo xtask bench`: training speed, memory and scaling (coming).
+//! `cargo xtask bench`: how fast training runs, how much memory it takes, and how
+//! the cost grows with the model.
+//!
+//! Always measured in a release build: from a debug build of xtask, the command
+//! re-runs itself with `cargo run --release`. The dataset is loaded before any
+//! clock starts. Its last line is `train step median: X µs`.
 
-/// Measure training speed.
+use std::time::Instant;
+
+use autograd::Graph;
+use model::Gpt;
+use params::{ChaChaInit, StateDict};
+use train::{Dataset, RngKind, Sizes, TrainConfig, Trainer};
+
+/// Measure training speed, memory and scaling.
 #[derive(clap::Args)]
-pub(crate) struct Args {}
+pub(crate) struct Args {
+    /// Repeats of the reference run.
+    #[arg(long, default_value_t = 7, value_name = "N")]
+    repeats: usize,
+    /// Steps per repeat.
+    #[arg(long, default_value_t = 500, value_name = "N")]
+    steps: usize,
+    /// Skip the scaling table.
+    #[arg(long)]
+    no_scaling: bool,
+}
 
-pub(crate) fn run(_args: &Args) -> anyhow::Result<()> {
-    anyhow::bail!("bench is coming")
+/// Timings of one configuration.
+struct Measured {
+    /// Median µs of one training step, over every step of every repeat.
+    median: f64,
+    /// The median of each repeat, to show the spread.
+    repeat_medians: Vec<f64>,
+    /// Positions (tokens predicted) per step, on average.
+    tokens_per_step: f64,
+    /// Graph nodes (slots) one step adds, on average.
+    nodes_per_step: f64,
+    /// Tape entries one step adds, on average.
+    ops_per_step: f64,
+}
+
+pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
+    if cfg!(debug_assertions) {
+        eprintln!("bench: re-running in a release build (cargo run --release)...");
+        let status = std::process::Command::new(env!("CARGO"))
+            .args([
+                "run",
+                "--quiet",
+                "--release",
+                "--package",
+                "xtask",
+                "--",
+                "bench",
+            ])
+            .args(std::env::args().skip(2))
+            .status()?;
+        std::process::exit(status.code().unwrap_or(1));
+    }
+    anyhow::ensure!(
+        args.repeats >= 1 && args.steps >= 1,
+        "--repeats and --steps must be at least 1"
+    );
+    let data = Dataset::embedded();
+
+    println!(
+        "reference configuration: n_embd 16, n_head 4, n_layer 1, block_size 8, embedded names, ChaCha, fast mode"
+    );
+    let fast = measure(
+        &data,
+        Sizes::default(),
+        TrainConfig {
+            steps: args.steps,
+            ..TrainConfig::default()
+        },
+        args.repeats,
+    )?;
+    let spread = |m: &Measured| {
+        let lo = m
+            .repeat_medians
+            .iter()
+            .copied()
+            .fold(f64::INFINITY, f64::min);
+        let hi = m.repeat_medians.iter().copied().fold(0.0, f64::max);
+        format!("{lo:.2} .. {hi:.2}")
+    };
+    println!(
+        "  µs per step: median {:.2} over {} repeats of {} steps (repeat medians {})",
+        fast.median,
+        args.repeats,
+        args.steps,
+        spread(&fast)
+    );
+    println!(
+        "  nodes per step: {:.0} slots, {:.0} tape ops ({:.1} tokens per step)",
+        fast.nodes_per_step, fast.ops_per_step, fast.tokens_per_step
+    );
+
+    let name_us = sampling(&data, args.steps)?;
+    println!("  µs per generated name: {name_us:.2}");
+
+    let exact_config = TrainConfig {
+        steps: args.steps.min(100),
+        rng: RngKind::Python,
+        ..TrainConfig::default()
+    };
+    let exact = measure(&data, Sizes::default(), exact_config, 1)?;
+    println!(
+        "  python-exact mode (--rng python): median {:.1} µs per step",
+        exact.median
+    );
+
+    if !args.no_scaling {
+        println!();
+        println!("scaling (n_head 4, n_layer 1, 100 steps x 3 repeats each):");
+        println!(
+            "  {:>6} {:>10} | {:>10} {:>10} {:>12} {:>10}",
+            "n_embd", "block_size", "µs/step", "µs/token", "nodes/step", "ops/step"
+        );
+        let rows = [(16, 8), (32, 8), (64, 8), (128, 8), (16, 16), (16, 32)];
+        for (n_embd, block_size) in rows {
+            let sizes = Sizes {
+                n_embd,
+                block_size,
+                ..Sizes::default()
+            };
+            let m = measure(
+                &data,
+                sizes,
+                TrainConfig {
+                    steps: 100,
+                    ..TrainConfig::default()
+                },
+                3,
+            )?;
+            println!(
+                "  {n_embd:>6} {block_size:>10} | {:>10.2} {:>10.3} {:>12.0} {:>10.0}",
+                m.median,
+                m.median / m.tokens_per_step,
+                m.nodes_per_step,
+                m.ops_per_step
+            );
+        }
+    }
+
+    if let Some(peak) = peak_rss() {
+        println!(
+            "\npeak resident memory: {:.1} MiB",
+            peak as f64 / (1024.0 * 1024.0)
+        );
+    }
+    println!("train step median: {:.2} µs", fast.median);
+    Ok(())
+}
+
+/// Trains `repeats` fresh runs and times every step.
+fn measure(
+    data: &Dataset,
+    sizes: Sizes,
+    config: TrainConfig,
+    repeats: usize,
+) -> anyhow::Result<Measured> {
+    let mut all = Vec::with_capacity(repeats * config.steps);
+    let mut repeat_medians = Vec::with_capacity(repeats);
+    for _ in 0..repeats {
+        let mut trainer = Trainer::new(data.clone(), sizes, config, u128::MAX)?;
+        let mut times = Vec::with_capacity(config.steps);
+        while !trainer.is_done() {
+            let start = Instant::now();
+            trainer.step()?;
+            times.push(start.elapsed().as_secs_f64() * 1e6);
+        }
+        repeat_medians.push(median(&mut times.clone()));
+        all.extend(times);
+    }
+    let (tokens_per_step, nodes_per_step, ops_per_step) = graph_size(data, sizes, config)?;
+    Ok(Measured {
+        median: median(&mut all),
+        repeat_medians,
+        tokens_per_step,
+        nodes_per_step,
+        ops_per_step,
+    })
+}
+
+/// The average tokens, graph slots and tape ops of one step, over the documents of
+/// the run (in the run's order, which needs the run's shuffle).
+fn graph_size(
+    data: &Dataset,
+    sizes: Sizes,
+    config: TrainConfig,
+) -> anyhow::Result<(f64, f64, f64)> {
+    let trainer = Trainer::new(
+        data.clone(),
+        sizes,
+        TrainConfig { steps: 1, ..config },
+        u128::MAX,
+    )?;
+    let tokenizer = trainer.tokenizer().clone();
+    let mode = config.mode();
+    let mut graph = Graph::new();
+    let state = StateDict::new(
+        &mut graph,
+        trainer.model_config(),
+        &mut ChaChaInit::new(config.seed),
+    )?;
+    let gpt = Gpt::new(&state, mode);
+    let mut cache = gpt.new_cache();
+    let mark = graph.mark();
+    let (mut tokens, mut nodes, mut ops) = (0, 0, 0);
+    let docs: Vec<&String> = data.docs.iter().take(config.steps).collect();
+    for doc in &docs {
+        let mut seq = vec![tokenizer.bos()];
+        seq.extend(tokenizer.encode(doc)?);
+        seq.push(tokenizer.bos());
+        gpt.loss(&mut graph, &mut cache, &seq)?;
+        tokens += (seq.len() - 1).min(sizes.block_size);
+        nodes += graph.len() - state.num_params();
+        ops += graph.tape_len();
+        graph.truncate(mark);
+    }
+    let n = docs.len() as f64;
+    Ok((tokens as f64 / n, nodes as f64 / n, ops as f64 / n))
+}
+
+/// µs per generated name, after training the reference run.
+fn sampling(data: &Dataset, steps: usize) -> anyhow::Result<f64> {
+    let config = TrainConfig {
+        steps,
+        ..TrainConfig::default()
+    };
+    let mut trainer = Trainer::new(data.clone(), Sizes::default(), config, u128::MAX)?;
+    while !trainer.is_done() {
+        trainer.step()?;
+    }
+    let n = 2000;
+    let start = Instant::now();
+    trainer.sample(n)?;
+    Ok(start.elapsed().as_secs_f64() * 1e6 / n as f64)
+}
+
+fn median(xs: &mut [f64]) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    let n = xs.len();
+    if n % 2 == 1 {
+        xs[n / 2]
+    } else {
+        (xs[n / 2 - 1] + xs[n / 2]) / 2.0
+    }
+}
+
+/// The peak resident set size of this process, from `/proc/self/status`.
+fn peak_rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }

@@ -121,6 +121,11 @@ pub struct Graph {
     /// Scratch space reused by the backward passes, so that they never allocate
     /// once warm.
     pub(crate) scratch: crate::backward::Scratch,
+    /// Transposed copies of the matrices [`Graph::linear`] reads.
+    pub(crate) transposed: crate::transpose::TransposeCache,
+    /// Counts writes to values through the public API; a transposed copy made at
+    /// an older generation may be stale.
+    pub(crate) generation: u64,
 }
 
 impl Graph {
@@ -215,6 +220,7 @@ impl Graph {
     /// this call see the new value.
     #[inline]
     pub fn set_value(&mut self, v: Var, value: f64) {
+        self.generation += 1;
         self.val[v.index()] = value;
     }
 
@@ -227,6 +233,7 @@ impl Graph {
     /// The values of a span, to write, for example to load or update parameters.
     #[inline]
     pub fn values_mut(&mut self, s: Span) -> &mut [f64] {
+        self.generation += 1;
         &mut self.val[s.range()]
     }
 
@@ -239,6 +246,7 @@ impl Graph {
     /// The values and gradients of a span, both writable: what an optimiser needs.
     #[inline]
     pub fn values_and_grads_mut(&mut self, s: Span) -> (&mut [f64], &mut [f64]) {
+        self.generation += 1;
         (&mut self.val[s.range()], &mut self.grad[s.range()])
     }
 
@@ -273,6 +281,7 @@ impl Graph {
         );
         self.val.truncate(mark.slots);
         self.grad.truncate(mark.slots);
+        self.transposed.truncate(mark.slots);
         self.tape.truncate(mark.tape);
         self.args.truncate(mark.args);
     }
@@ -284,6 +293,7 @@ impl Graph {
             + self.tape.capacity() * size_of::<Op>()
             + self.args.capacity() * size_of::<Var>()
             + self.scratch.capacity_bytes()
+            + self.transposed.capacity_bytes()
     }
 
     /// Records an op on the tape.

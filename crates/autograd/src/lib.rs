@@ -54,6 +54,7 @@ mod graph;
 mod kernels;
 mod op;
 mod scalar;
+mod transpose;
 
 pub use arith::{Arith, py_pow};
 pub use fused::RMSNORM_EPS;

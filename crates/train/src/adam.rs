@@ -68,11 +68,13 @@ impl Adam {
         step: usize,
         num_steps: usize,
     ) -> bool {
+        let n = self.m.len();
         assert!(
-            params.len() == self.m.len() && grads.len() == self.m.len(),
+            params.len() == n && grads.len() == n,
             "one gradient per parameter"
         );
-        if !grads.iter().all(|g| g.is_finite()) {
+        // A NaN or an infinity anywhere makes the sum non-finite: one cheap pass.
+        if !grads.iter().sum::<f64>().is_finite() {
             return false;
         }
         let AdamConfig {
@@ -86,15 +88,37 @@ impl Adam {
         // beta ** (step + 1), a `pow` in the reference too
         let (bias1, bias2) = (1.0 - py_pow(beta1, t), 1.0 - py_pow(beta2, t));
         let (one_minus_b1, one_minus_b2) = (1.0 - beta1, 1.0 - beta2);
-        let arith = self.arith;
-        let moments = self.m.iter_mut().zip(self.v.iter_mut());
-        for ((p, g), (m, v)) in params.iter_mut().zip(grads.iter_mut()).zip(moments) {
-            *m = beta1 * *m + one_minus_b1 * *g;
-            *v = beta2 * *v + one_minus_b2 * arith.square(*g);
-            let m_hat = *m / bias1;
-            let v_hat = *v / bias2;
-            *p -= lr_t * m_hat / (arith.sqrt(v_hat) + eps);
-            *g = 0.0;
+        let (m, v) = (&mut self.m[..n], &mut self.v[..n]);
+        match self.arith {
+            // The reference, term for term: `g ** 2` and `v_hat ** 0.5` through `pow`,
+            // the bias corrections as divisions.
+            Arith::Exact => {
+                for i in 0..n {
+                    let g = grads[i];
+                    m[i] = beta1 * m[i] + one_minus_b1 * g;
+                    v[i] = beta2 * v[i] + one_minus_b2 * py_pow(g, 2.0);
+                    let m_hat = m[i] / bias1;
+                    let v_hat = v[i] / bias2;
+                    params[i] -= lr_t * m_hat / (py_pow(v_hat, 0.5) + eps);
+                    grads[i] = 0.0;
+                }
+            }
+            // The same update with a square, a square root and the bias corrections
+            // as multiplications: one division per parameter, and a loop the
+            // compiler vectorises.
+            Arith::Fast => {
+                let (inv_bias1, inv_bias2) = (1.0 / bias1, 1.0 / bias2);
+                let (p, g) = (&mut params[..n], &mut grads[..n]);
+                for i in 0..n {
+                    let gi = g[i];
+                    m[i] = beta1 * m[i] + one_minus_b1 * gi;
+                    v[i] = beta2 * v[i] + one_minus_b2 * (gi * gi);
+                    let m_hat = m[i] * inv_bias1;
+                    let v_hat = v[i] * inv_bias2;
+                    p[i] -= lr_t * m_hat / (v_hat.sqrt() + eps);
+                    g[i] = 0.0;
+                }
+            }
         }
         true
     }

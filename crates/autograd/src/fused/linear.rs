@@ -31,11 +31,13 @@ impl Graph {
     pub fn linear_into(&mut self, w: Span, x: Span, out: Span) {
         assert_eq!(w.len(), out.len() * x.len(), "linear: w is not nout x nin");
         assert_disjoint("linear", &[w, x, out]);
-        let [wv, xv, yv] = self
-            .val
-            .get_disjoint_mut([w.range(), x.range(), out.range()])
-            .unwrap();
-        kernels::matvec(wv, xv, yv);
+        // `out` may hold a matrix of an earlier call (a cache row, say): forget it.
+        self.transposed.invalidate(out);
+        let wt = self
+            .transposed
+            .get(&self.val, w, out.len(), self.generation);
+        let [xv, yv] = self.val.get_disjoint_mut([x.range(), out.range()]).unwrap();
+        kernels::matvec_t(wt, xv, yv);
         self.record(crate::op::Op::Linear(Linear { w, x, out }));
     }
 }
