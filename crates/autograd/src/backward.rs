@@ -46,7 +46,7 @@ impl Graph {
             return; // a leaf: nothing to propagate
         };
         for op in self.tape[..=end].iter().rev() {
-            op.backward(&self.val, &mut self.grad, &self.args);
+            op.backward(&self.val, &mut self.grad, &self.args, &self.indices);
         }
     }
 
@@ -96,7 +96,7 @@ impl Graph {
             }
         }
         for &op in s.order.iter().rev() {
-            self.tape[op as usize].backward(&self.val, &mut self.grad, &self.args);
+            self.tape[op as usize].backward(&self.val, &mut self.grad, &self.args, &self.indices);
         }
     }
 }

@@ -100,6 +100,7 @@ pub struct Mark {
     slots: usize,
     tape: usize,
     args: usize,
+    indices: usize,
 }
 
 /// The arena that owns every node: values, gradients and the tape of ops.
@@ -118,6 +119,8 @@ pub struct Graph {
     pub(crate) tape: Vec<Op>,
     /// Operands of n-ary ops ([`Graph::sum`]), referenced from the tape by range.
     pub(crate) args: Vec<Var>,
+    /// Integer operands of fused ops (token ids, targets), referenced by range.
+    pub(crate) indices: Vec<u32>,
     /// Scratch space reused by the backward passes, so that they never allocate
     /// once warm.
     pub(crate) scratch: crate::backward::Scratch,
@@ -266,6 +269,7 @@ impl Graph {
             slots: self.val.len(),
             tape: self.tape.len(),
             args: self.args.len(),
+            indices: self.indices.len(),
         }
     }
 
@@ -284,6 +288,7 @@ impl Graph {
         self.transposed.truncate(mark.slots);
         self.tape.truncate(mark.tape);
         self.args.truncate(mark.args);
+        self.indices.truncate(mark.indices);
     }
 
     /// Bytes currently reserved by the arena, the tape and the scratch space.
@@ -292,8 +297,20 @@ impl Graph {
         (self.val.capacity() + self.grad.capacity()) * size_of::<f64>()
             + self.tape.capacity() * size_of::<Op>()
             + self.args.capacity() * size_of::<Var>()
+            + self.indices.capacity() * size_of::<u32>()
             + self.scratch.capacity_bytes()
             + self.transposed.capacity_bytes()
+    }
+
+    /// Stores integer operands of a fused op; returns where they start.
+    pub(crate) fn push_indices(&mut self, values: &[usize]) -> u32 {
+        let start = u32::try_from(self.indices.len()).expect("at most u32::MAX indices");
+        self.indices.extend(
+            values
+                .iter()
+                .map(|&v| u32::try_from(v).expect("an index fits u32")),
+        );
+        start
     }
 
     /// Records an op on the tape.

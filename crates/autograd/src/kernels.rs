@@ -4,55 +4,104 @@
 //! happens across independent outputs, never inside one sum. The loops are written
 //! over fixed-size blocks so the compiler keeps the accumulators in registers.
 
-/// `y[o] = sum_i wt[i * nout + o] * x[i]`, each sum left to right from 0: `W x`
-/// from the transpose of a row-major `W`.
+/// The number of outputs [`matvec_t`] computes at once, in registers.
+pub(crate) const LANES: usize = 16;
+
+/// `y[o] = sum_i wt[i * stride + o] * x[i]`, each sum left to right from 0: `W x`
+/// from the transpose of a row-major `W`, whose rows are padded to `stride`, a
+/// multiple of [`LANES`], so that every block is whole.
 #[inline]
-pub(crate) fn matvec_t(wt: &[f64], x: &[f64], y: &mut [f64]) {
-    let nout = y.len();
-    debug_assert_eq!(wt.len(), nout * x.len());
-    let mut o = 0;
-    while o + 32 <= nout {
-        block::<32>(wt, x, nout, o, &mut y[o..o + 32]);
-        o += 32;
-    }
-    while o + 8 <= nout {
-        block::<8>(wt, x, nout, o, &mut y[o..o + 8]);
-        o += 8;
-    }
-    while o < nout {
-        block::<1>(wt, x, nout, o, &mut y[o..o + 1]);
-        o += 1;
+pub(crate) fn matvec_t(wt: &[f64], stride: usize, x: &[f64], y: &mut [f64]) {
+    debug_assert!(stride % LANES == 0 && stride >= y.len() && wt.len() == stride * x.len());
+    for (o0, out) in (0..y.len()).step_by(LANES).zip(y.chunks_mut(LANES)) {
+        let mut acc = [0.0; LANES];
+        for (col, &xi) in wt.chunks_exact(stride).zip(x) {
+            let col: &[f64; LANES] = col[o0..o0 + LANES].try_into().expect("a whole block");
+            for k in 0..LANES {
+                acc[k] += col[k] * xi;
+            }
+        }
+        out.copy_from_slice(&acc[..out.len()]);
     }
 }
 
-/// Outputs `o0 .. o0 + B` of [`matvec_t`], accumulated in registers.
+/// The backward pass of `y = W x` for a row-major `W` (`nout x nin`): for each row
+/// `o`, last to first, `dx += W[o] * dy[o]` and `dW[o] += x * dy[o]`.
+///
+/// The rows run in reverse because that is the order in which the reference's
+/// depth-first pass adds the terms of each `dx[i]`. Columns are taken in blocks
+/// whose `dx` stays in registers across all the rows.
+#[inline]
+pub(crate) fn linear_backward(w: &[f64], x: &[f64], dy: &[f64], dw: &mut [f64], dx: &mut [f64]) {
+    let nin = x.len();
+    debug_assert!(w.len() == nin * dy.len() && dw.len() == w.len() && dx.len() == nin);
+    let mut c = 0;
+    while c + 16 <= nin {
+        backward_block::<16>(w, x, dy, dw, dx, c);
+        c += 16;
+    }
+    while c + 8 <= nin {
+        backward_block::<8>(w, x, dy, dw, dx, c);
+        c += 8;
+    }
+    while c < nin {
+        backward_block::<1>(w, x, dy, dw, dx, c);
+        c += 1;
+    }
+}
+
+/// Columns `c0 .. c0 + B` of [`linear_backward`].
 #[inline(always)]
-fn block<const B: usize>(wt: &[f64], x: &[f64], nout: usize, o0: usize, y: &mut [f64]) {
-    let mut acc = [0.0; B];
-    for (i, &xi) in x.iter().enumerate() {
-        let col = &wt[i * nout + o0..i * nout + o0 + B];
+fn backward_block<const B: usize>(
+    w: &[f64],
+    x: &[f64],
+    dy: &[f64],
+    dw: &mut [f64],
+    dx: &mut [f64],
+    c0: usize,
+) {
+    let nin = x.len();
+    let mut acc: [f64; B] = dx[c0..c0 + B].try_into().expect("a block of B");
+    let xb: [f64; B] = x[c0..c0 + B].try_into().expect("a block of B");
+    for o in (0..dy.len()).rev() {
+        let g = dy[o];
+        let row = o * nin + c0;
+        let (wr, dwr) = (&w[row..row + B], &mut dw[row..row + B]);
         for k in 0..B {
-            acc[k] += col[k] * xi;
+            // d(w*x)/dx = w: the product is `w * g`, as the reference writes
+            // `local_grad * grad`.
+            acc[k] += wr[k] * g;
+            // d(w*x)/dw = x
+            dwr[k] += xb[k] * g;
         }
     }
-    y.copy_from_slice(&acc);
+    dx[c0..c0 + B].copy_from_slice(&acc);
 }
 
-/// `y[i] += x[i] * a`. The product is `x * a`, the order the reference writes
-/// `local_grad * grad` in.
-#[inline]
-pub(crate) fn axpy(y: &mut [f64], x: &[f64], a: f64) {
-    for (yi, xi) in y.iter_mut().zip(x) {
-        *yi += xi * a;
-    }
-}
-
-/// `t = w^T` for a row-major `w` of `rows` rows.
-pub(crate) fn transpose(w: &[f64], rows: usize, t: &mut [f64]) {
+/// `t = w^T` for a row-major `w` of `rows` rows, each row of `t` padded to
+/// `stride`; in 4 x 4 tiles so that both the reads and the writes run along rows.
+pub(crate) fn transpose(w: &[f64], rows: usize, t: &mut [f64], stride: usize) {
     let cols = w.len() / rows;
-    for (r, row) in w.chunks_exact(cols).enumerate() {
-        for (c, &v) in row.iter().enumerate() {
-            t[c * rows + r] = v;
+    let (r4, c4) = (rows - rows % 4, cols - cols % 4);
+    for r in (0..r4).step_by(4) {
+        for c in (0..c4).step_by(4) {
+            let mut tile = [[0.0; 4]; 4];
+            for (i, line) in tile.iter_mut().enumerate() {
+                line.copy_from_slice(&w[(r + i) * cols + c..(r + i) * cols + c + 4]);
+            }
+            for j in 0..4 {
+                let out = &mut t[(c + j) * stride + r..(c + j) * stride + r + 4];
+                for i in 0..4 {
+                    out[i] = tile[i][j];
+                }
+            }
+        }
+    }
+    // The ragged edges, one by one.
+    for r in 0..rows {
+        let from = if r < r4 { c4 } else { 0 };
+        for c in from..cols {
+            t[c * stride + r] = w[r * cols + c];
         }
     }
 }
@@ -62,15 +111,53 @@ mod tests {
     use super::*;
 
     #[test]
+    fn transpose_handles_ragged_edges() {
+        for (rows, cols) in [(1, 1), (4, 4), (5, 7), (27, 16), (16, 64), (3, 9)] {
+            let w: Vec<f64> = (0..rows * cols).map(|k| k as f64).collect();
+            let stride = rows + 3;
+            let mut t = vec![-1.0; stride * cols];
+            transpose(&w, rows, &mut t, stride);
+            for r in 0..rows {
+                for c in 0..cols {
+                    assert_eq!(
+                        t[c * stride + r],
+                        w[r * cols + c],
+                        "{rows}x{cols} at {r},{c}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn linear_backward_adds_rows_last_first() {
+        let (nout, nin) = (5, 41);
+        let w: Vec<f64> = (0..nout * nin).map(|k| ((k as f64) * 0.71).sin()).collect();
+        let x: Vec<f64> = (0..nin).map(|k| ((k as f64) * 0.3).cos()).collect();
+        let dy: Vec<f64> = (0..nout).map(|k| 1.0 / (k as f64 + 1.5)).collect();
+        let (mut dw, mut dx) = (vec![0.25; w.len()], vec![0.5; nin]);
+        linear_backward(&w, &x, &dy, &mut dw, &mut dx);
+        for i in 0..nin {
+            let mut acc = 0.5;
+            for o in (0..nout).rev() {
+                acc += w[o * nin + i] * dy[o];
+                assert_eq!(dw[o * nin + i].to_bits(), (0.25 + x[i] * dy[o]).to_bits());
+            }
+            assert_eq!(acc.to_bits(), dx[i].to_bits(), "dx[{i}]");
+        }
+    }
+
+    #[test]
     fn matvec_t_sums_each_row_left_to_right() {
         // 37 rows exercise every block size; the sums must equal plain loops bit for bit.
-        let (nout, nin) = (37, 5);
+        let (nout, nin): (usize, usize) = (37, 5);
         let w: Vec<f64> = (0..nout * nin).map(|k| ((k as f64) * 0.37).sin()).collect();
         let x: Vec<f64> = (0..nin).map(|k| ((k as f64) * 1.3).cos()).collect();
-        let mut wt = vec![0.0; w.len()];
-        transpose(&w, nout, &mut wt);
+        let stride = nout.next_multiple_of(LANES);
+        let mut wt = vec![0.0; stride * nin];
+        transpose(&w, nout, &mut wt, stride);
         let mut y = vec![0.0; nout];
-        matvec_t(&wt, &x, &mut y);
+        matvec_t(&wt, stride, &x, &mut y);
         for o in 0..nout {
             let mut acc = 0.0;
             for i in 0..nin {

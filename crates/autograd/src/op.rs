@@ -1,7 +1,7 @@
 //! The tape entry: one recorded op, its inputs and outputs, and dispatch to its
 //! backward rule.
 
-use crate::fused::{AddVec, Attention, CrossEntropy, Linear, ReluSq, RmsNorm};
+use crate::fused::{AddVec, Attention, CrossEntropy, Embed, Linear, ReluSq, RmsNorm};
 use crate::graph::Var;
 use crate::scalar::ScalarOp;
 
@@ -10,6 +10,7 @@ use crate::scalar::ScalarOp;
 pub(crate) enum Op {
     Scalar { out: Var, op: ScalarOp },
     AddVec(AddVec),
+    Embed(Embed),
     Linear(Linear),
     RmsNorm(RmsNorm),
     ReluSq(ReluSq),
@@ -20,15 +21,16 @@ pub(crate) enum Op {
 impl Op {
     /// Sends the gradients of this op's outputs back to its inputs.
     #[inline]
-    pub(crate) fn backward(&self, val: &[f64], grad: &mut [f64], args: &[Var]) {
+    pub(crate) fn backward(&self, val: &[f64], grad: &mut [f64], args: &[Var], indices: &[u32]) {
         match self {
             Op::Scalar { out, op } => op.backward(*out, val, grad, args),
             Op::AddVec(op) => op.backward(grad),
+            Op::Embed(op) => op.backward(grad, indices),
             Op::Linear(op) => op.backward(val, grad),
             Op::RmsNorm(op) => op.backward(val, grad),
             Op::ReluSq(op) => op.backward(val, grad),
             Op::Attention(op) => op.backward(val, grad),
-            Op::CrossEntropy(op) => op.backward(val, grad),
+            Op::CrossEntropy(op) => op.backward(val, grad, indices),
         }
     }
 
@@ -37,6 +39,7 @@ impl Op {
         match self {
             Op::Scalar { out, .. } => out.index()..out.index() + 1,
             Op::AddVec(op) => op.outputs(),
+            Op::Embed(op) => op.outputs(),
             Op::Linear(op) => op.outputs(),
             Op::RmsNorm(op) => op.outputs(),
             Op::ReluSq(op) => op.outputs(),
@@ -51,6 +54,7 @@ impl Op {
         let spans = match self {
             Op::Scalar { op, .. } => return op.input(k, args),
             Op::AddVec(op) => op.inputs(),
+            Op::Embed(op) => op.inputs(),
             Op::Linear(op) => op.inputs(),
             Op::RmsNorm(op) => op.inputs(),
             Op::ReluSq(op) => op.inputs(),

@@ -21,7 +21,7 @@ struct Entry {
     rows: usize,
     /// The graph's generation when `data` was made.
     generation: u64,
-    /// `W^T`, `nin x nout`, row-major.
+    /// `W^T`, `nin x nout`, row-major, each row padded with zeros to `stride`.
     data: Vec<f64>,
 }
 
@@ -33,7 +33,8 @@ pub(crate) struct TransposeCache {
 
 impl TransposeCache {
     /// `W^T` for the `rows x (w.len / rows)` matrix `w`, whose values are `val[w]`,
-    /// made fresh unless a copy of this generation exists.
+    /// made fresh unless a copy of this generation exists; its rows are padded to
+    /// [`TransposeCache::stride`].
     pub(crate) fn get(&mut self, val: &[f64], w: Span, rows: usize, generation: u64) -> &[f64] {
         let i = match self.entries.iter().position(|e| e.w == w && e.rows == rows) {
             Some(i) => i,
@@ -50,11 +51,17 @@ impl TransposeCache {
         };
         let e = &mut self.entries[i];
         if e.generation != generation {
-            e.data.resize(w.len(), 0.0);
-            kernels::transpose(&val[w.range()], rows, &mut e.data);
+            let stride = Self::stride(rows);
+            e.data.resize(stride * (w.len() / rows), 0.0);
+            kernels::transpose(&val[w.range()], rows, &mut e.data, stride);
             e.generation = generation;
         }
         &e.data
+    }
+
+    /// The padded row length of the transpose of a matrix of `rows` rows.
+    pub(crate) fn stride(rows: usize) -> usize {
+        rows.next_multiple_of(kernels::LANES)
     }
 
     /// Forgets every matrix that reaches slot `end` or beyond: those slots are gone.

@@ -80,17 +80,17 @@ fn pattern(n: usize, seed: f64) -> Vec<f64> {
 #[test]
 fn fused_ops() {
     for arith in [Arith::Exact, Arith::Fast] {
-        // linear: W is 3 x 4, x is 4
-        let x = pattern(12 + 4, 0.5);
+        // linear: W is 3 x 4, x is 2 rows of 4
+        let x = pattern(12 + 8, 0.5);
         check("linear", &x, &|g, s| {
-            let y = g.linear(s.sub(0, 12), s.sub(12, 4), 3);
+            let y = g.linear(s.sub(0, 12), s.sub(12, 8), 3);
             weigh(g, y)
         });
-        check("rmsnorm", &pattern(5, 1.0), &|g, s| {
-            let y = g.rmsnorm(s, arith);
+        check("rmsnorm", &pattern(10, 1.0), &move |g, s| {
+            let y = g.rmsnorm(s, 5, arith);
             weigh(g, y)
         });
-        check("relu_sq", &pattern(6, 2.0), &|g, s| {
+        check("relu_sq", &pattern(6, 2.0), &move |g, s| {
             let y = g.relu_sq(s, arith);
             weigh(g, y)
         });
@@ -102,13 +102,43 @@ fn fused_ops() {
             let y = g.add_vec(s, s);
             weigh(g, y)
         });
-        check("cross_entropy", &pattern(5, 4.0), &|g, s| {
-            g.cross_entropy(s, 2, arith)
+        // embed: a table of 4 rows of 3, positions 3 rows of 3; token 2 used twice
+        check("embed", &pattern(12 + 9, 3.5), &|g, s| {
+            let y = g.embed(s.sub(0, 12), s.sub(12, 9), 3, &[2, 0, 2]);
+            weigh(g, y)
         });
-        // attention: C = 4, 2 heads, T = 3 cached positions
-        let x = pattern(4 + 12 + 12, 5.0);
-        check("attention", &x, &|g, s| {
-            let y = g.attention(s.sub(0, 4), s.sub(4, 12), s.sub(16, 12), 2, 0.7, arith);
+        check("cross_entropy", &pattern(10, 4.0), &move |g, s| {
+            let losses = g.cross_entropy(s, &[2, 4], arith);
+            weigh(g, losses)
+        });
+        // attention: C = 4, 2 heads, 3 query rows over 3 keys (causal)
+        let x = pattern(12 + 12 + 12, 5.0);
+        check("attention", &x, &move |g, s| {
+            let y = g.attention(
+                s.sub(0, 12),
+                s.sub(12, 12),
+                s.sub(24, 12),
+                4,
+                2,
+                0,
+                0.7,
+                arith,
+            );
+            weigh(g, y)
+        });
+        // one query row at position 2 against a cache of 3 keys
+        let x = pattern(4 + 12 + 12, 6.0);
+        check("attention, one row", &x, &move |g, s| {
+            let y = g.attention(
+                s.sub(0, 4),
+                s.sub(4, 12),
+                s.sub(16, 12),
+                4,
+                2,
+                2,
+                0.7,
+                arith,
+            );
             weigh(g, y)
         });
     }
@@ -137,7 +167,7 @@ fn fused_ops_match_scalar_chains() {
 
     let mut g = Graph::new();
     let xs = g.leaves(&x);
-    let fused = g.rmsnorm(xs, Arith::Exact);
+    let fused = g.rmsnorm(xs, 4, Arith::Exact);
     let sq: Vec<Var> = xs.iter().map(|v| g.mul(v, v)).collect();
     let sumsq = g.sum(&sq);
     let ms = g.div(sumsq, 4.0);

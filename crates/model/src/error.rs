@@ -40,12 +40,12 @@ pub enum Error {
         len: usize,
     },
     /// A logits buffer of the wrong length.
-    #[error("the logits buffer holds {got} values, the vocabulary has {vocab_size}")]
+    #[error("the logits buffer holds {got} values, it needs {expected} (positions x vocabulary)")]
     LogitsLength {
         /// Its length.
         got: usize,
-        /// The vocabulary size.
-        vocab_size: usize,
+        /// The length needed.
+        expected: usize,
     },
 }
 

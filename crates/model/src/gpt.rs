@@ -178,7 +178,7 @@ impl Gpt {
         if logits.len() != vocab_size {
             return Err(Error::LogitsLength {
                 got: logits.len(),
-                vocab_size,
+                expected: vocab_size,
             });
         }
         self.check(cache, token, pos)?;
@@ -195,6 +195,63 @@ impl Gpt {
             }
         }
         cache.len += 1;
+        Ok(())
+    }
+
+    /// The `(T, V)` logits of every position of `tokens` at once, each position
+    /// seeing the tokens up to its own, written row by row into `logits`. The same
+    /// numbers, bit for bit, as feeding the tokens one at a time through
+    /// [`Gpt::forward`].
+    ///
+    /// # Errors
+    /// If `tokens` is empty or longer than `block_size`, a token is out of the
+    /// vocabulary, or `logits` does not hold `T * V` values.
+    pub fn forward_sequence(
+        &self,
+        graph: &mut Graph,
+        cache: &mut KvCache,
+        tokens: &[usize],
+        logits: &mut [f64],
+    ) -> Result<()> {
+        let ModelConfig {
+            vocab_size,
+            block_size,
+            ..
+        } = self.config;
+        if tokens.is_empty() {
+            return Err(Error::SequenceTooShort { len: 0 });
+        }
+        if tokens.len() > block_size {
+            return Err(Error::PositionOutOfRange {
+                pos: tokens.len() - 1,
+                block_size,
+            });
+        }
+        if let Some(&token) = tokens.iter().find(|&&t| t >= vocab_size) {
+            return Err(Error::TokenOutOfRange { token, vocab_size });
+        }
+        if logits.len() != tokens.len() * vocab_size {
+            return Err(Error::LogitsLength {
+                got: logits.len(),
+                expected: tokens.len() * vocab_size,
+            });
+        }
+        match self.engine {
+            Engine::Fused => {
+                let out = fused::sequence(self, graph, tokens);
+                logits.copy_from_slice(graph.values(out));
+            }
+            Engine::Scalar => {
+                self.start(graph, cache);
+                for (pos, (&token, row)) in tokens
+                    .iter()
+                    .zip(logits.chunks_exact_mut(vocab_size))
+                    .enumerate()
+                {
+                    self.forward(graph, cache, token, pos, row)?;
+                }
+            }
+        }
         Ok(())
     }
 

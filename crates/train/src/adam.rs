@@ -73,8 +73,7 @@ impl Adam {
             params.len() == n && grads.len() == n,
             "one gradient per parameter"
         );
-        // A NaN or an infinity anywhere makes the sum non-finite: one cheap pass.
-        if !grads.iter().sum::<f64>().is_finite() {
+        if grads.iter().fold(false, |bad, g| bad | !g.is_finite()) {
             return false;
         }
         let AdamConfig {

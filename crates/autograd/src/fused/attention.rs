@@ -1,93 +1,160 @@
-//! Multi-head causal self-attention of one position over the cached positions.
+//! Multi-head causal self-attention of a block of query rows over the keys and
+//! values of every position so far.
 //!
-//! Shapes: `C = n_embd`, `T` = positions cached so far (this one included),
-//! `hd = head_dim = C / n_head`. Head `h` owns dims `h*hd .. (h+1)*hd` of q, of every
-//! cached key and value, and of the output.
+//! Shapes: `C = n_embd`, `hd = head_dim = C / n_head`; `q` is `(Tq, C)`, `keys`
+//! and `values` are `(Tk, C)`, the output `(Tq, C)`. Query row `r` sits at
+//! position `pos0 + r` and attends keys `0 ..= pos0 + r`. Head `h` owns dims
+//! `h*hd .. (h+1)*hd` of every row. Training feeds a whole sequence
+//! (`pos0 = 0`, `Tq = Tk`); generation feeds one row against a cache.
 
 use crate::arith::Arith;
 use crate::fused::{assert_disjoint, max_of};
 use crate::graph::{Graph, Span};
 
-/// For each head: `logit_t = (q_h . k_t,h) * scale`, `w = softmax(logit)`,
+/// For each row and head: `logit_t = (q_h . k_t,h) * scale`, `w = softmax(logit)`,
 /// `out_h = sum_t w_t * v_t,h`.
 ///
-/// Scratch follows the output, per head: `e_t` (T), `w_t` (T) and the softmax sum.
+/// Scratch follows the output, per row and head: `e_t` (Tk), `w_t` (Tk) and the
+/// softmax sum; only the first `pos0 + r + 1` of each are used.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) struct Attention {
     q: Span,
     keys: Span,
     values: Span,
+    /// The output, then the scratch.
     out: Span,
+    width: u32,
     n_head: u32,
+    pos0: u32,
     scale: f64,
     arith: Arith,
 }
 
+/// The sizes of one attention op.
+#[derive(Clone, Copy)]
+struct Dims {
+    /// C.
+    c: usize,
+    /// Tq.
+    rows: usize,
+    /// Tk.
+    t_len: usize,
+    n_head: usize,
+    /// hd.
+    hd: usize,
+    pos0: usize,
+}
+
+impl Dims {
+    /// Where the scratch of row `r`, head `h` starts, from the start of all scratch:
+    /// `e` there, `w` `t_len` later, the sum `2 * t_len` later.
+    fn scratch(&self, r: usize, h: usize) -> usize {
+        (r * self.n_head + h) * (2 * self.t_len + 1)
+    }
+
+    /// The scratch of all rows and heads.
+    fn scratch_len(&self) -> usize {
+        self.rows * self.n_head * (2 * self.t_len + 1)
+    }
+
+    /// The number of keys row `r` attends.
+    fn seen(&self, r: usize) -> usize {
+        self.pos0 + r + 1
+    }
+}
+
 impl Graph {
-    /// Attention of query `q` (C) over `keys` and `values`, each `T` rows of C laid
-    /// end to end (a key/value cache), with `n_head` heads. `scale` multiplies every
-    /// dot product; the reference uses `head_dim ** 0.5 ** -1`.
+    /// Attention of the query rows `q` over `keys` and `values`, all rows of
+    /// `width`, with `n_head` heads. The first query row is at position `pos0`.
+    /// `scale` multiplies every dot product; the reference uses
+    /// `head_dim ** 0.5 ** -1`.
     ///
     /// # Panics
-    /// If the shapes disagree, `n_head` does not divide C, or there is no key.
+    /// If the shapes disagree, `n_head` does not divide `width`, or a query row
+    /// would see past the last key.
+    #[allow(clippy::too_many_arguments)]
     pub fn attention(
         &mut self,
         q: Span,
         keys: Span,
         values: Span,
+        width: usize,
         n_head: usize,
+        pos0: usize,
         scale: f64,
         arith: Arith,
     ) -> Span {
-        let c = q.len();
         assert!(
-            n_head > 0 && c.is_multiple_of(n_head),
-            "attention: {n_head} heads do not divide {c}"
+            n_head > 0 && width.is_multiple_of(n_head),
+            "attention: {n_head} heads do not divide {width}"
         );
         assert!(
-            keys.len() == values.len() && keys.len().is_multiple_of(c) && !keys.is_empty(),
-            "attention: keys and values must be T rows of {c}"
+            !q.is_empty() && q.len().is_multiple_of(width),
+            "attention: q is not whole rows of {width}"
         );
-        let t_len = keys.len() / c;
-        let hd = c / n_head;
-        let per_head = 2 * t_len + 1;
-        let all = self.alloc(c + n_head * per_head);
-        let out = all.sub(0, c);
+        assert!(
+            keys.len() == values.len() && keys.len().is_multiple_of(width),
+            "attention: keys and values must be rows of {width}"
+        );
+        let d = Dims {
+            c: width,
+            rows: q.len() / width,
+            t_len: keys.len() / width,
+            n_head,
+            hd: width / n_head,
+            pos0,
+        };
+        assert!(
+            d.seen(d.rows - 1) <= d.t_len,
+            "attention: query at position {} past {} keys",
+            pos0 + d.rows - 1,
+            d.t_len
+        );
+        let all = self.alloc(q.len() + d.scratch_len());
         assert_disjoint("attention", &[q, keys, values, all]);
-
-        let val = &mut self.val;
-        for h in 0..n_head {
-            let hs = h * hd;
-            let s = out.start() + c + h * per_head; // e_t at s.., w_t at s+T.., total at s+2T
-            // (T,) logits: the dot product of q_h with each cached key, scaled.
-            for t in 0..t_len {
-                let k = keys.start() + t * c + hs;
-                let mut dot = 0.0;
-                for j in 0..hd {
-                    dot += val[q.start() + hs + j] * val[k + j];
+        let [qv, kv, vv, av] = self
+            .val
+            .get_disjoint_mut([q.range(), keys.range(), values.range(), all.range()])
+            .unwrap();
+        let (out, scratch) = av.split_at_mut(q.len());
+        for r in 0..d.rows {
+            let seen = d.seen(r);
+            for h in 0..n_head {
+                let hs = h * d.hd;
+                let qh = &qv[r * d.c + hs..r * d.c + hs + d.hd];
+                let s = d.scratch(r, h);
+                let (e, rest) = scratch[s..s + 2 * d.t_len + 1].split_at_mut(d.t_len);
+                let (w, total) = rest.split_at_mut(d.t_len);
+                // (seen,) logits: q_h against each key, scaled; e holds them for now.
+                for t in 0..seen {
+                    let kh = &kv[t * d.c + hs..t * d.c + hs + d.hd];
+                    let mut dot = 0.0;
+                    for (a, b) in qh.iter().zip(kh) {
+                        dot += a * b;
+                    }
+                    e[t] = dot * scale;
                 }
-                val[s + t] = dot * scale; // holds the logit until the exp below
-            }
-            // (T,) softmax, the maximum subtracted as a plain number.
-            let max = max_of(&val[s..s + t_len]);
-            let mut total = 0.0;
-            for t in 0..t_len {
-                let e = (val[s + t] - max).exp();
-                val[s + t] = e;
-                total += e;
-            }
-            let inv = arith.recip(total);
-            for t in 0..t_len {
-                val[s + t_len + t] = val[s + t] * inv;
-            }
-            val[s + 2 * t_len] = total;
-            // (hd,) output: the weighted sum of the cached values.
-            for j in 0..hd {
-                let mut acc = 0.0;
-                for t in 0..t_len {
-                    acc += val[s + t_len + t] * val[values.start() + t * c + hs + j];
+                // (seen,) softmax, the maximum subtracted as a plain number.
+                let max = max_of(&e[..seen]);
+                let mut sum = 0.0;
+                for x in &mut e[..seen] {
+                    *x = (*x - max).exp();
+                    sum += *x;
                 }
-                val[out.start() + hs + j] = acc;
+                let inv = arith.recip(sum);
+                for t in 0..seen {
+                    w[t] = e[t] * inv;
+                }
+                total[0] = sum;
+                // (hd,) output: the weighted sum of the values.
+                let oh = &mut out[r * d.c + hs..r * d.c + hs + d.hd];
+                for (j, o) in oh.iter_mut().enumerate() {
+                    let mut acc = 0.0;
+                    for t in 0..seen {
+                        acc += w[t] * vv[t * d.c + hs + j];
+                    }
+                    *o = acc;
+                }
             }
         }
         let op = Attention {
@@ -95,27 +162,39 @@ impl Graph {
             keys,
             values,
             out: all,
+            width: width as u32,
             n_head: n_head as u32,
+            pos0: pos0 as u32,
             scale,
             arith,
         };
         self.record(crate::op::Op::Attention(op));
-        out
+        all.sub(0, q.len())
     }
 }
 
 impl Attention {
-    pub(crate) fn backward(&self, val: &[f64], grad: &mut [f64]) {
-        let c = self.q.len();
-        let t_len = self.keys.len() / c;
+    fn dims(&self) -> Dims {
+        let c = self.width as usize;
         let n_head = self.n_head as usize;
-        let hd = c / n_head;
-        let per_head = 2 * t_len + 1;
+        Dims {
+            c,
+            rows: self.q.len() / c,
+            t_len: self.keys.len() / c,
+            n_head,
+            hd: c / n_head,
+            pos0: self.pos0 as usize,
+        }
+    }
+
+    pub(crate) fn backward(&self, val: &[f64], grad: &mut [f64]) {
+        let d = self.dims();
         let (q, k, v) = (
             &val[self.q.range()],
             &val[self.keys.range()],
             &val[self.values.range()],
         );
+        let scratch = &val[self.out.start() + self.q.len()..self.out.start() + self.out.len()];
         let [dq, dk, dv, dall] = grad
             .get_disjoint_mut([
                 self.q.range(),
@@ -124,46 +203,52 @@ impl Attention {
                 self.out.range(),
             ])
             .unwrap();
-        let (dout, dscratch) = dall.split_at_mut(c);
+        let (dout, dscratch) = dall.split_at_mut(self.q.len());
+        // Last row first, as the reference meets the positions.
+        for r in (0..d.rows).rev() {
+            let seen = d.seen(r);
+            for h in 0..d.n_head {
+                let hs = h * d.hd;
+                let s = d.scratch(r, h);
+                let e = &scratch[s..s + seen];
+                let w = &scratch[s + d.t_len..s + d.t_len + seen];
+                let total = scratch[s + 2 * d.t_len];
+                let inv = self.arith.recip(total);
+                // -1 * total ** -2, the derivative of total ** -1
+                let dinv_dtotal = -self.arith.recip_square(total);
+                let dout_h = &dout[r * d.c + hs..r * d.c + hs + d.hd];
+                // The gradient slots of w_t hold d(loss)/d(w_t) between the passes.
+                let dw = &mut dscratch[s + d.t_len..s + d.t_len + seen];
 
-        for h in 0..n_head {
-            let hs = h * hd;
-            let s = self.out.start() + c + h * per_head;
-            let e = &val[s..s + t_len];
-            let w = &val[s + t_len..s + 2 * t_len];
-            let total = val[s + 2 * t_len];
-            let inv = self.arith.recip(total);
-            // -1 * total ** -2, the derivative of total ** -1
-            let dinv_dtotal = -self.arith.recip_square(total);
-
-            let mut dtotal = 0.0;
-            for t in (0..t_len).rev() {
-                let row = t * c + hs;
-                // out_j = sum_t w_t * v_t,j: d/d(w_t) = v_t,j, summed last dim first;
-                // d/d(v_t,j) = w_t
-                let mut dwt = 0.0;
-                for j in (0..hd).rev() {
-                    dwt += v[row + j] * dout[hs + j];
-                    dv[row + j] += w[t] * dout[hs + j];
+                let mut dtotal = 0.0;
+                for t in (0..seen).rev() {
+                    let row = t * d.c + hs;
+                    // out_j = sum_t w_t * v_t,j: d/d(w_t) = v_t,j, summed last dim
+                    // first; d/d(v_t,j) = w_t
+                    let mut dwt = 0.0;
+                    for j in (0..d.hd).rev() {
+                        dwt += v[row + j] * dout_h[j];
+                        dv[row + j] += w[t] * dout_h[j];
+                    }
+                    // w_t = e_t * total**-1: d/d(total**-1) = e_t, then on to total
+                    dtotal += dinv_dtotal * (e[t] * dwt);
+                    dw[t] = dwt;
                 }
-                // w_t = e_t * total**-1: d/d(total**-1) = e_t, then on to total
-                dtotal += dinv_dtotal * (e[t] * dwt);
-                // The gradient slot of w_t holds d(loss)/d(w_t) for the pass below.
-                dscratch[h * per_head + t_len + t] = dwt;
-            }
-            for t in (0..t_len).rev() {
-                let row = t * c + hs;
-                let dwt = dscratch[h * per_head + t_len + t];
-                // d(w_t)/d(e_t) = total**-1, and total = sum_t e_t passes dtotal on.
-                let de = inv * dwt + dtotal;
-                // e_t = exp(logit_t - max): d/d(logit_t) = e_t
-                let dlogit = e[t] * de;
-                // logit_t = dot_t * scale: d/d(dot_t) = scale
-                let ddot = self.scale * dlogit;
-                // dot_t = sum_j q_j * k_t,j: d/d(q_j) = k_t,j, d/d(k_t,j) = q_j
-                for j in 0..hd {
-                    dq[hs + j] += k[row + j] * ddot;
-                    dk[row + j] += q[hs + j] * ddot;
+                let qh = &q[r * d.c + hs..r * d.c + hs + d.hd];
+                let dqh = &mut dq[r * d.c + hs..r * d.c + hs + d.hd];
+                for t in (0..seen).rev() {
+                    let row = t * d.c + hs;
+                    // d(w_t)/d(e_t) = total**-1, and total = sum_t e_t passes dtotal on.
+                    let de = inv * dw[t] + dtotal;
+                    // e_t = exp(logit_t - max): d/d(logit_t) = e_t
+                    let dlogit = e[t] * de;
+                    // logit_t = dot_t * scale: d/d(dot_t) = scale
+                    let ddot = self.scale * dlogit;
+                    // dot_t = sum_j q_j * k_t,j: d/d(q_j) = k_t,j, d/d(k_t,j) = q_j
+                    for j in 0..d.hd {
+                        dqh[j] += k[row + j] * ddot;
+                        dk[row + j] += qh[j] * ddot;
+                    }
                 }
             }
         }

@@ -1,92 +1,113 @@
-//! Softmax followed by the negative log-likelihood of one target:
-//! `loss = -log(softmax(logits)[target])`.
+//! Softmax followed by the negative log-likelihood of the target, row by row:
+//! `loss[t] = -log(softmax(logits[t])[targets[t]])`.
+//!
+//! Shapes: `T` rows, `V` classes; `logits` is `(T, V)`, the losses `(T,)`.
 
 use crate::arith::Arith;
 use crate::fused::{assert_disjoint, max_of};
-use crate::graph::{Graph, Span, Var};
+use crate::graph::{Graph, Span};
 
-/// The loss of one position. Scratch follows the loss slot: `e_o = exp(l_o - max)`
-/// for every logit, then their sum.
+/// The loss of each row. Scratch follows the losses: `e[t][o] = exp(l[t][o] - max)`
+/// (T x V), then each row's sum (T).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) struct CrossEntropy {
     logits: Span,
-    target: u32,
-    /// The loss slot; the scratch follows it.
-    out: u32,
+    /// The targets are `indices[targets .. targets + T]`.
+    targets: u32,
+    /// The losses, then the scratch.
+    out: Span,
+    /// V.
+    classes: u32,
     arith: Arith,
 }
 
 impl Graph {
-    /// `-log(softmax(logits)[target])`, as the reference computes it: subtract the
-    /// maximum (a plain number), exponentiate, sum left to right, multiply the
-    /// target's exponential by `total ** -1`, take the log, negate.
+    /// `-log(softmax(logits[t])[targets[t]])` for each row of `logits`, as the
+    /// reference computes it: subtract the row's maximum (a plain number),
+    /// exponentiate, sum left to right, multiply the target's exponential by
+    /// `total ** -1`, take the log, negate. Returns the `(T,)` losses.
     ///
     /// # Panics
-    /// If `target` is not an index of `logits`.
-    pub fn cross_entropy(&mut self, logits: Span, target: usize, arith: Arith) -> Var {
-        let n = logits.len();
+    /// If `logits` is not `T = targets.len()` rows, or a target is out of its row.
+    pub fn cross_entropy(&mut self, logits: Span, targets: &[usize], arith: Arith) -> Span {
+        let rows = targets.len();
         assert!(
-            target < n,
-            "cross_entropy: target {target} out of {n} logits"
+            rows > 0 && logits.len().is_multiple_of(rows),
+            "cross_entropy: logits are not {rows} rows"
         );
-        let all = self.alloc(n + 2);
-        let (out, e, total_slot) = (all.start(), all.start() + 1, all.start() + 1 + n);
-        let l = logits.start();
-        let max = max_of(&self.val[l..l + n]);
-        let mut total = 0.0;
-        for o in 0..n {
-            let eo = (self.val[l + o] - max).exp();
-            self.val[e + o] = eo;
-            total += eo;
-        }
-        self.val[total_slot] = total;
-        let p = self.val[e + target] * arith.recip(total);
-        // -log(p) is `log(p) * -1` in the reference, which is exactly -log(p).
-        self.val[out] = -p.ln();
+        let v = logits.len() / rows;
+        assert!(
+            targets.iter().all(|&t| t < v),
+            "cross_entropy: a target is out of {v} classes"
+        );
+        let all = self.alloc(rows + rows * v + rows);
         assert_disjoint("cross_entropy", &[logits, all]);
+        let [lv, av] = self
+            .val
+            .get_disjoint_mut([logits.range(), all.range()])
+            .unwrap();
+        let (losses, rest) = av.split_at_mut(rows);
+        let (e, totals) = rest.split_at_mut(rows * v);
+        for (t, (l, e)) in lv.chunks_exact(v).zip(e.chunks_exact_mut(v)).enumerate() {
+            let max = max_of(l);
+            let mut total = 0.0;
+            for (e, &l) in e.iter_mut().zip(l) {
+                *e = (l - max).exp();
+                total += *e;
+            }
+            totals[t] = total;
+            let p = e[targets[t]] * arith.recip(total);
+            // -log(p) is `log(p) * -1` in the reference, which is exactly -log(p).
+            losses[t] = -p.ln();
+        }
+        let out = all;
+        let targets = self.push_indices(targets);
         let op = CrossEntropy {
             logits,
-            target: target as u32,
-            out: out as u32,
+            targets,
+            out,
+            classes: v as u32,
             arith,
         };
         self.record(crate::op::Op::CrossEntropy(op));
-        Var(out as u32)
+        out.sub(0, rows)
     }
 }
 
 impl CrossEntropy {
-    pub(crate) fn backward(&self, val: &[f64], grad: &mut [f64]) {
-        let n = self.logits.len();
-        let (out, t) = (self.out as usize, self.target as usize);
-        let e = &val[out + 1..out + 1 + n];
-        let total = val[out + 1 + n];
-        let inv = self.arith.recip(total);
-        let p = e[t] * inv;
-
-        let g = grad[out];
-        // loss = log(p) * -1: d/d(log p) = -1
-        let dlog = -g;
-        // d(log p)/dp = 1/p
-        let dp = 1.0 / p * dlog;
-        // p = e_t * total**-1: d/d(e_t) = total**-1, d/d(total**-1) = e_t
-        let de_t = inv * dp;
-        let dinv = e[t] * dp;
-        // d(total**-1)/d(total) = -1 * total**-2
-        let dtotal = -self.arith.recip_square(total) * dinv;
-
-        let dl = &mut grad[self.logits.range()];
-        for o in 0..n {
-            // total = sum_o e_o: d/d(e_o) = 1; the target also feeds p directly.
-            let de = if o == t { de_t + dtotal } else { dtotal };
-            // e_o = exp(l_o - max): d/d(l_o) = e_o
-            dl[o] += e[o] * de;
+    pub(crate) fn backward(&self, val: &[f64], grad: &mut [f64], indices: &[u32]) {
+        let v = self.classes as usize;
+        let rows = self.logits.len() / v;
+        let targets = &indices[self.targets as usize..self.targets as usize + rows];
+        let all = &val[self.out.range()];
+        let (e, totals) = all[rows..].split_at(rows * v);
+        let [dlogits, dall] = grad
+            .get_disjoint_mut([self.logits.range(), self.out.range()])
+            .unwrap();
+        for t in (0..rows).rev() {
+            let (e, tgt, total) = (&e[t * v..(t + 1) * v], targets[t] as usize, totals[t]);
+            let inv = self.arith.recip(total);
+            let p = e[tgt] * inv;
+            // loss = log(p) * -1: d/d(log p) = -1
+            let dlog = -dall[t];
+            // d(log p)/dp = 1/p
+            let dp = 1.0 / p * dlog;
+            // p = e_t * total**-1: d/d(e_t) = total**-1, d/d(total**-1) = e_t
+            let de_t = inv * dp;
+            let dinv = e[tgt] * dp;
+            // d(total**-1)/d(total) = -1 * total**-2
+            let dtotal = -self.arith.recip_square(total) * dinv;
+            for (o, (dl, &eo)) in dlogits[t * v..(t + 1) * v].iter_mut().zip(e).enumerate() {
+                // total = sum_o e_o: d/d(e_o) = 1; the target also feeds p directly.
+                let de = if o == tgt { de_t + dtotal } else { dtotal };
+                // e_o = exp(l_o - max): d/d(l_o) = e_o
+                *dl += eo * de;
+            }
         }
     }
 
     pub(crate) fn outputs(&self) -> std::ops::Range<usize> {
-        let out = self.out as usize;
-        out..out + self.logits.len() + 2
+        self.out.range()
     }
 
     pub(crate) fn inputs(&self) -> [Option<Span>; 3] {

@@ -1,63 +1,90 @@
-//! The linear layer without bias: `y = W x`, with `W` stored `nout x nin`, row-major.
+//! The linear layer without bias, over a block of rows: `Y = X W^T`.
+//!
+//! Shapes: `T` rows, `W` is `(nout, nin)` row-major, `X` is `(T, nin)`, `Y` is
+//! `(T, nout)`: each row of `Y` is `W` times the same row of `X`.
 
 use crate::fused::assert_disjoint;
 use crate::graph::{Graph, Span};
 use crate::kernels;
+use crate::transpose::TransposeCache;
 
-/// `out[o] = sum_i w[o][i] * x[i]`, each sum left to right from 0.
+/// `out[t][o] = sum_i w[o][i] * x[t][i]`, each sum left to right from 0.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) struct Linear {
     w: Span,
     x: Span,
     out: Span,
+    nout: u32,
 }
 
 impl Graph {
-    /// `W x` for a row-major `W` of `nout` rows: `nout` new nodes.
+    /// `W x` for every row of `x`, with `W` row-major of `nout` rows: `(T, nout)`.
     ///
     /// # Panics
-    /// If `w` does not hold `nout * x.len()` nodes.
+    /// If `W` is not `nout` whole rows, or `x` is not whole rows of `W`'s width.
     pub fn linear(&mut self, w: Span, x: Span, nout: usize) -> Span {
-        let out = self.alloc(nout);
-        self.linear_into(w, x, out);
+        let (rows, _) = Linear::shape(w, x, nout);
+        let out = self.alloc(rows * nout);
+        self.linear_into(w, x, out, nout);
         out
     }
 
-    /// `W x` written into `out`, a span allocated beforehand, such as a row of a
-    /// key/value cache. `out` must not have been written by another op.
+    /// [`Graph::linear`] written into `out`, `T` rows allocated beforehand, such as
+    /// rows of a key/value cache. `out` must not have been written by another op.
     ///
     /// # Panics
     /// If the shapes disagree, or the spans overlap.
-    pub fn linear_into(&mut self, w: Span, x: Span, out: Span) {
-        assert_eq!(w.len(), out.len() * x.len(), "linear: w is not nout x nin");
+    pub fn linear_into(&mut self, w: Span, x: Span, out: Span, nout: usize) {
+        let (rows, nin) = Linear::shape(w, x, nout);
+        assert_eq!(
+            out.len(),
+            rows * nout,
+            "linear: out is not {rows} rows of {nout}"
+        );
         assert_disjoint("linear", &[w, x, out]);
         // `out` may hold a matrix of an earlier call (a cache row, say): forget it.
         self.transposed.invalidate(out);
-        let wt = self
-            .transposed
-            .get(&self.val, w, out.len(), self.generation);
+        let wt = self.transposed.get(&self.val, w, nout, self.generation);
+        let stride = TransposeCache::stride(nout);
         let [xv, yv] = self.val.get_disjoint_mut([x.range(), out.range()]).unwrap();
-        kernels::matvec_t(wt, xv, yv);
-        self.record(crate::op::Op::Linear(Linear { w, x, out }));
+        for (xr, yr) in xv.chunks_exact(nin).zip(yv.chunks_exact_mut(nout)) {
+            kernels::matvec_t(wt, stride, xr, yr);
+        }
+        self.record(crate::op::Op::Linear(Linear {
+            w,
+            x,
+            out,
+            nout: nout as u32,
+        }));
     }
 }
 
 impl Linear {
+    /// `(T, nin)` for `W` of `nout` rows applied to `x`.
+    fn shape(w: Span, x: Span, nout: usize) -> (usize, usize) {
+        assert!(
+            nout > 0 && w.len().is_multiple_of(nout),
+            "linear: w is not {nout} whole rows"
+        );
+        let nin = w.len() / nout;
+        assert!(
+            nin > 0 && x.len().is_multiple_of(nin),
+            "linear: x is not whole rows of {nin}"
+        );
+        (x.len() / nin, nin)
+    }
+
     pub(crate) fn backward(&self, val: &[f64], grad: &mut [f64]) {
         let [dw, dx, dy] = grad
             .get_disjoint_mut([self.w.range(), self.x.range(), self.out.range()])
             .unwrap();
         let (w, x) = (&val[self.w.range()], &val[self.x.range()]);
-        let nin = x.len();
-        // Rows in reverse: the order in which the reference's depth-first pass reaches
-        // the products of each input.
-        for o in (0..dy.len()).rev() {
-            let g = dy[o];
-            let row = o * nin..(o + 1) * nin;
-            // d(w*x)/dx = w
-            kernels::axpy(&mut dx[..nin], &w[row.clone()], g);
-            // d(w*x)/dw = x
-            kernels::axpy(&mut dw[row], x, g);
+        let nout = self.nout as usize;
+        let nin = self.w.len() / nout;
+        // Last row first: the order in which the reference meets the positions.
+        for t in (0..self.x.len() / nin).rev() {
+            let (xr, dxr) = (&x[t * nin..(t + 1) * nin], &mut dx[t * nin..(t + 1) * nin]);
+            kernels::linear_backward(w, xr, &dy[t * nout..(t + 1) * nout], dw, dxr);
         }
     }
 

@@ -10,6 +10,7 @@
 mod add_vec;
 mod attention;
 mod cross_entropy;
+mod embed;
 mod linear;
 mod relu_sq;
 mod rmsnorm;
@@ -19,6 +20,7 @@ pub use rmsnorm::RMSNORM_EPS;
 pub(crate) use add_vec::AddVec;
 pub(crate) use attention::Attention;
 pub(crate) use cross_entropy::CrossEntropy;
+pub(crate) use embed::Embed;
 pub(crate) use linear::Linear;
 pub(crate) use relu_sq::ReluSq;
 pub(crate) use rmsnorm::RmsNorm;

@@ -1,0 +1,91 @@
+//! Token plus position embedding: `out[t] = table[tokens[t]] + positions[t]`.
+//!
+//! Shapes: `T` positions, `C` width. `table` is `(V, C)`, `positions` the `(T, C)`
+//! rows of the position table for these positions, `out` is `(T, C)`.
+
+use crate::fused::assert_disjoint;
+use crate::graph::{Graph, Span};
+
+/// Row `t` of `out` is row `tokens[t]` of `table` plus row `t` of `positions`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Embed {
+    table: Span,
+    positions: Span,
+    /// The tokens are `indices[tokens .. tokens + T]`.
+    tokens: u32,
+    width: u32,
+    out: Span,
+}
+
+impl Graph {
+    /// `table[tokens[t]] + positions[t]` for each of the `T = tokens.len()` rows.
+    ///
+    /// # Panics
+    /// If `positions` is not `T` rows of `width`, or a token has no row in `table`.
+    pub fn embed(&mut self, table: Span, positions: Span, width: usize, tokens: &[usize]) -> Span {
+        let rows = table.len() / width;
+        assert_eq!(
+            positions.len(),
+            tokens.len() * width,
+            "embed: positions must be T rows of {width}"
+        );
+        assert!(
+            tokens.iter().all(|&t| t < rows),
+            "embed: a token has no row in a table of {rows}"
+        );
+        assert_disjoint("embed", &[table, positions]);
+        let out = self.alloc(tokens.len() * width);
+        for (t, &tok) in tokens.iter().enumerate() {
+            let (e, p, o) = (
+                table.start() + tok * width,
+                positions.start() + t * width,
+                out.start() + t * width,
+            );
+            for j in 0..width {
+                self.val[o + j] = self.val[e + j] + self.val[p + j];
+            }
+        }
+        let tokens = self.push_indices(tokens);
+        let width = width as u32;
+        self.record(crate::op::Op::Embed(Embed {
+            table,
+            positions,
+            tokens,
+            width,
+            out,
+        }));
+        out
+    }
+}
+
+impl Embed {
+    pub(crate) fn backward(&self, grad: &mut [f64], indices: &[u32]) {
+        let width = self.width as usize;
+        let rows = self.out.len() / width;
+        let tokens = &indices[self.tokens as usize..self.tokens as usize + rows];
+        let [dtable, dpos, dy] = grad
+            .get_disjoint_mut([self.table.range(), self.positions.range(), self.out.range()])
+            .unwrap();
+        // Last position first, the order in which the reference's backward pass
+        // reaches a token used twice.
+        for t in (0..rows).rev() {
+            let tok = tokens[t] as usize;
+            let g = &dy[t * width..(t + 1) * width];
+            // d(a+b)/da = 1, d(a+b)/db = 1
+            for (d, &g) in dtable[tok * width..(tok + 1) * width].iter_mut().zip(g) {
+                *d += g;
+            }
+            for (d, &g) in dpos[t * width..(t + 1) * width].iter_mut().zip(g) {
+                *d += g;
+            }
+        }
+    }
+
+    pub(crate) fn outputs(&self) -> std::ops::Range<usize> {
+        self.out.range()
+    }
+
+    pub(crate) fn inputs(&self) -> [Option<Span>; 3] {
+        [Some(self.table), Some(self.positions), None]
+    }
+}
