@@ -7,7 +7,7 @@ use params::StateDict;
 
 use crate::checkpoint::Checkpoint;
 use crate::error::{Error, Result};
-use crate::rng::RunRng;
+use crate::rng::{RngKind, RunRng};
 use crate::sample::{Sampler, check_temperature};
 use crate::tokenizer::Tokenizer;
 use crate::trainer::Zeros;
@@ -19,6 +19,7 @@ pub struct Inference {
     graph: Graph,
     gpt: Gpt,
     rng: RunRng,
+    kind: RngKind,
     sampler: Sampler,
 }
 
@@ -40,13 +41,14 @@ impl Inference {
             graph,
             gpt,
             rng: RunRng::from_state(&checkpoint.rng, checkpoint.train.seed)?,
+            kind: checkpoint.train.rng,
             sampler: Sampler::default(),
         })
     }
 
     /// Replaces the generator by a fresh one of the same kind, seeded with `seed`.
     pub fn reseed(&mut self, seed: u64) {
-        self.rng = RunRng::new(self.rng.state().kind(), seed);
+        self.rng = RunRng::new(self.kind, seed);
     }
 
     /// The tokenizer.
