@@ -188,7 +188,9 @@ impl Checkpoint {
                 ));
             };
             let (name, shape) = (spec.name.to_string(), [spec.rows, spec.cols]);
-            if t.name != name || t.shape != shape || t.values.len() != spec.rows * spec.cols {
+            // Checked: a file may declare any shape, however absurd.
+            let numel = spec.rows.checked_mul(spec.cols);
+            if t.name != name || t.shape != shape || Some(t.values.len()) != numel {
                 return bad(format!(
                     "\"weights\" has `{}` of shape {:?} with {} values where the model has `{name}` of shape {shape:?}",
                     t.name,

@@ -272,6 +272,14 @@ fn broken_and_foreign_checkpoints_are_refused_clearly() {
         "{err}"
     );
 
+    // A shape that matches an absurd config but not the values it holds.
+    let mut c = good.clone();
+    c.model.n_embd = 1 << 62;
+    c.model.n_head = 1;
+    c.weights.tensors[0].shape = vec![27, 1 << 62];
+    let err = Checkpoint::from_json(&c.to_json()).unwrap_err();
+    assert!(err.to_string().contains("with 432 values"), "{err}");
+
     let mut c = good.clone();
     c.vocab.pop();
     let err = Checkpoint::from_json(&c.to_json()).unwrap_err();
