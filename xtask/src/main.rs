@@ -3,15 +3,20 @@
 //! One binary, one module per subcommand. Run `cargo xtask --help` for the list.
 
 mod bench;
+mod export;
 mod golden;
+mod metrics;
 mod parity;
+mod plot;
+mod resume;
+mod sample;
 mod shapes;
 mod sizes;
 mod train;
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(
@@ -28,6 +33,10 @@ struct Cli {
 enum Command {
     /// Train the model on the embedded names (or --data FILE), then sample names.
     Train(train::Args),
+    /// Generate names from a checkpoint, optionally continuing a --prefix.
+    Sample(sample::Args),
+    /// Write a checkpoint's weights as a safetensors file.
+    Export(export::Args),
     /// Print the JSON dump of the state dict's shapes.
     Shapes(shapes::Args),
     /// Check (or rewrite) the golden initial weights in fixtures/.
@@ -39,9 +48,18 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit());
     let result = match cli.command {
-        Command::Train(args) => train::run(&args),
+        Command::Train(mut args) => {
+            // A resumed run must tell the flags given from the defaults.
+            if let Some((_, sub)) = matches.subcommand() {
+                args.given = train::given_flags(sub);
+            }
+            train::run(&args)
+        }
+        Command::Sample(args) => sample::run(&args),
+        Command::Export(args) => export::run(&args),
         Command::Shapes(args) => shapes::run(&args),
         Command::Golden(args) => golden::run(&args),
         Command::Parity(args) => parity::run(&args),
@@ -50,10 +68,25 @@ fn main() -> std::process::ExitCode {
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", one_line(&err));
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes, `: `-separated, like `{err:#}`, but each cause only
+/// once: the library errors already say their cause in their own message.
+fn one_line(err: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in err.chain().map(ToString::to_string) {
+        if !line.contains(&cause) {
+            if !line.is_empty() {
+                line.push_str(": ");
+            }
+            line.push_str(&cause);
+        }
+    }
+    line
 }
 
 /// The repository root: the parent of this crate's folder.

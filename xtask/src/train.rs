@@ -1,14 +1,17 @@
 //! `cargo xtask train`: train on the embedded names (or `--data FILE`), print every
-//! step's loss in the reference's format, then generated names.
+//! step's loss in the reference's format, then generated names. Optionally save and
+//! resume checkpoints, plot the loss and log metrics.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
+use clap::parser::ValueSource;
 use indicatif::{ProgressBar, ProgressStyle};
 use train::{AdamConfig, Dataset, RngKind, TrainConfig, Trainer};
 
+use crate::metrics::Metrics;
 use crate::sizes::SizeArgs;
 
 /// Train the model, then sample from it.
@@ -18,7 +21,8 @@ use crate::sizes::SizeArgs;
 /// lines; redirect standard output to get them all.
 #[derive(clap::Args)]
 pub(crate) struct Args {
-    /// Train on this file, one document per line [default: the embedded names].
+    /// Train on this file, one document per line [default: the embedded names, or
+    /// with --resume the checkpoint's data].
     #[arg(long, value_name = "FILE")]
     pub(crate) data: Option<PathBuf>,
     /// Training steps, one document each.
@@ -52,6 +56,31 @@ pub(crate) struct Args {
     /// program's output exactly.
     #[arg(long, value_enum, default_value_t = Rng::Chacha)]
     pub(crate) rng: Rng,
+    /// Write a checkpoint to FILE when training stops (atomically).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) save: Option<PathBuf>,
+    /// Also write the checkpoint every N steps.
+    #[arg(long, value_name = "N", requires = "save")]
+    pub(crate) save_every: Option<usize>,
+    /// Stop after step K of the --steps schedule (and save, with --save).
+    #[arg(long, value_name = "K")]
+    pub(crate) stop_at: Option<usize>,
+    /// Continue the run saved in FILE, with its settings; --temperature and
+    /// --samples may change, other settings must match it.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) resume: Option<PathBuf>,
+    /// With --resume: continue on other data, if its vocabulary is the same.
+    #[arg(long, requires = "resume")]
+    pub(crate) force: bool,
+    /// Draw the loss curve into FILE (SVG).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) plot: Option<PathBuf>,
+    /// Write one JSON line per step to FILE: step, loss, lr, elapsed_s.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) metrics: Option<PathBuf>,
+    /// The flags given on the command line (clap ids), as opposed to defaults.
+    #[arg(skip)]
+    pub(crate) given: Vec<String>,
 }
 
 /// `--rng`.
@@ -64,7 +93,7 @@ pub(crate) enum Rng {
 }
 
 impl Args {
-    fn train_config(&self) -> TrainConfig {
+    pub(crate) fn train_config(&self) -> TrainConfig {
         TrainConfig {
             steps: self.steps,
             adam: AdamConfig {
@@ -80,6 +109,20 @@ impl Args {
             },
         }
     }
+
+    /// Whether `--id` was given on the command line.
+    pub(crate) fn given(&self, id: &str) -> bool {
+        self.given.iter().any(|g| g == id)
+    }
+}
+
+/// The ids of the arguments of `matches` given on the command line.
+pub(crate) fn given_flags(matches: &clap::ArgMatches) -> Vec<String> {
+    matches
+        .ids()
+        .filter(|id| matches.value_source(id.as_str()) == Some(ValueSource::CommandLine))
+        .map(|id| id.as_str().to_string())
+        .collect()
 }
 
 pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
@@ -90,23 +133,25 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
 /// Trains and samples, writing the reference's output to `out`; with `progress`,
 /// a progress bar on standard error stands in for the step lines.
 pub(crate) fn execute(args: &Args, out: &mut dyn Write, progress: bool) -> anyhow::Result<()> {
-    let config = args.train_config();
-    config.validate()?;
-    let dataset = match &args.data {
-        Some(path) => Dataset::load(path)?,
-        None => Dataset::embedded(),
+    let mut trainer = match &args.resume {
+        None => start(args)?,
+        Some(path) => crate::resume::start(args, path)?,
     };
-    eprintln!("data: {} ({} documents)", dataset.name, dataset.docs.len());
-    let memory = train::total_memory().unwrap_or(u128::MAX);
-    let mut trainer = Trainer::new(dataset, args.sizes.sizes(), config, memory)?;
+    let config = *trainer.config();
+    let stop_at = stop_at(args, &trainer)?;
+    if args.save_every == Some(0) {
+        bail!("--save-every 0: give a number of steps of at least 1");
+    }
 
     writeln!(out, "num docs: {}", trainer.num_docs())?;
     writeln!(out, "vocab size: {}", trainer.model_config().vocab_size)?;
     writeln!(out, "num params: {}", trainer.state().num_params())?;
 
-    let bar = progress.then(|| progress_bar(config.steps));
+    let mut metrics = args.metrics.as_deref().map(Metrics::create).transpose()?;
+    let first = trainer.steps_done();
+    let bar = progress.then(|| progress_bar(config.steps, first));
     let start = Instant::now();
-    while !trainer.is_done() {
+    while trainer.steps_done() < stop_at {
         let r = trainer.step().with_context(|| "training stopped")?;
         match &bar {
             Some(bar) => {
@@ -119,16 +164,49 @@ pub(crate) fn execute(args: &Args, out: &mut dyn Write, progress: bool) -> anyho
                 r.step, r.steps, r.loss
             )?,
         }
+        if let Some(metrics) = &mut metrics {
+            metrics.record(&r, start.elapsed())?;
+        }
+        if let (Some(path), Some(every)) = (&args.save, args.save_every)
+            && r.step % every == 0
+            && r.step < stop_at
+        {
+            save(&trainer, path)?;
+        }
     }
     let elapsed = start.elapsed();
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    let per_step = elapsed.as_secs_f64() * 1e6 / config.steps as f64;
-    eprintln!(
-        "trained {} steps in {:.2?} ({per_step:.1} µs per step)",
-        config.steps, elapsed
-    );
+    let ran = stop_at - first;
+    if ran > 0 {
+        let per_step = elapsed.as_secs_f64() * 1e6 / ran as f64;
+        eprintln!("trained {ran} steps in {elapsed:.2?} ({per_step:.1} µs per step)");
+    }
+    if let Some(path) = &args.save {
+        save(&trainer, path)?;
+        eprintln!(
+            "checkpoint: {} (step {} of {})",
+            path.display(),
+            trainer.steps_done(),
+            config.steps
+        );
+    }
+    if let Some(path) = &args.plot {
+        crate::plot::write(path, trainer.losses(), config.steps, &title(&trainer))?;
+        eprintln!("plot: {}", path.display());
+    }
+    if let Some(path) = &args.metrics {
+        eprintln!("metrics: {}", path.display());
+    }
+    if stop_at < config.steps {
+        let how = match &args.save {
+            Some(path) => format!("continue with --resume {}", path.display()),
+            None => "nothing was saved (no --save)".into(),
+        };
+        eprintln!("stopped after step {stop_at} of {}; {how}", config.steps);
+        return Ok(());
+    }
 
     writeln!(out, "\n--- inference ---")?;
     for (i, name) in trainer.sample(config.samples)?.iter().enumerate() {
@@ -137,8 +215,69 @@ pub(crate) fn execute(args: &Args, out: &mut dyn Write, progress: bool) -> anyho
     Ok(())
 }
 
-fn progress_bar(steps: usize) -> ProgressBar {
+/// A new run from the flags.
+fn start(args: &Args) -> anyhow::Result<Trainer> {
+    let config = args.train_config();
+    config.validate()?;
+    let dataset = match &args.data {
+        Some(path) => Dataset::load(path)?,
+        None => Dataset::embedded(),
+    };
+    eprintln!("data: {} ({} documents)", dataset.name, dataset.docs.len());
+    let memory = train::total_memory().unwrap_or(u128::MAX);
+    Ok(Trainer::new(dataset, args.sizes.sizes(), config, memory)?)
+}
+
+/// The step to stop after: `--stop-at`, checked, or the end of the schedule.
+fn stop_at(args: &Args, trainer: &Trainer) -> anyhow::Result<usize> {
+    let (done, steps) = (trainer.steps_done(), trainer.config().steps);
+    let Some(k) = args.stop_at else {
+        return Ok(steps);
+    };
+    if k <= done || k > steps {
+        let after = if done > 0 {
+            format!(" (the checkpoint is at step {done})")
+        } else {
+            String::new()
+        };
+        bail!(
+            "--stop-at {k} is not a step of this run{after}; choose one from {} to {steps}",
+            done + 1
+        );
+    }
+    Ok(k)
+}
+
+fn save(trainer: &Trainer, path: &std::path::Path) -> anyhow::Result<()> {
+    trainer
+        .checkpoint()
+        .and_then(|c| c.save(path))
+        .with_context(|| format!("saving the checkpoint at step {}", trainer.steps_done()))
+}
+
+/// The plot's title: the run's settings.
+fn title(trainer: &Trainer) -> String {
+    let (m, c) = (trainer.model_config(), trainer.config());
+    let rng = match c.rng {
+        RngKind::ChaCha => "chacha",
+        RngKind::Python => "python",
+    };
+    format!(
+        "microgpt loss: {} steps, n_embd {}, n_head {}, n_layer {}, block_size {}, lr {}, seed {}, {rng}, {}",
+        c.steps,
+        m.n_embd,
+        m.n_head,
+        m.n_layer,
+        m.block_size,
+        c.adam.learning_rate,
+        c.seed,
+        trainer.data().name
+    )
+}
+
+fn progress_bar(steps: usize, done: usize) -> ProgressBar {
     let bar = ProgressBar::new(steps as u64);
+    bar.set_position(done as u64);
     let style = ProgressStyle::with_template(
         "step {pos:>4} / {len:4} [{bar:30}] {msg} | {per_sec} | eta {eta}",
     )

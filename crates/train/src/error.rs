@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use crate::fingerprint::DataFingerprint;
+
 /// What stopped a run.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -62,6 +64,44 @@ pub enum Error {
         what: &'static str,
         /// The offending value.
         value: f64,
+    },
+    /// A file could not be written; the old one, if any, is untouched.
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A checkpoint that is not JSON of the documented shape.
+    #[error("not a valid checkpoint: {source}")]
+    CheckpointJson {
+        /// The parser's complaint, with line and column.
+        source: serde_json::Error,
+    },
+    /// A checkpoint of another format or version, or whose parts do not fit together.
+    #[error("unusable checkpoint: {why}")]
+    BadCheckpoint {
+        /// What is wrong with it.
+        why: String,
+    },
+    /// Resuming on documents other than the checkpoint's.
+    #[error(
+        "the checkpoint was trained on {saved}, but this data is {given}; pass the same --data to resume, or --force to continue on this data (its vocabulary must be the same)"
+    )]
+    DataMismatch {
+        /// The data the checkpoint was trained on.
+        saved: DataFingerprint,
+        /// The data given now.
+        given: DataFingerprint,
+    },
+    /// Continuing on data whose characters are not the checkpoint's.
+    #[error(
+        "the data's vocabulary differs from the checkpoint's ({difference}); the model has one embedding row per character, so it can only continue on data with the same characters"
+    )]
+    VocabMismatch {
+        /// Which characters are missing and which are new.
+        difference: String,
     },
     /// The model configuration is unusable.
     #[error(transparent)]

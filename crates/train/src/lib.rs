@@ -1,5 +1,5 @@
-//! Training microgpt: the dataset and its tokenizer, Adam, the training loop, and
-//! sampling.
+//! Training microgpt: the dataset and its tokenizer, Adam, the training loop,
+//! sampling, and checkpoints to stop and resume a run exactly.
 //!
 //! ```
 //! use train::{Dataset, Sizes, TrainConfig, Trainer};
@@ -18,19 +18,29 @@
 //! ```
 
 mod adam;
+mod atomic;
+mod checkpoint;
 mod data;
 mod error;
+mod fingerprint;
+mod inference;
 mod memory;
 mod rng;
+mod rng_state;
 mod sample;
 mod tokenizer;
 mod trainer;
 
 pub use adam::{Adam, AdamConfig, cosine_lr};
+pub use atomic::write_atomic;
+pub use checkpoint::{CHECKPOINT_FORMAT, CHECKPOINT_VERSION, Checkpoint};
 pub use data::{Dataset, EMBEDDED_NAMES, is_py_space};
 pub use error::{Error, Result};
+pub use fingerprint::DataFingerprint;
+pub use inference::Inference;
 pub use memory::total_memory;
 pub use rng::{RngKind, RunRng};
+pub use rng_state::RngState;
 pub use sample::{Sampler, check_temperature, softmax_with_temperature};
 pub use tokenizer::Tokenizer;
 pub use trainer::{Sizes, StepReport, TrainConfig, Trainer};

@@ -3,12 +3,14 @@
 
 use autograd::{Arith, Graph, Mark};
 use model::{Gpt, KvCache, Mode};
-use params::{ModelConfig, StateDict};
+use params::{InitSource, ModelConfig, SavedStateDict, StateDict};
 use serde::{Deserialize, Serialize};
 
 use crate::adam::{Adam, AdamConfig, cosine_lr};
+use crate::checkpoint::{CHECKPOINT_FORMAT, CHECKPOINT_VERSION, Checkpoint, flat, like_weights};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
+use crate::fingerprint::DataFingerprint;
 use crate::rng::{RngKind, RunRng};
 use crate::sample::{Sampler, check_temperature};
 use crate::tokenizer::Tokenizer;
@@ -117,6 +119,16 @@ impl Default for Sizes {
 }
 
 impl Sizes {
+    /// The sizes of `config`.
+    pub fn of(config: &ModelConfig) -> Self {
+        Sizes {
+            n_embd: config.n_embd,
+            n_head: config.n_head,
+            n_layer: config.n_layer,
+            block_size: config.block_size,
+        }
+    }
+
     /// The model config for a vocabulary of `vocab_size`.
     pub fn config(&self, vocab_size: usize) -> ModelConfig {
         let Sizes {
@@ -168,6 +180,19 @@ pub struct Trainer {
     mark: Mark,
     /// Steps taken.
     step: usize,
+    /// The loss of each step taken, resumed runs' earlier steps included.
+    losses: Vec<f64>,
+    /// The documents this run trains on.
+    data: DataFingerprint,
+}
+
+/// Zeros for every parameter: the placeholder a checkpoint's weights replace.
+pub(crate) struct Zeros;
+
+impl InitSource for Zeros {
+    fn fill_gaussian(&mut self, _std: f64, out: &mut [f64]) {
+        out.fill(0.0);
+    }
 }
 
 impl Trainer {
@@ -183,7 +208,80 @@ impl Trainer {
         config: TrainConfig,
         memory_limit: u128,
     ) -> Result<Self> {
+        Self::build(dataset, sizes, config, memory_limit, true)
+    }
+
+    /// Continues the run `checkpoint` froze, on `dataset`: the next step and every
+    /// one after it, and the samples at the end, are those the run would have
+    /// produced had it never stopped, bit for bit.
+    ///
+    /// The documents must be those the checkpoint was trained on; with `force`,
+    /// other documents are accepted if their vocabulary is the same.
+    ///
+    /// # Errors
+    /// For other documents (without `force`), another vocabulary, a model too large
+    /// for `memory_limit` bytes, or a checkpoint whose weights do not fit its model.
+    pub fn resume(
+        dataset: Dataset,
+        checkpoint: &Checkpoint,
+        memory_limit: u128,
+        force: bool,
+    ) -> Result<Self> {
+        checkpoint.check()?;
+        let given = DataFingerprint::of(&dataset);
+        if !force && !given.same_docs(&checkpoint.data) {
+            return Err(Error::DataMismatch {
+                saved: checkpoint.data.clone(),
+                given,
+            });
+        }
+        let saved_vocab = checkpoint.tokenizer()?;
+        let vocab = Tokenizer::new(&dataset.docs);
+        if vocab != saved_vocab {
+            let missing: String = saved_vocab
+                .chars()
+                .iter()
+                .filter(|c| vocab.id(**c).is_err())
+                .collect();
+            let new: String = vocab
+                .chars()
+                .iter()
+                .filter(|c| saved_vocab.id(**c).is_err())
+                .collect();
+            let mut parts = Vec::new();
+            if !missing.is_empty() {
+                parts.push(format!("this data lacks {missing:?}"));
+            }
+            if !new.is_empty() {
+                parts.push(format!("this data adds {new:?}"));
+            }
+            return Err(Error::VocabMismatch {
+                difference: parts.join(", "),
+            });
+        }
+        let sizes = Sizes::of(&checkpoint.model);
+        // No initial draws: the weights and the generator come from the checkpoint.
+        let mut t = Self::build(dataset, sizes, checkpoint.train, memory_limit, false)?;
+        checkpoint.weights.load_into(&t.state, &mut t.graph)?;
+        t.adam.m = flat(&checkpoint.adam_m);
+        t.adam.v = flat(&checkpoint.adam_v);
+        t.rng = RunRng::from_state(&checkpoint.rng, checkpoint.train.seed)?;
+        t.step = checkpoint.step;
+        t.losses.clone_from(&checkpoint.losses);
+        Ok(t)
+    }
+
+    /// Shuffles, tokenizes and lays out the model; `init` draws the initial weights
+    /// (otherwise they are zeros, for a checkpoint to overwrite).
+    fn build(
+        dataset: Dataset,
+        sizes: Sizes,
+        config: TrainConfig,
+        memory_limit: u128,
+        init: bool,
+    ) -> Result<Self> {
         config.validate()?;
+        let data = DataFingerprint::of(&dataset);
         let mut docs = dataset.docs;
         let tokenizer = Tokenizer::new(&docs);
         let model_config = sizes.config(tokenizer.vocab_size());
@@ -201,7 +299,11 @@ impl Trainer {
         }
 
         let mut graph = Graph::new();
-        let state = StateDict::new(&mut graph, &model_config, rng.init_source())?;
+        let state = if init {
+            StateDict::new(&mut graph, &model_config, rng.init_source())?
+        } else {
+            StateDict::new(&mut graph, &model_config, &mut Zeros)?
+        };
         let gpt = Gpt::new(&state, mode);
         let arith = if mode == Mode::Exact {
             Arith::Exact
@@ -225,6 +327,32 @@ impl Trainer {
             seq: Vec::with_capacity(model_config.block_size + 2),
             mark,
             step: 0,
+            losses: Vec::new(),
+            data,
+        })
+    }
+
+    /// The run as it stands: everything [`Trainer::resume`] needs to continue it.
+    ///
+    /// # Errors
+    /// If a weight or a moment is not finite (JSON cannot hold it).
+    pub fn checkpoint(&self) -> Result<Checkpoint> {
+        let weights = SavedStateDict::capture(&self.state, &self.graph)?;
+        let adam_m = like_weights(&weights, &self.adam.m, "adam_m")?;
+        let adam_v = like_weights(&weights, &self.adam.v, "adam_v")?;
+        Ok(Checkpoint {
+            format: CHECKPOINT_FORMAT.into(),
+            version: CHECKPOINT_VERSION,
+            step: self.step,
+            train: self.config,
+            model: *self.model_config(),
+            vocab: self.tokenizer.chars().iter().collect(),
+            data: self.data.clone(),
+            rng: self.rng.state(),
+            losses: self.losses.clone(),
+            weights,
+            adam_m,
+            adam_v,
         })
     }
 
@@ -263,6 +391,26 @@ impl Trainer {
         self.step
     }
 
+    /// The loss of every step taken, a resumed run's earlier steps included.
+    pub fn losses(&self) -> &[f64] {
+        &self.losses
+    }
+
+    /// The fingerprint of the documents this run trains on.
+    pub fn data(&self) -> &DataFingerprint {
+        &self.data
+    }
+
+    /// The optimiser.
+    pub fn adam(&self) -> &Adam {
+        &self.adam
+    }
+
+    /// The generator.
+    pub fn rng(&self) -> &RunRng {
+        &self.rng
+    }
+
     /// Whether every step of the schedule has run.
     pub fn is_done(&self) -> bool {
         self.step >= self.config.steps
@@ -294,6 +442,7 @@ impl Trainer {
         self.graph.truncate(self.mark);
         let loss = result?;
         self.step += 1;
+        self.losses.push(loss);
         let lr = cosine_lr(self.config.adam.learning_rate, step, self.config.steps);
         Ok(StepReport {
             step: step + 1,

@@ -1,0 +1,330 @@
+//! The checkpoint: everything a run needs to continue exactly where it stopped, in
+//! one JSON file.
+//!
+//! # Format (`microgpt-checkpoint`, version 1)
+//! ```text
+//! {
+//!   "format": "microgpt-checkpoint",
+//!   "version": 1,
+//!   "step": 200,
+//!   "train": {"steps": 500, "adam": {"learning_rate": 0.01, "beta1": 0.9, "beta2": 0.95, "eps": 1e-8}, "seed": 42, "temperature": 0.5, "samples": 20, "rng": "chacha"},
+//!   "model": {"vocab_size": 27, "n_embd": 16, "n_head": 4, "n_layer": 1, "block_size": 8},
+//!   "vocab": "abcdefghijklmnopqrstuvwxyz",
+//!   "data": {"name": "<embedded names>", "docs": 29910, "fnv1a64": "…16 hex digits…"},
+//!   "rng": {"chacha": {"key": "…64 hex digits…", "stream": 2, "word_pos": 0}},
+//!   "losses": [3.2737…, …],
+//!   "weights": { a microgpt-state-dict document },
+//!   "adam_m": { a microgpt-state-dict document },
+//!   "adam_v": { a microgpt-state-dict document }
+//! }
+//! ```
+//! - `step`: the steps taken; the next one is `step + 1` (1-based) of
+//!   `train.steps`, the length of the learning-rate schedule.
+//! - `train`: the run's [`TrainConfig`]; `model`: its [`ModelConfig`].
+//! - `vocab`: the characters in id order; BOS is the id after the last one.
+//! - `data`: the [`DataFingerprint`] of the documents trained on.
+//! - `rng`: the generator's complete state ([`RngState`]): for ChaCha the sampling
+//!   stream (`{"chacha": {"key", "stream", "word_pos"}}`), for the CPython generator
+//!   `{"python": {"key": [624 words], "index", "gauss_next"}}`, as `getstate()`.
+//! - `losses`: every step's loss so far, for plots.
+//! - `weights`, `adam_m`, `adam_v`: the parameters and Adam's first and second
+//!   moments, each a [`SavedStateDict`] (`params::saved`): tensors by name and
+//!   shape in state-dict order, values row-major, one row per line.
+//!
+//! Every number is written in the shortest form that reads back to the same `f64`
+//! (serde_json with `float_roundtrip`), so a save and a load change no bit. The file
+//! is written atomically ([`crate::write_atomic`]).
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use params::{FORMAT_VERSION, ModelConfig, SavedStateDict, SavedTensor, VALUES_FORMAT};
+use serde::{Deserialize, Serialize};
+
+use crate::atomic::write_atomic;
+use crate::error::{Error, Result};
+use crate::fingerprint::DataFingerprint;
+use crate::rng_state::RngState;
+use crate::tokenizer::Tokenizer;
+use crate::trainer::TrainConfig;
+
+/// The `format` tag of a checkpoint.
+pub const CHECKPOINT_FORMAT: &str = "microgpt-checkpoint";
+/// The version of the checkpoint format that this code writes and reads.
+pub const CHECKPOINT_VERSION: u32 = 1;
+
+/// A training run, frozen between two steps.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// Always [`CHECKPOINT_FORMAT`].
+    pub format: String,
+    /// Always [`CHECKPOINT_VERSION`].
+    pub version: u32,
+    /// Steps taken.
+    pub step: usize,
+    /// The run's settings; `train.steps` is the length of the schedule.
+    pub train: TrainConfig,
+    /// The model's sizes.
+    pub model: ModelConfig,
+    /// The vocabulary's characters, in id order.
+    pub vocab: String,
+    /// The documents trained on.
+    pub data: DataFingerprint,
+    /// The generator's state.
+    pub rng: RngState,
+    /// The loss of every step taken.
+    pub losses: Vec<f64>,
+    /// The parameters.
+    pub weights: SavedStateDict,
+    /// Adam's first moments, named and shaped like the parameters.
+    pub adam_m: SavedStateDict,
+    /// Adam's second moments, likewise.
+    pub adam_v: SavedStateDict,
+}
+
+impl Checkpoint {
+    /// Reads and checks a checkpoint file.
+    ///
+    /// # Errors
+    /// If it cannot be read, is not a checkpoint of this version, or its parts do
+    /// not fit together.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+            path: path.into(),
+            source,
+        })?;
+        Self::from_json(&text)
+    }
+
+    /// Writes the checkpoint to `path`, atomically.
+    ///
+    /// # Errors
+    /// If the file cannot be written; an existing file is then left as it was.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        write_atomic(path, self.to_json().as_bytes())
+    }
+
+    /// Parses a checkpoint and checks that its parts fit together.
+    ///
+    /// # Errors
+    /// If it is not JSON of the documented shape, declares another format or
+    /// version, or is inconsistent (see [`Checkpoint::check`]).
+    pub fn from_json(text: &str) -> Result<Self> {
+        // The tag first, so that another kind of file gets a message about that
+        // rather than about a missing field.
+        #[derive(Deserialize)]
+        struct Header {
+            format: Option<String>,
+            version: Option<u32>,
+        }
+        let header: Header =
+            serde_json::from_str(text).map_err(|source| Error::CheckpointJson { source })?;
+        if header.format.as_deref() != Some(CHECKPOINT_FORMAT) {
+            let found = header.format.unwrap_or_else(|| "no format tag".into());
+            let why = format!("expected format {CHECKPOINT_FORMAT:?}, found {found:?}");
+            return Err(Error::BadCheckpoint { why });
+        }
+        if header.version != Some(CHECKPOINT_VERSION) {
+            let found = header.version.map_or("none".into(), |v| v.to_string());
+            let why = format!(
+                "this build reads version {CHECKPOINT_VERSION} of {CHECKPOINT_FORMAT}, the file is version {found}"
+            );
+            return Err(Error::BadCheckpoint { why });
+        }
+        let checkpoint: Checkpoint =
+            serde_json::from_str(text).map_err(|source| Error::CheckpointJson { source })?;
+        checkpoint.check()?;
+        Ok(checkpoint)
+    }
+
+    /// Checks that the parts fit together: valid configs, a vocabulary of
+    /// `vocab_size - 1` sorted characters, a step within the schedule with one loss
+    /// per step, a generator of the configured kind, weights with the names and
+    /// shapes of the model's layout, and moments with those of the weights.
+    ///
+    /// # Errors
+    /// Naming the first thing that does not fit.
+    pub fn check(&self) -> Result<()> {
+        let bad = |why: String| Err(Error::BadCheckpoint { why });
+        self.model.validate()?;
+        self.train.validate()?;
+        let tokenizer = self.tokenizer()?;
+        if tokenizer.vocab_size() != self.model.vocab_size {
+            return bad(format!(
+                "{} characters in \"vocab\" make a vocabulary of {}, but the model's vocab_size is {}",
+                tokenizer.chars().len(),
+                tokenizer.vocab_size(),
+                self.model.vocab_size
+            ));
+        }
+        if self.step > self.train.steps {
+            return bad(format!(
+                "step {} is past the end of a {}-step schedule",
+                self.step, self.train.steps
+            ));
+        }
+        if self.losses.len() != self.step {
+            return bad(format!(
+                "{} losses for {} steps",
+                self.losses.len(),
+                self.step
+            ));
+        }
+        if self.rng.kind() != self.train.rng {
+            return bad(format!(
+                "the generator state is {:?}'s but the run uses {:?}",
+                self.rng.kind(),
+                self.train.rng
+            ));
+        }
+        // The weights against the model's layout, before anything is allocated for
+        // it: a config is only as large as the values the file holds.
+        let mut specs = params::layout(&self.model);
+        for t in &self.weights.tensors {
+            let Some(spec) = specs.next() else {
+                return bad(format!(
+                    "\"weights\" has a tensor `{}` past the end of the model's",
+                    t.name
+                ));
+            };
+            let (name, shape) = (spec.name.to_string(), [spec.rows, spec.cols]);
+            // Checked: a file may declare any shape, however absurd.
+            let numel = spec.rows.checked_mul(spec.cols);
+            if t.name != name || t.shape != shape || Some(t.values.len()) != numel {
+                return bad(format!(
+                    "\"weights\" has `{}` of shape {:?} with {} values where the model has `{name}` of shape {shape:?}",
+                    t.name,
+                    t.shape,
+                    t.values.len()
+                ));
+            }
+        }
+        if let Some(spec) = specs.next() {
+            return bad(format!("\"weights\" lacks the tensor `{}`", spec.name));
+        }
+        for (name, part) in self.parts() {
+            if part.format != VALUES_FORMAT || part.version != FORMAT_VERSION {
+                return bad(format!(
+                    "\"{name}\" is {:?} version {}, expected {VALUES_FORMAT:?} version {FORMAT_VERSION}",
+                    part.format, part.version
+                ));
+            }
+            params::check_config(&self.model, &part.config)?;
+            let same = |a: &SavedTensor, b: &SavedTensor| {
+                a.name == b.name && a.shape == b.shape && a.values.len() == b.values.len()
+            };
+            let n = self.weights.tensors.len();
+            if part.tensors.len() != n
+                || !part
+                    .tensors
+                    .iter()
+                    .zip(&self.weights.tensors)
+                    .all(|(a, b)| same(a, b))
+            {
+                return bad(format!(
+                    "\"{name}\" does not have the tensors of \"weights\", name for name and shape for shape"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The tokenizer of the checkpoint's vocabulary.
+    ///
+    /// # Errors
+    /// If the characters are not sorted and distinct.
+    pub fn tokenizer(&self) -> Result<Tokenizer> {
+        Tokenizer::from_chars(self.vocab.chars().collect())
+    }
+
+    /// The documented JSON text: one field per line, and each tensor of the weights
+    /// and moments one row per line.
+    pub fn to_json(&self) -> String {
+        let mut out = String::from("{\n");
+        let head: [(&str, String); 9] = [
+            ("format", json(&self.format)),
+            ("version", json(&self.version)),
+            ("step", json(&self.step)),
+            ("train", json(&self.train)),
+            ("model", json(&self.model)),
+            ("vocab", json(&self.vocab)),
+            ("data", json(&self.data)),
+            ("rng", json(&self.rng)),
+            ("losses", json(&self.losses)),
+        ];
+        for (name, value) in head {
+            let _ = writeln!(out, "  {}: {value},", json(name));
+        }
+        let parts = self.parts();
+        let last = parts.len() - 1;
+        for (i, (name, part)) in parts.into_iter().enumerate() {
+            // The state-dict text, indented one level.
+            let body = part.to_json().trim_end().replace('\n', "\n  ");
+            let comma = if i < last { "," } else { "" };
+            let _ = writeln!(out, "  {}: {body}{comma}", json(name));
+        }
+        out.push_str("}\n");
+        out
+    }
+
+    /// The weights and the moments, by field name.
+    fn parts(&self) -> [(&'static str, &SavedStateDict); 3] {
+        [
+            ("weights", &self.weights),
+            ("adam_m", &self.adam_m),
+            ("adam_v", &self.adam_v),
+        ]
+    }
+}
+
+/// `flat`, one value per parameter in state-dict order, cut into the tensors of
+/// `weights`: how Adam's moments are saved.
+///
+/// # Errors
+/// If a value is not finite, which JSON cannot hold; the error names `what`, the
+/// tensor and the index.
+pub(crate) fn like_weights(
+    weights: &SavedStateDict,
+    flat: &[f64],
+    what: &str,
+) -> Result<SavedStateDict> {
+    let mut rest = flat;
+    let mut tensors = Vec::with_capacity(weights.tensors.len());
+    for t in &weights.tensors {
+        let (values, tail) = rest.split_at(t.values.len());
+        rest = tail;
+        if let Some(index) = values.iter().position(|v| !v.is_finite()) {
+            return Err(params::Error::NonFinite {
+                name: format!("{what}.{}", t.name),
+                index,
+                value: values[index],
+            }
+            .into());
+        }
+        tensors.push(SavedTensor {
+            name: t.name.clone(),
+            shape: t.shape.clone(),
+            values: values.to_vec(),
+        });
+    }
+    assert!(rest.is_empty(), "one value per parameter");
+    Ok(SavedStateDict {
+        format: weights.format.clone(),
+        version: weights.version,
+        config: weights.config,
+        tensors,
+    })
+}
+
+/// The values of a saved state dict, end to end: the inverse of [`like_weights`].
+pub(crate) fn flat(saved: &SavedStateDict) -> Vec<f64> {
+    saved
+        .tensors
+        .iter()
+        .flat_map(|t| t.values.iter().copied())
+        .collect()
+}
+
+fn json<T: Serialize + ?Sized>(v: &T) -> String {
+    serde_json::to_string(v).expect("plain data serialises")
+}

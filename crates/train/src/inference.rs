@@ -1,0 +1,99 @@
+//! A trained model restored from a checkpoint, generating text: what
+//! `cargo xtask sample` runs.
+
+use autograd::Graph;
+use model::Gpt;
+use params::StateDict;
+
+use crate::checkpoint::Checkpoint;
+use crate::error::{Error, Result};
+use crate::rng::{RngKind, RunRng};
+use crate::sample::{Sampler, check_temperature};
+use crate::tokenizer::Tokenizer;
+use crate::trainer::Zeros;
+
+/// A model ready to generate, with its tokenizer and a generator.
+#[derive(Debug)]
+pub struct Inference {
+    tokenizer: Tokenizer,
+    graph: Graph,
+    gpt: Gpt,
+    rng: RunRng,
+    kind: RngKind,
+    sampler: Sampler,
+}
+
+impl Inference {
+    /// The checkpoint's model, in its run's mode, with its run's generator as it
+    /// was saved: a checkpoint saved at the end of training generates the names
+    /// that training printed.
+    ///
+    /// # Errors
+    /// If the checkpoint's weights do not fit its model.
+    pub fn from_checkpoint(checkpoint: &Checkpoint) -> Result<Self> {
+        checkpoint.check()?;
+        let mut graph = Graph::new();
+        let state = StateDict::new(&mut graph, &checkpoint.model, &mut Zeros)?;
+        checkpoint.weights.load_into(&state, &mut graph)?;
+        let gpt = Gpt::new(&state, checkpoint.train.mode()).for_inference();
+        Ok(Inference {
+            tokenizer: checkpoint.tokenizer()?,
+            graph,
+            gpt,
+            rng: RunRng::from_state(&checkpoint.rng, checkpoint.train.seed)?,
+            kind: checkpoint.train.rng,
+            sampler: Sampler::default(),
+        })
+    }
+
+    /// Replaces the generator by a fresh one of the same kind, seeded with `seed`.
+    pub fn reseed(&mut self, seed: u64) {
+        self.rng = RunRng::new(self.kind, seed);
+    }
+
+    /// The tokenizer.
+    pub fn tokenizer(&self) -> &Tokenizer {
+        &self.tokenizer
+    }
+
+    /// The ids of `prefix`, checked for sampling: every character in the
+    /// vocabulary, and room left in the context to generate at least one token.
+    ///
+    /// # Errors
+    /// Naming the first unknown character, or the lengths.
+    pub fn encode_prefix(&self, prefix: &str) -> Result<Vec<usize>> {
+        let ids = self.tokenizer.encode(prefix)?;
+        let block_size = self.gpt.config().block_size;
+        if ids.len() >= block_size {
+            let why = format!(
+                "{:?} is {} characters, but the model's context of {block_size} (block_size) holds BOS and at most {} more",
+                prefix,
+                ids.len(),
+                block_size - 1
+            );
+            return Err(Error::Invalid {
+                what: "prefix",
+                why,
+            });
+        }
+        Ok(ids)
+    }
+
+    /// Generates one text: `prefix` (ids from [`Inference::encode_prefix`]), then
+    /// tokens drawn at `temperature` until BOS or the end of the context.
+    ///
+    /// # Errors
+    /// If the temperature is not a positive finite number, or the prefix does not
+    /// fit the model.
+    pub fn generate(&mut self, temperature: f64, prefix: &[usize]) -> Result<String> {
+        check_temperature(temperature)?;
+        let ids = self.sampler.generate(
+            &self.gpt,
+            &mut self.graph,
+            &mut self.rng,
+            temperature,
+            prefix,
+        )?;
+        self.tokenizer.decode(ids)
+    }
+}

@@ -1,0 +1,293 @@
+//! Checkpoints: a save and a load change no bit, a run stopped and resumed is the
+//! run that never stopped, bit for bit, with either generator, and a checkpoint
+//! that does not fit is refused with a message that says why.
+
+use train::{
+    AdamConfig, Checkpoint, Dataset, Error, Inference, RngKind, Sizes, TrainConfig, Trainer,
+};
+
+fn config(rng: RngKind, steps: usize) -> TrainConfig {
+    // Not the defaults, so that a setting lost on the way shows.
+    TrainConfig {
+        steps,
+        adam: AdamConfig {
+            learning_rate: 0.013,
+            ..AdamConfig::default()
+        },
+        seed: 7,
+        temperature: 0.7,
+        samples: 12,
+        rng,
+    }
+}
+
+fn trainer(config: TrainConfig) -> Trainer {
+    Trainer::new(Dataset::embedded(), Sizes::default(), config, u128::MAX).unwrap()
+}
+
+fn bits(xs: &[f64]) -> Vec<u64> {
+    xs.iter().map(|x| x.to_bits()).collect()
+}
+
+fn finish(t: &mut Trainer) -> Vec<String> {
+    while !t.is_done() {
+        t.step().unwrap();
+    }
+    t.sample(t.config().samples).unwrap()
+}
+
+/// Trains to `stop`, saves, goes through the JSON text, resumes, and finishes.
+fn stop_and_resume(config: TrainConfig, stop: usize) -> (Trainer, Vec<String>) {
+    let mut first = trainer(config);
+    for _ in 0..stop {
+        first.step().unwrap();
+    }
+    let text = first.checkpoint().unwrap().to_json();
+    drop(first);
+    let checkpoint = Checkpoint::from_json(&text).unwrap();
+    assert_eq!(checkpoint.step, stop);
+    let mut resumed = Trainer::resume(Dataset::embedded(), &checkpoint, u128::MAX, false).unwrap();
+    assert_eq!(resumed.steps_done(), stop);
+    let samples = finish(&mut resumed);
+    (resumed, samples)
+}
+
+#[test]
+fn a_resumed_run_is_the_uninterrupted_run_bit_for_bit() {
+    for rng in [RngKind::ChaCha, RngKind::Python] {
+        let config = config(rng, 60);
+        let mut whole = trainer(config);
+        let whole_samples = finish(&mut whole);
+        assert_eq!(whole.losses().len(), 60);
+        // Mid-run, right after initialisation, and after the last step (only the
+        // samples are left to do).
+        for stop in [25, 0, 60] {
+            let (resumed, samples) = stop_and_resume(config, stop);
+            assert_eq!(
+                bits(resumed.losses()),
+                bits(whole.losses()),
+                "{rng:?}, stopped at {stop}: the losses differ"
+            );
+            assert_eq!(samples, whole_samples, "{rng:?}, stopped at {stop}");
+            assert_eq!(
+                resumed.checkpoint().unwrap(),
+                whole.checkpoint().unwrap(),
+                "{rng:?}, stopped at {stop}: the final state differs"
+            );
+        }
+        // The check is not vacuous: another seed gives other losses and names.
+        let (other, other_samples) = stop_and_resume(TrainConfig { seed: 8, ..config }, 25);
+        assert_ne!(bits(other.losses()), bits(whole.losses()), "{rng:?}");
+        assert_ne!(other_samples, whole_samples, "{rng:?}");
+    }
+}
+
+#[test]
+fn save_then_load_gives_the_same_state_bit_for_bit() {
+    for rng in [RngKind::ChaCha, RngKind::Python] {
+        let mut t = trainer(config(rng, 30));
+        for _ in 0..11 {
+            t.step().unwrap();
+        }
+        let saved = t.checkpoint().unwrap();
+        let dir =
+            std::env::temp_dir().join(format!("microgpt-ckpt-{}-{rng:?}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("c.json");
+        saved.save(&path).unwrap();
+        let loaded = Checkpoint::load(&path).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+
+        assert_eq!(loaded, saved, "{rng:?}");
+        assert_eq!(loaded.to_json(), saved.to_json(), "{rng:?}");
+        // What the trainer held, bit for bit: weights, both moments, generator, step.
+        let restored = Trainer::resume(Dataset::embedded(), &loaded, u128::MAX, false).unwrap();
+        let weights = |t: &Trainer| bits(t.graph().values(t.state().params()));
+        assert_eq!(weights(&restored), weights(&t), "{rng:?}: weights");
+        assert_eq!(bits(&restored.adam().m), bits(&t.adam().m), "{rng:?}: m");
+        assert_eq!(bits(&restored.adam().v), bits(&t.adam().v), "{rng:?}: v");
+        assert_eq!(
+            restored.rng().state(),
+            t.rng().state(),
+            "{rng:?}: generator"
+        );
+        assert_eq!(restored.steps_done(), 11);
+        assert!(
+            t.adam().v.iter().any(|&v| v > 0.0),
+            "the moments are not all zero"
+        );
+    }
+}
+
+#[test]
+fn every_f64_survives_the_text() {
+    let mut c = trainer(config(RngKind::ChaCha, 5)).checkpoint().unwrap();
+    let awkward = [
+        5e-324, // the smallest subnormal
+        -0.0,   // a sign bit alone
+        f64::MAX,
+        f64::MIN_POSITIVE,
+        0.1 + 0.2, // 0.30000000000000004
+        1.0 + f64::EPSILON,
+        -1.234_567_890_123_456_7e-300,
+        std::f64::consts::PI,
+    ];
+    c.weights.tensors[0].values[..awkward.len()].copy_from_slice(&awkward);
+    c.adam_v.tensors[1].values[..awkward.len()].copy_from_slice(&awkward);
+    let back = Checkpoint::from_json(&c.to_json()).unwrap();
+    assert_eq!(
+        bits(&back.weights.tensors[0].values[..awkward.len()]),
+        bits(&awkward)
+    );
+    assert_eq!(
+        bits(&back.adam_v.tensors[1].values[..awkward.len()]),
+        bits(&awkward)
+    );
+}
+
+#[test]
+fn sampling_from_a_final_checkpoint_gives_the_runs_names() {
+    for rng in [RngKind::ChaCha, RngKind::Python] {
+        let mut t = trainer(config(rng, 40));
+        while !t.is_done() {
+            t.step().unwrap();
+        }
+        let checkpoint = t.checkpoint().unwrap();
+        let names = t.sample(6).unwrap();
+        let mut inference = Inference::from_checkpoint(&checkpoint).unwrap();
+        let again: Vec<String> = (0..6)
+            .map(|_| inference.generate(0.7, &[]).unwrap())
+            .collect();
+        assert_eq!(again, names, "{rng:?}");
+
+        // A prefix is fed first and continued.
+        inference.reseed(3);
+        let prefix = inference.encode_prefix("ka").unwrap();
+        for _ in 0..10 {
+            let name = inference.generate(0.7, &prefix).unwrap();
+            assert!(name.starts_with("ka"), "{name:?}");
+        }
+        let err = inference.encode_prefix("kA").unwrap_err();
+        assert!(err.to_string().contains("'A'"), "{err}");
+        let err = inference.encode_prefix("abcdefgh").unwrap_err();
+        assert!(err.to_string().contains("block_size"), "{err}");
+        assert!(inference.encode_prefix("abcdefg").is_ok(), "7 + BOS fill 8");
+        for t in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+            let err = inference.generate(t, &[]).unwrap_err();
+            assert!(err.to_string().contains("temperature"), "{err}");
+        }
+    }
+}
+
+#[test]
+fn other_data_is_refused_unless_forced_with_the_same_vocabulary() {
+    let checkpoint = {
+        let mut t = trainer(config(RngKind::ChaCha, 20));
+        t.step().unwrap();
+        t.checkpoint().unwrap()
+    };
+    let small = Dataset::from_text("small.txt", "emma\nliam\n").unwrap();
+    let err = Trainer::resume(small.clone(), &checkpoint, u128::MAX, false).unwrap_err();
+    assert!(matches!(err, Error::DataMismatch { .. }), "{err}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("<embedded names> (29910 documents")
+            && msg.contains("small.txt (2 documents")
+            && msg.contains("--force"),
+        "{msg}"
+    );
+    let err = Trainer::resume(small, &checkpoint, u128::MAX, true).unwrap_err();
+    assert!(matches!(err, Error::VocabMismatch { .. }), "{err}");
+    assert!(err.to_string().contains("lacks"), "{err}");
+
+    // The same names in another order: other data, the same vocabulary.
+    let mut docs = Dataset::embedded().docs;
+    docs.reverse();
+    let reversed = Dataset {
+        name: "reversed".into(),
+        docs,
+    };
+    assert!(Trainer::resume(reversed.clone(), &checkpoint, u128::MAX, false).is_err());
+    let mut t = Trainer::resume(reversed, &checkpoint, u128::MAX, true).unwrap();
+    assert_eq!(t.data().name, "reversed");
+    t.step().unwrap();
+}
+
+#[test]
+fn broken_and_foreign_checkpoints_are_refused_clearly() {
+    let good = {
+        let mut t = trainer(config(RngKind::Python, 20));
+        t.step().unwrap();
+        t.step().unwrap();
+        t.checkpoint().unwrap()
+    };
+    let text = good.to_json();
+
+    let err = Checkpoint::from_json(&text[..text.len() / 2]).unwrap_err();
+    assert!(matches!(err, Error::CheckpointJson { .. }), "{err}");
+    assert!(err.to_string().contains("line"), "{err}");
+
+    let state_dict = params::golden_init().to_json();
+    let err = Checkpoint::from_json(&state_dict).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains(r#"expected format "microgpt-checkpoint", found "microgpt-state-dict""#),
+        "{err}"
+    );
+    let v2 = text.replacen("\"version\": 1,", "\"version\": 2,", 1);
+    let err = Checkpoint::from_json(&v2).unwrap_err();
+    assert!(err.to_string().contains("is version 2"), "{err}");
+
+    let mut c = good.clone();
+    c.losses.pop();
+    let err = Checkpoint::from_json(&c.to_json()).unwrap_err();
+    assert!(err.to_string().contains("1 losses for 2 steps"), "{err}");
+
+    let mut c = good.clone();
+    c.adam_m.tensors[2].values.pop();
+    let err = Checkpoint::from_json(&c.to_json()).unwrap_err();
+    assert!(err.to_string().contains("\"adam_m\""), "{err}");
+
+    let mut c = good.clone();
+    c.train.rng = RngKind::ChaCha;
+    let err = Checkpoint::from_json(&c.to_json()).unwrap_err();
+    assert!(err.to_string().contains("generator state"), "{err}");
+
+    // A config far larger than the values the file holds is refused before any
+    // memory is set aside for it.
+    let mut c = good.clone();
+    c.model.n_layer = 1 << 40;
+    let err = Checkpoint::from_json(&c.to_json()).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("lacks the tensor `layer1.attn_wq`"),
+        "{err}"
+    );
+    let mut c = good.clone();
+    c.model.n_embd = 1 << 40;
+    c.model.n_head = 1;
+    let err = Checkpoint::from_json(&c.to_json()).unwrap_err();
+    assert!(
+        err.to_string().contains("has `wte` of shape [27, 16] with 432 values where the model has `wte` of shape [27, 1099511627776]"),
+        "{err}"
+    );
+
+    // A shape that matches an absurd config but not the values it holds.
+    let mut c = good.clone();
+    c.model.n_embd = 1 << 62;
+    c.model.n_head = 1;
+    c.weights.tensors[0].shape = vec![27, 1 << 62];
+    let err = Checkpoint::from_json(&c.to_json()).unwrap_err();
+    assert!(err.to_string().contains("with 432 values"), "{err}");
+
+    let mut c = good.clone();
+    c.vocab.pop();
+    let err = Checkpoint::from_json(&c.to_json()).unwrap_err();
+    assert!(err.to_string().contains("vocab_size is 27"), "{err}");
+
+    let mut c = good;
+    c.step = 21;
+    c.losses.resize(21, 1.0);
+    let err = Checkpoint::from_json(&c.to_json()).unwrap_err();
+    assert!(err.to_string().contains("past the end"), "{err}");
+}

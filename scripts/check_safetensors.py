@@ -1,0 +1,58 @@
+#!/usr/bin/env python3
+"""Check `cargo xtask export` with an independent reader: the PyPI `safetensors`
+and `numpy` packages.
+
+Reads the safetensors file and the checkpoint it was exported from, and checks that
+every tensor of the checkpoint's weights is in the file under its name, as float64,
+with its shape and every value bit for bit, that there is nothing else, and that
+the metadata holds the model config, the vocabulary and the tensor order.
+
+    python3 -m venv /tmp/st-venv
+    /tmp/st-venv/bin/pip install safetensors numpy
+    cargo xtask train --steps 100 --save /tmp/c.json
+    cargo xtask export --checkpoint /tmp/c.json --out /tmp/model.safetensors
+    /tmp/st-venv/bin/python scripts/check_safetensors.py /tmp/c.json /tmp/model.safetensors
+"""
+
+import json
+import sys
+
+import numpy as np
+from safetensors import safe_open
+from safetensors.numpy import load_file
+
+
+def main(checkpoint_path, safetensors_path):
+    with open(checkpoint_path, encoding="utf-8") as f:
+        checkpoint = json.load(f)  # Python parses floats correctly rounded: exact.
+    weights = checkpoint["weights"]["tensors"]
+    tensors = load_file(safetensors_path)
+    with safe_open(safetensors_path, "np") as f:
+        metadata = f.metadata()
+
+    assert sorted(tensors) == sorted(t["name"] for t in weights), (
+        f"names differ: {sorted(tensors)}"
+    )
+    for t in weights:
+        got = tensors[t["name"]]
+        want = np.array(t["values"], dtype=np.float64).reshape(t["shape"])
+        assert got.dtype == np.float64, f"{t['name']}: dtype {got.dtype}"
+        assert list(got.shape) == t["shape"], f"{t['name']}: shape {got.shape}"
+        same = np.array_equal(got.view(np.uint64), want.view(np.uint64))
+        assert same, f"{t['name']}: values differ in their bits"
+    assert json.loads(metadata["config"]) == checkpoint["model"], metadata["config"]
+    assert metadata["vocab"] == checkpoint["vocab"], metadata["vocab"]
+    order = [t["name"] for t in weights]
+    assert metadata["tensor_order"].split(",") == order, metadata["tensor_order"]
+    assert int(metadata["step"]) == checkpoint["step"]
+    n = sum(v.size for v in tensors.values())
+    print(
+        f"ok: {len(tensors)} float64 tensors, {n} values, bit for bit; "
+        f"config {metadata['config']}"
+    )
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3:
+        sys.exit(f"usage: {sys.argv[0]} CHECKPOINT.json MODEL.safetensors")
+    main(sys.argv[1], sys.argv[2])

@@ -1,0 +1,95 @@
+//! `cargo xtask export`: a checkpoint's weights as a safetensors file.
+//!
+//! One `F64` tensor per state-dict entry, under its state-dict name (`wte`,
+//! `layer0.attn_wq`, ...) with its shape `[rows, cols]`, values row-major and
+//! little-endian, as the format requires. The metadata holds:
+//! - `format`: `microgpt`;
+//! - `config`: the model config as JSON (`{"vocab_size": 27, "n_embd": 16, ...}`);
+//! - `vocab`: the characters in id order (BOS is the id after the last);
+//! - `tensor_order`: the names in state-dict order, comma-separated (the file's
+//!   header is a JSON object, which readers need not keep in order);
+//! - `step`: the training steps the weights have had.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use safetensors::{Dtype, View};
+use train::Checkpoint;
+
+/// Write a checkpoint's weights in the safetensors format.
+#[derive(clap::Args)]
+pub(crate) struct Args {
+    /// The checkpoint (written by `cargo xtask train --save FILE`).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) checkpoint: PathBuf,
+    /// The safetensors file to write.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) out: PathBuf,
+}
+
+pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
+    let checkpoint = Checkpoint::load(&args.checkpoint)
+        .with_context(|| format!("cannot export {}", args.checkpoint.display()))?;
+    let bytes = to_safetensors(&checkpoint)?;
+    train::write_atomic(&args.out, &bytes)?;
+    eprintln!(
+        "wrote {}: {} f64 tensors, {} parameters, {} bytes",
+        args.out.display(),
+        checkpoint.weights.tensors.len(),
+        checkpoint.model.num_params(),
+        bytes.len()
+    );
+    Ok(())
+}
+
+/// One tensor's values as little-endian `f64` bytes.
+struct F64Tensor {
+    shape: Vec<usize>,
+    bytes: Vec<u8>,
+}
+
+impl View for &F64Tensor {
+    fn dtype(&self) -> Dtype {
+        Dtype::F64
+    }
+    fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+    fn data(&self) -> std::borrow::Cow<'_, [u8]> {
+        (&self.bytes[..]).into()
+    }
+    fn data_len(&self) -> usize {
+        self.bytes.len()
+    }
+}
+
+/// The safetensors bytes of `checkpoint`'s weights.
+pub(crate) fn to_safetensors(checkpoint: &Checkpoint) -> anyhow::Result<Vec<u8>> {
+    let tensors: Vec<(String, F64Tensor)> = checkpoint
+        .weights
+        .tensors
+        .iter()
+        .map(|t| {
+            let bytes = t.values.iter().flat_map(|v| v.to_le_bytes()).collect();
+            let shape = t.shape.clone();
+            (t.name.clone(), F64Tensor { shape, bytes })
+        })
+        .collect();
+    let order: Vec<&str> = tensors.iter().map(|(name, _)| name.as_str()).collect();
+    let metadata: HashMap<String, String> = [
+        ("format", "microgpt".to_string()),
+        ("config", serde_json::to_string(&checkpoint.model)?),
+        ("vocab", checkpoint.vocab.clone()),
+        ("tensor_order", order.join(",")),
+        ("step", checkpoint.step.to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let views = tensors.iter().map(|(name, t)| (name.as_str(), t));
+    // The metadata map's type is the crate's (hashbrown's without `std`).
+    let bytes = safetensors::serialize(views, Some(metadata.into_iter().collect()))
+        .context("encoding the safetensors file")?;
+    Ok(bytes)
+}

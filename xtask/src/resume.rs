@@ -1,0 +1,97 @@
+//! `cargo xtask train --resume FILE`: the checkpoint's run, continued with its own
+//! settings; a flag that contradicts them is refused, naming both values.
+
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use train::{Checkpoint, Dataset, RngKind, Trainer};
+
+use crate::train::Args;
+
+/// Loads the checkpoint, checks the flags against it, finds its data, and
+/// restores the run.
+pub(crate) fn start(args: &Args, path: &Path) -> anyhow::Result<Trainer> {
+    let mut checkpoint =
+        Checkpoint::load(path).with_context(|| format!("cannot resume from {}", path.display()))?;
+    check_flags(args, &checkpoint, path)?;
+    // Only the sampling after training may change.
+    if args.given("temperature") {
+        checkpoint.train.temperature = args.temperature;
+    }
+    if args.given("samples") {
+        checkpoint.train.samples = args.samples;
+    }
+    let dataset = match &args.data {
+        Some(data) => Dataset::load(data)?,
+        None => saved_data(&checkpoint)?,
+    };
+    eprintln!("data: {} ({} documents)", dataset.name, dataset.docs.len());
+    eprintln!(
+        "resuming {} at step {} of {}",
+        path.display(),
+        checkpoint.step,
+        checkpoint.train.steps
+    );
+    let memory = train::total_memory().unwrap_or(u128::MAX);
+    Ok(Trainer::resume(dataset, &checkpoint, memory, args.force)?)
+}
+
+/// The data the checkpoint names: the embedded names, or the file it was read from.
+fn saved_data(checkpoint: &Checkpoint) -> anyhow::Result<Dataset> {
+    let embedded = Dataset::embedded();
+    let name = &checkpoint.data.name;
+    if *name == embedded.name {
+        return Ok(embedded);
+    }
+    Dataset::load(Path::new(name)).with_context(|| {
+        format!("the checkpoint was trained on {name}; pass --data FILE with that data")
+    })
+}
+
+/// Refuses flags given on the command line whose values differ from the run's.
+fn check_flags(args: &Args, c: &Checkpoint, path: &Path) -> anyhow::Result<()> {
+    let rng = |kind| match kind {
+        RngKind::ChaCha => "chacha",
+        RngKind::Python => "python",
+    };
+    let given = args.train_config();
+    let (m, s) = (&c.model, &args.sizes);
+    let flags: [(&str, String, String); 8] = [
+        ("steps", given.steps.to_string(), c.train.steps.to_string()),
+        ("seed", given.seed.to_string(), c.train.seed.to_string()),
+        (
+            "lr",
+            given.adam.learning_rate.to_string(),
+            c.train.adam.learning_rate.to_string(),
+        ),
+        ("rng", rng(given.rng).into(), rng(c.train.rng).into()),
+        ("n_embd", s.n_embd.to_string(), m.n_embd.to_string()),
+        ("n_head", s.n_head.to_string(), m.n_head.to_string()),
+        ("n_layer", s.n_layer.to_string(), m.n_layer.to_string()),
+        (
+            "block_size",
+            s.block_size.to_string(),
+            m.block_size.to_string(),
+        ),
+    ];
+    let conflicts: Vec<String> = flags
+        .iter()
+        .filter(|(id, value, saved)| args.given(id) && value != saved)
+        .map(|(id, value, saved)| {
+            format!("--{} {value} (the run has {saved})", id.replace('_', "-"))
+        })
+        .collect();
+    if !conflicts.is_empty() {
+        bail!(
+            "cannot resume {} with {}: a resumed run keeps its settings; drop {} to continue it, or start a new run without --resume",
+            path.display(),
+            conflicts.join(" and "),
+            if conflicts.len() == 1 {
+                "that flag"
+            } else {
+                "those flags"
+            }
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,73 @@
+//! `cargo xtask sample`: names from a saved model, optionally continuing a prefix.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use train::{Checkpoint, Inference};
+
+/// Generate names from a checkpoint (written by `cargo xtask train --save FILE`).
+///
+/// Without --seed the checkpoint's own generator goes on where the run left it, so
+/// a checkpoint saved at the end of training gives the names that training printed.
+#[derive(clap::Args)]
+pub(crate) struct Args {
+    /// The checkpoint to sample from.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) checkpoint: PathBuf,
+    /// Names to generate [default: the run's --samples].
+    #[arg(long, value_name = "N")]
+    pub(crate) samples: Option<usize>,
+    /// Sampling temperature, a positive number [default: the run's --temperature].
+    #[arg(long, value_name = "F", allow_negative_numbers = true)]
+    pub(crate) temperature: Option<f64>,
+    /// Seed a fresh generator of the run's kind [default: continue the run's].
+    #[arg(long, value_name = "S")]
+    pub(crate) seed: Option<u64>,
+    /// Start every name with this text, and continue it.
+    #[arg(long, value_name = "TEXT", default_value = "")]
+    pub(crate) prefix: String,
+}
+
+pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
+    execute(args, &mut std::io::stdout().lock())
+}
+
+/// Loads the checkpoint, checks every input, then writes the names to `out`.
+pub(crate) fn execute(args: &Args, out: &mut dyn Write) -> anyhow::Result<()> {
+    let path = &args.checkpoint;
+    let checkpoint =
+        Checkpoint::load(path).with_context(|| format!("cannot sample from {}", path.display()))?;
+    let temperature = args.temperature.unwrap_or(checkpoint.train.temperature);
+    train::check_temperature(temperature)?;
+    let n = args.samples.unwrap_or(checkpoint.train.samples);
+
+    let mut inference = Inference::from_checkpoint(&checkpoint)?;
+    let prefix = inference.encode_prefix(&args.prefix).map_err(|err| {
+        let vocab = match err {
+            train::Error::UnknownChar { .. } => {
+                let chars: String = inference.tokenizer().chars().iter().collect();
+                format!(" (the vocabulary is {chars:?})")
+            }
+            _ => String::new(),
+        };
+        anyhow::anyhow!("--prefix {:?}: {err}{vocab}", args.prefix)
+    })?;
+    if let Some(seed) = args.seed {
+        inference.reseed(seed);
+    }
+    eprintln!(
+        "checkpoint: {} (step {} of {}, trained on {})",
+        path.display(),
+        checkpoint.step,
+        checkpoint.train.steps,
+        checkpoint.data.name
+    );
+    let names = (0..n)
+        .map(|_| inference.generate(temperature, &prefix))
+        .collect::<train::Result<Vec<_>>>()?;
+    for (i, name) in names.iter().enumerate() {
+        writeln!(out, "sample {:2}: {name}", i + 1)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,323 @@
+//! The command line end to end: `train --stop-at/--save` then `--resume` prints the
+//! uninterrupted run's lines, `sample` and `export` read checkpoints, and every bad
+//! input is one line on standard error, a failed exit, and no file left behind.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use train::Checkpoint;
+
+/// A fresh scratch directory for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("microgpt-cli-{name}-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Runs `xtask ARGS` in `dir`.
+fn xtask(dir: &Path, args: &str) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(args.split_whitespace())
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
+/// Runs `xtask ARGS`, requires success, and returns its standard output.
+fn ok(dir: &Path, args: &str) -> String {
+    let out = xtask(dir, args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "xtask {args} failed: {stderr}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Runs `xtask ARGS`, requires a failure with one `error:` line and no samples on
+/// standard output (a run that fails midway has printed its steps), and returns
+/// that line.
+fn fails(dir: &Path, args: &str) -> String {
+    let out = xtask(dir, args);
+    assert_eq!(out.status.code(), Some(1), "xtask {args} should fail");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error")).collect();
+    assert_eq!(errors.len(), 1, "one error line: {stderr}");
+    assert!(
+        stderr.trim_end().ends_with(errors[0]),
+        "the error is the last line: {stderr}"
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(!stdout.contains("sample"), "{stdout}");
+    errors[0].to_string()
+}
+
+/// The `"loss"` of every metrics line, as bits.
+fn metric_losses(path: &Path) -> Vec<(usize, u64)> {
+    fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            let step = v["step"].as_u64().unwrap() as usize;
+            (step, v["loss"].as_f64().unwrap().to_bits())
+        })
+        .collect()
+}
+
+#[test]
+fn stop_save_and_resume_print_the_uninterrupted_run() {
+    let dir = scratch("resume");
+    for rng in ["chacha", "python"] {
+        let run = format!("train --rng {rng} --steps 60 --samples 8 --seed 5");
+        let whole = ok(&dir, &format!("{run} --metrics whole.jsonl"));
+        let first = ok(
+            &dir,
+            &format!("{run} --stop-at 25 --save c.json --metrics first.jsonl"),
+        );
+        let rest = ok(&dir, "train --resume c.json --metrics rest.jsonl");
+
+        let whole: Vec<&str> = whole.lines().collect();
+        // The header, steps 1..=25, and nothing else: no samples yet.
+        assert_eq!(first.lines().collect::<Vec<_>>(), whole[..3 + 25], "{rng}");
+        // The header again, then steps 26..=60 and the samples.
+        let rest: Vec<&str> = rest.lines().collect();
+        assert_eq!(rest[..3], whole[..3], "{rng}");
+        assert_eq!(rest[3..], whole[3 + 25..], "{rng}");
+        assert!(rest.last().unwrap().starts_with("sample  8: "), "{rng}");
+
+        // Every loss to the last bit, through the metrics' full-precision numbers.
+        let whole_losses = metric_losses(&dir.join("whole.jsonl"));
+        let mut joined = metric_losses(&dir.join("first.jsonl"));
+        joined.extend(metric_losses(&dir.join("rest.jsonl")));
+        assert_eq!(joined, whole_losses, "{rng}");
+        assert_eq!(whole_losses.len(), 60);
+    }
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn metrics_lines_hold_step_loss_lr_and_time() {
+    let dir = scratch("metrics");
+    let out = ok(&dir, "train --steps 12 --lr 0.02 --metrics m.jsonl");
+    let text = fs::read_to_string(dir.join("m.jsonl")).unwrap();
+    let rows: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 12);
+    let mut last_time = 0.0;
+    for (i, row) in rows.iter().enumerate() {
+        assert_eq!(row.as_object().unwrap().len(), 4, "{row}");
+        assert_eq!(row["step"], i + 1);
+        let lr = row["lr"].as_f64().unwrap();
+        assert_eq!(lr.to_bits(), train::cosine_lr(0.02, i, 12).to_bits());
+        let loss = row["loss"].as_f64().unwrap();
+        let line = format!("step {:4} /   12 | loss {loss:.4}", i + 1);
+        assert!(out.contains(&line), "{line} is not in the output");
+        let t = row["elapsed_s"].as_f64().unwrap();
+        assert!(t >= last_time, "time goes forward");
+        last_time = t;
+    }
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_failed_run_keeps_its_last_checkpoint() {
+    let dir = scratch("diverge");
+    // A learning rate of 10 blows up within a few steps; --save-every 1 saves each.
+    let err = fails(
+        &dir,
+        "train --steps 50 --lr 10 --save-every 1 --save c.json",
+    );
+    let step: usize = err
+        .split("diverged at step ")
+        .nth(1)
+        .and_then(|s| s.split(':').next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("{err}"));
+    assert!(step >= 2, "{err}");
+    let c = Checkpoint::load(&dir.join("c.json")).unwrap();
+    assert_eq!(c.step, step - 1, "the last good step is saved");
+    let names: Vec<String> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["c.json"], "no temporary file is left");
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn sample_continues_the_run_or_a_prefix_and_refuses_bad_input() {
+    let dir = scratch("sample");
+    let trained = ok(&dir, "train --steps 80 --samples 5 --save c.json");
+    let names: Vec<&str> = trained.lines().rev().take(5).collect();
+    let sampled = ok(&dir, "sample --checkpoint c.json --samples 5");
+    let again: Vec<&str> = sampled.lines().rev().collect();
+    assert_eq!(
+        again, names,
+        "a final checkpoint samples what training printed"
+    );
+
+    let ka = ok(
+        &dir,
+        "sample --checkpoint c.json --samples 12 --prefix ka --seed 3",
+    );
+    assert_eq!(ka.lines().count(), 12);
+    for line in ka.lines() {
+        let name = line.split(": ").nth(1).unwrap();
+        assert!(name.starts_with("ka"), "{line}");
+    }
+    let seeded = ok(&dir, "sample --checkpoint c.json --samples 5 --seed 3");
+    assert_eq!(
+        seeded,
+        ok(&dir, "sample --checkpoint c.json --samples 5 --seed 3")
+    );
+
+    for t in ["0", "-1", "nan", "inf"] {
+        let err = fails(
+            &dir,
+            &format!("sample --checkpoint c.json --temperature {t}"),
+        );
+        assert!(
+            err.contains("temperature") && err.contains("positive finite"),
+            "{err}"
+        );
+    }
+    let err = fails(&dir, "sample --checkpoint c.json --prefix kX");
+    assert!(
+        err.contains("'X'") && err.contains("abcdefghijklmnopqrstuvwxyz"),
+        "{err}"
+    );
+    let err = fails(&dir, "sample --checkpoint c.json --prefix abcdefgh");
+    assert!(
+        err.contains("block_size") && err.contains("8 characters"),
+        "{err}"
+    );
+    let err = fails(&dir, "sample --checkpoint missing.json");
+    assert!(err.contains("missing.json"), "{err}");
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn export_writes_the_weights_as_f64_safetensors() {
+    let dir = scratch("export");
+    ok(&dir, "train --steps 20 --n-layer 2 --save c.json");
+    ok(&dir, "export --checkpoint c.json --out model.safetensors");
+    let c = Checkpoint::load(&dir.join("c.json")).unwrap();
+    let bytes = fs::read(dir.join("model.safetensors")).unwrap();
+    let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    assert_eq!(file.len(), c.weights.tensors.len());
+    assert_eq!(
+        c.weights.tensors.len(),
+        3 + 2 * 6,
+        "two layers of six tensors"
+    );
+    for t in &c.weights.tensors {
+        let view = file.tensor(&t.name).unwrap();
+        assert_eq!(view.dtype(), safetensors::Dtype::F64, "{}", t.name);
+        assert_eq!(view.shape(), t.shape, "{}", t.name);
+        let values: Vec<u64> = view
+            .data()
+            .chunks_exact(8)
+            .map(|b| f64::from_le_bytes(b.try_into().unwrap()).to_bits())
+            .collect();
+        let expected: Vec<u64> = t.values.iter().map(|v| v.to_bits()).collect();
+        assert_eq!(values, expected, "{}", t.name);
+    }
+    let (_, metadata) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    let meta = metadata.metadata().as_ref().unwrap();
+    let config: params::ModelConfig = serde_json::from_str(&meta["config"]).unwrap();
+    assert_eq!(config, c.model);
+    assert_eq!(meta["vocab"], c.vocab);
+    let order: Vec<&str> = meta["tensor_order"].split(',').collect();
+    let names: Vec<&str> = c.weights.tensors.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(order, names);
+
+    let err = fails(&dir, "export --checkpoint missing.json --out x.safetensors");
+    assert!(err.contains("missing.json"), "{err}");
+    assert!(!dir.join("x.safetensors").exists());
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn conflicting_resumes_are_refused_saying_what_differs() {
+    let dir = scratch("conflict");
+    ok(&dir, "train --steps 30 --stop-at 10 --save c.json");
+    let before = fs::read(dir.join("c.json")).unwrap();
+
+    let err = fails(&dir, "train --resume c.json --steps 40 --lr 0.02");
+    assert!(
+        err.contains("--steps 40 (the run has 30)") && err.contains("--lr 0.02 (the run has 0.01)"),
+        "{err}"
+    );
+    let err = fails(&dir, "train --resume c.json --rng python --n-head 2");
+    assert!(
+        err.contains("--rng python (the run has chacha)")
+            && err.contains("--n-head 2 (the run has 4)"),
+        "{err}"
+    );
+    // Flags equal to the run's are no conflict.
+    ok(
+        &dir,
+        "train --resume c.json --steps 30 --seed 42 --stop-at 11 --save d.json",
+    );
+
+    let err = fails(&dir, "train --resume c.json --stop-at 5");
+    assert!(err.contains("choose one from 11 to 30"), "{err}");
+    let err = fails(&dir, "train --steps 30 --stop-at 31");
+    assert!(err.contains("choose one from 1 to 30"), "{err}");
+
+    // Other data: refused, naming both fingerprints; with --force, accepted when
+    // the vocabulary is the same.
+    let mut names: Vec<&str> = train::EMBEDDED_NAMES.lines().collect();
+    names.reverse();
+    fs::write(dir.join("reversed.txt"), names.join("\n")).unwrap();
+    fs::write(dir.join("few.txt"), "anna\nbob\n").unwrap();
+    let err = fails(&dir, "train --resume c.json --data reversed.txt");
+    assert!(
+        err.contains("<embedded names> (29910 documents, fingerprint ")
+            && err.contains("reversed.txt (29910 documents, fingerprint ")
+            && err.contains("--force"),
+        "{err}"
+    );
+    let err = fails(&dir, "train --resume c.json --data few.txt --force");
+    assert!(err.contains("vocabulary differs"), "{err}");
+    ok(
+        &dir,
+        "train --resume c.json --data reversed.txt --force --save e.json",
+    );
+    let e = Checkpoint::load(&dir.join("e.json")).unwrap();
+    assert_eq!((e.step, e.data.name.as_str()), (30, "reversed.txt"));
+
+    let err = fails(&dir, "train --resume few.txt");
+    assert!(err.contains("not a valid checkpoint"), "{err}");
+    let err = fails(&dir, "train --steps 5 --save no/such/dir/c.json");
+    assert!(err.contains("cannot write no/such/dir/c.json"), "{err}");
+
+    assert_eq!(
+        fs::read(dir.join("c.json")).unwrap(),
+        before,
+        "c.json is untouched"
+    );
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn plot_draws_the_whole_run_into_an_svg() {
+    let dir = scratch("plot");
+    ok(&dir, "train --steps 40 --stop-at 15 --save c.json");
+    ok(&dir, "train --resume c.json --plot loss.svg");
+    let svg = fs::read_to_string(dir.join("loss.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+    assert!(
+        svg.contains("microgpt loss: 40 steps, n_embd 16"),
+        "the title names the run"
+    );
+    // The loss curve has a point for every step, the 15 before the resume included.
+    let curve = svg
+        .lines()
+        .find(|l| l.contains("<polyline") && l.contains("#96B4E1") && l.matches(',').count() > 2)
+        .unwrap();
+    assert_eq!(curve.matches(',').count(), 40);
+    fs::remove_dir_all(&dir).unwrap();
+}
