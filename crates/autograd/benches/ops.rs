@@ -32,7 +32,7 @@ fn ops(c: &mut Criterion) {
             let x = g.leaves(&pattern(nin));
             let mark = g.mark();
             b.iter(|| {
-                let y = g.linear(w, x, nout);
+                let y = g.linear(w, x, nout, Arith::Fast);
                 let loss = g.sum(&y.iter().collect::<Vec<_>>());
                 g.backward(black_box(loss));
                 g.truncate(mark);

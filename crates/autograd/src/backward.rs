@@ -60,7 +60,7 @@ impl Graph {
     pub fn backward_depth_first(&mut self, root: Var) {
         let s = &mut self.scratch;
         s.producer.clear();
-        s.producer.resize(self.val.len(), NONE);
+        s.producer.resize(self.len, NONE);
         for (i, op) in self.tape.iter().enumerate() {
             for slot in op.outputs() {
                 s.producer[slot] = i as u32;

@@ -106,7 +106,7 @@ pub struct Mark {
 /// The arena that owns every node: values, gradients and the tape of ops.
 ///
 /// Values and gradients live in two parallel `Vec<f64>`s indexed by [`Var`]. The tape
-/// records one [`Op`] per operation, in creation order, which is already a topological
+/// records one op per operation, in creation order, which is already a topological
 /// order: [`Graph::backward`] is one loop over it, in reverse.
 ///
 /// Parameters are leaves created first; the nodes of one training step are created
@@ -114,6 +114,9 @@ pub struct Mark {
 /// the arena allocates nothing.
 #[derive(Debug, Default, Clone)]
 pub struct Graph {
+    /// The number of nodes: `val` and `grad` only grow, and slots past `len` are
+    /// spare room kept from earlier steps.
+    pub(crate) len: usize,
     pub(crate) val: Vec<f64>,
     pub(crate) grad: Vec<f64>,
     pub(crate) tape: Vec<Op>,
@@ -150,13 +153,13 @@ impl Graph {
     /// The number of nodes in the arena.
     #[inline]
     pub fn len(&self) -> usize {
-        self.val.len()
+        self.len
     }
 
     /// Whether the arena holds no node.
     #[inline]
     pub fn is_empty(&self) -> bool {
-        self.val.is_empty()
+        self.len == 0
     }
 
     /// The number of ops on the tape.
@@ -168,9 +171,15 @@ impl Graph {
     /// Appends one node with value `v` and gradient 0.
     #[inline]
     pub(crate) fn push(&mut self, v: f64) -> Var {
-        let id = u32::try_from(self.val.len()).expect("the arena holds at most u32::MAX nodes");
-        self.val.push(v);
-        self.grad.push(0.0);
+        let id = u32::try_from(self.len).expect("the arena holds at most u32::MAX nodes");
+        if self.len == self.val.len() {
+            self.val.push(v);
+            self.grad.push(0.0);
+        } else {
+            self.val[self.len] = v;
+            self.grad[self.len] = 0.0;
+        }
+        self.len += 1;
         Var(id)
     }
 
@@ -194,11 +203,17 @@ impl Graph {
     /// `n` new nodes with value 0, in one contiguous span: the output slots of a
     /// fused op, or a buffer such as a key/value cache.
     pub fn alloc(&mut self, n: usize) -> Span {
-        let start = self.val.len();
+        let start = self.len;
         let end = start.checked_add(n).filter(|&e| e <= u32::MAX as usize);
         let end = end.expect("the arena holds at most u32::MAX nodes");
-        self.val.resize(end, 0.0);
-        self.grad.resize(end, 0.0);
+        if end > self.val.len() {
+            self.val.resize(end, 0.0);
+            self.grad.resize(end, 0.0);
+        }
+        // Slots reused from an earlier step: two memsets.
+        self.val[start..end].fill(0.0);
+        self.grad[start..end].fill(0.0);
+        self.len = end;
         Span {
             start: start as u32,
             len: n as u32,
@@ -255,7 +270,7 @@ impl Graph {
 
     /// Sets every gradient in the arena to 0.
     pub fn zero_grad(&mut self) {
-        self.grad.fill(0.0);
+        self.grad[..self.len].fill(0.0);
     }
 
     /// Sets the gradients of a span to 0.
@@ -266,7 +281,7 @@ impl Graph {
     /// The current end of the arena and of the tape.
     pub fn mark(&self) -> Mark {
         Mark {
-            slots: self.val.len(),
+            slots: self.len,
             tape: self.tape.len(),
             args: self.args.len(),
             indices: self.indices.len(),
@@ -280,11 +295,10 @@ impl Graph {
     /// If the graph is already shorter than `mark`.
     pub fn truncate(&mut self, mark: Mark) {
         assert!(
-            mark.slots <= self.val.len() && mark.tape <= self.tape.len(),
+            mark.slots <= self.len && mark.tape <= self.tape.len(),
             "truncate to a mark past the end of the graph"
         );
-        self.val.truncate(mark.slots);
-        self.grad.truncate(mark.slots);
+        self.len = mark.slots;
         self.transposed.truncate(mark.slots);
         self.tape.truncate(mark.tape);
         self.args.truncate(mark.args);

@@ -3,6 +3,18 @@
 //! Every loop keeps the reference's order of summation for each output: vectorising
 //! happens across independent outputs, never inside one sum. The loops are written
 //! over fixed-size blocks so the compiler keeps the accumulators in registers.
+//!
+//! The multiply-adds come in two roundings, chosen by the const parameter `FMA`:
+//! `acc + a * b` rounded twice, as the reference computes, or `a.mul_add(b, acc)`,
+//! rounded once, which is one instruction instead of two and is as exact on every
+//! CPU with fused multiply-add. [`Arith::Fast`](crate::Arith::Fast) takes the
+//! latter.
+
+/// `acc + a * b`, with one rounding if `FMA`, else with two.
+#[inline(always)]
+fn mac<const FMA: bool>(acc: f64, a: f64, b: f64) -> f64 {
+    if FMA { a.mul_add(b, acc) } else { acc + a * b }
+}
 
 /// The number of outputs [`matvec_t`] computes at once, in registers.
 pub(crate) const LANES: usize = 16;
@@ -11,14 +23,14 @@ pub(crate) const LANES: usize = 16;
 /// from the transpose of a row-major `W`, whose rows are padded to `stride`, a
 /// multiple of [`LANES`], so that every block is whole.
 #[inline]
-pub(crate) fn matvec_t(wt: &[f64], stride: usize, x: &[f64], y: &mut [f64]) {
-    debug_assert!(stride % LANES == 0 && stride >= y.len() && wt.len() == stride * x.len());
+pub(crate) fn matvec_t<const FMA: bool>(wt: &[f64], stride: usize, x: &[f64], y: &mut [f64]) {
+    debug_assert!(stride.is_multiple_of(LANES) && stride >= y.len() && wt.len() == stride * x.len());
     for (o0, out) in (0..y.len()).step_by(LANES).zip(y.chunks_mut(LANES)) {
         let mut acc = [0.0; LANES];
         for (col, &xi) in wt.chunks_exact(stride).zip(x) {
             let col: &[f64; LANES] = col[o0..o0 + LANES].try_into().expect("a whole block");
             for k in 0..LANES {
-                acc[k] += col[k] * xi;
+                acc[k] = mac::<FMA>(acc[k], col[k], xi);
             }
         }
         out.copy_from_slice(&acc[..out.len()]);
@@ -32,27 +44,33 @@ pub(crate) fn matvec_t(wt: &[f64], stride: usize, x: &[f64], y: &mut [f64]) {
 /// depth-first pass adds the terms of each `dx[i]`. Columns are taken in blocks
 /// whose `dx` stays in registers across all the rows.
 #[inline]
-pub(crate) fn linear_backward(w: &[f64], x: &[f64], dy: &[f64], dw: &mut [f64], dx: &mut [f64]) {
+pub(crate) fn linear_backward<const FMA: bool>(
+    w: &[f64],
+    x: &[f64],
+    dy: &[f64],
+    dw: &mut [f64],
+    dx: &mut [f64],
+) {
     let nin = x.len();
     debug_assert!(w.len() == nin * dy.len() && dw.len() == w.len() && dx.len() == nin);
     let mut c = 0;
     while c + 16 <= nin {
-        backward_block::<16>(w, x, dy, dw, dx, c);
+        backward_block::<16, FMA>(w, x, dy, dw, dx, c);
         c += 16;
     }
     while c + 8 <= nin {
-        backward_block::<8>(w, x, dy, dw, dx, c);
+        backward_block::<8, FMA>(w, x, dy, dw, dx, c);
         c += 8;
     }
     while c < nin {
-        backward_block::<1>(w, x, dy, dw, dx, c);
+        backward_block::<1, FMA>(w, x, dy, dw, dx, c);
         c += 1;
     }
 }
 
 /// Columns `c0 .. c0 + B` of [`linear_backward`].
 #[inline(always)]
-fn backward_block<const B: usize>(
+fn backward_block<const B: usize, const FMA: bool>(
     w: &[f64],
     x: &[f64],
     dy: &[f64],
@@ -70,9 +88,9 @@ fn backward_block<const B: usize>(
         for k in 0..B {
             // d(w*x)/dx = w: the product is `w * g`, as the reference writes
             // `local_grad * grad`.
-            acc[k] += wr[k] * g;
+            acc[k] = mac::<FMA>(acc[k], wr[k], g);
             // d(w*x)/dw = x
-            dwr[k] += xb[k] * g;
+            dwr[k] = mac::<FMA>(dwr[k], xb[k], g);
         }
     }
     dx[c0..c0 + B].copy_from_slice(&acc);
@@ -85,15 +103,12 @@ pub(crate) fn transpose(w: &[f64], rows: usize, t: &mut [f64], stride: usize) {
     let (r4, c4) = (rows - rows % 4, cols - cols % 4);
     for r in (0..r4).step_by(4) {
         for c in (0..c4).step_by(4) {
-            let mut tile = [[0.0; 4]; 4];
-            for (i, line) in tile.iter_mut().enumerate() {
-                line.copy_from_slice(&w[(r + i) * cols + c..(r + i) * cols + c + 4]);
-            }
+            let row = |i: usize| -> [f64; 4] {
+                w[(r + i) * cols + c..][..4].try_into().expect("4 values")
+            };
+            let (a, b, cc, d) = (row(0), row(1), row(2), row(3));
             for j in 0..4 {
-                let out = &mut t[(c + j) * stride + r..(c + j) * stride + r + 4];
-                for i in 0..4 {
-                    out[i] = tile[i][j];
-                }
+                t[(c + j) * stride + r..][..4].copy_from_slice(&[a[j], b[j], cc[j], d[j]]);
             }
         }
     }
@@ -136,7 +151,7 @@ mod tests {
         let x: Vec<f64> = (0..nin).map(|k| ((k as f64) * 0.3).cos()).collect();
         let dy: Vec<f64> = (0..nout).map(|k| 1.0 / (k as f64 + 1.5)).collect();
         let (mut dw, mut dx) = (vec![0.25; w.len()], vec![0.5; nin]);
-        linear_backward(&w, &x, &dy, &mut dw, &mut dx);
+        linear_backward::<false>(&w, &x, &dy, &mut dw, &mut dx);
         for i in 0..nin {
             let mut acc = 0.5;
             for o in (0..nout).rev() {
@@ -157,7 +172,7 @@ mod tests {
         let mut wt = vec![0.0; stride * nin];
         transpose(&w, nout, &mut wt, stride);
         let mut y = vec![0.0; nout];
-        matvec_t(&wt, stride, &x, &mut y);
+        matvec_t::<false>(&wt, stride, &x, &mut y);
         for o in 0..nout {
             let mut acc = 0.0;
             for i in 0..nin {

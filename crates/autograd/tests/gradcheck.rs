@@ -82,8 +82,8 @@ fn fused_ops() {
     for arith in [Arith::Exact, Arith::Fast] {
         // linear: W is 3 x 4, x is 2 rows of 4
         let x = pattern(12 + 8, 0.5);
-        check("linear", &x, &|g, s| {
-            let y = g.linear(s.sub(0, 12), s.sub(12, 8), 3);
+        check("linear", &x, &move |g, s| {
+            let y = g.linear(s.sub(0, 12), s.sub(12, 8), 3, arith);
             weigh(g, y)
         });
         check("rmsnorm", &pattern(10, 1.0), &move |g, s| {
@@ -151,7 +151,7 @@ fn fused_ops_match_scalar_chains() {
     let x = pattern(4, 0.2);
     let mut g = Graph::new();
     let (ws, xs) = (g.leaves(&w), g.leaves(&x));
-    let fused = g.linear(ws, xs, 3);
+    let fused = g.linear(ws, xs, 3, Arith::Exact);
     for o in 0..3 {
         let mut acc = g.constant(0.0);
         for i in 0..4 {

@@ -32,21 +32,21 @@ pub(crate) fn sequence(m: &Gpt, g: &mut Graph, tokens: &[usize]) -> Span {
         // Attention: r + wo(attention(rmsnorm(r)))
         let residual = x;
         let xn = g.rmsnorm(x, c, arith); // (T, C)
-        let q = g.linear(block.attn_wq.span, xn, c); // (T, C)
-        let k = g.linear(block.attn_wk.span, xn, c); // (T, C)
-        let v = g.linear(block.attn_wv.span, xn, c); // (T, C)
+        let q = g.linear(block.attn_wq.span, xn, c, arith); // (T, C)
+        let k = g.linear(block.attn_wk.span, xn, c, arith); // (T, C)
+        let v = g.linear(block.attn_wv.span, xn, c, arith); // (T, C)
         let att = g.attention(q, k, v, c, h, 0, m.attn_scale, arith); // (T, C)
-        let att = g.linear(block.attn_wo.span, att, c); // (T, C)
+        let att = g.linear(block.attn_wo.span, att, c, arith); // (T, C)
         x = g.add_vec(att, residual);
         // MLP: r + fc2(relu(fc1(rmsnorm(r)))^2)
         let residual = x;
         let xn = g.rmsnorm(x, c, arith); // (T, C)
-        let hid = g.linear(block.mlp_fc1.span, xn, 4 * c); // (T, 4C)
+        let hid = g.linear(block.mlp_fc1.span, xn, 4 * c, arith); // (T, 4C)
         let hid = g.relu_sq(hid, arith); // (T, 4C)
-        let hid = g.linear(block.mlp_fc2.span, hid, c); // (T, C)
+        let hid = g.linear(block.mlp_fc2.span, hid, c, arith); // (T, C)
         x = g.add_vec(hid, residual);
     }
-    g.linear(w.lm_head.span, x, m.config.vocab_size) // (T, V)
+    g.linear(w.lm_head.span, x, m.config.vocab_size, arith) // (T, V)
 }
 
 /// The `(V,)` logits of the next token after `token` at `pos`: one row against the
@@ -60,9 +60,9 @@ pub(crate) fn forward(m: &Gpt, g: &mut Graph, cache: &KvCache, token: usize, pos
     for (block, &(keys, values)) in w.blocks.iter().zip(&cache.rows) {
         let residual = x;
         let xn = g.rmsnorm(x, c, arith); // (1, C)
-        let q = g.linear(block.attn_wq.span, xn, c); // (1, C)
-        g.linear_into(block.attn_wk.span, xn, keys.row(pos, c), c); // (1, C) into the cache
-        g.linear_into(block.attn_wv.span, xn, values.row(pos, c), c); // (1, C) into the cache
+        let q = g.linear(block.attn_wq.span, xn, c, arith); // (1, C)
+        g.linear_into(block.attn_wk.span, xn, keys.row(pos, c), c, arith); // (1, C) into the cache
+        g.linear_into(block.attn_wv.span, xn, values.row(pos, c), c, arith); // (1, C) into the cache
         let seen = (pos + 1) * c; // (pos+1, C) cached so far, this position included
         let att = g.attention(
             q,
@@ -74,14 +74,14 @@ pub(crate) fn forward(m: &Gpt, g: &mut Graph, cache: &KvCache, token: usize, pos
             m.attn_scale,
             arith,
         );
-        let att = g.linear(block.attn_wo.span, att, c); // (1, C)
+        let att = g.linear(block.attn_wo.span, att, c, arith); // (1, C)
         x = g.add_vec(att, residual);
         let residual = x;
         let xn = g.rmsnorm(x, c, arith); // (1, C)
-        let hid = g.linear(block.mlp_fc1.span, xn, 4 * c); // (1, 4C)
+        let hid = g.linear(block.mlp_fc1.span, xn, 4 * c, arith); // (1, 4C)
         let hid = g.relu_sq(hid, arith); // (1, 4C)
-        let hid = g.linear(block.mlp_fc2.span, hid, c); // (1, C)
+        let hid = g.linear(block.mlp_fc2.span, hid, c, arith); // (1, C)
         x = g.add_vec(hid, residual);
     }
-    g.linear(w.lm_head.span, x, m.config.vocab_size) // (1, V)
+    g.linear(w.lm_head.span, x, m.config.vocab_size, arith) // (1, V)
 }

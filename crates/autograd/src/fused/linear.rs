@@ -3,6 +3,7 @@
 //! Shapes: `T` rows, `W` is `(nout, nin)` row-major, `X` is `(T, nin)`, `Y` is
 //! `(T, nout)`: each row of `Y` is `W` times the same row of `X`.
 
+use crate::arith::Arith;
 use crate::fused::assert_disjoint;
 use crate::graph::{Graph, Span};
 use crate::kernels;
@@ -15,17 +16,20 @@ pub(crate) struct Linear {
     x: Span,
     out: Span,
     nout: u32,
+    arith: Arith,
 }
 
 impl Graph {
     /// `W x` for every row of `x`, with `W` row-major of `nout` rows: `(T, nout)`.
+    /// [`Arith::Fast`] rounds each multiply-add once (a fused multiply-add);
+    /// [`Arith::Exact`] rounds the product and the sum, as the reference does.
     ///
     /// # Panics
     /// If `W` is not `nout` whole rows, or `x` is not whole rows of `W`'s width.
-    pub fn linear(&mut self, w: Span, x: Span, nout: usize) -> Span {
+    pub fn linear(&mut self, w: Span, x: Span, nout: usize, arith: Arith) -> Span {
         let (rows, _) = Linear::shape(w, x, nout);
         let out = self.alloc(rows * nout);
-        self.linear_into(w, x, out, nout);
+        self.linear_into(w, x, out, nout, arith);
         out
     }
 
@@ -34,7 +38,7 @@ impl Graph {
     ///
     /// # Panics
     /// If the shapes disagree, or the spans overlap.
-    pub fn linear_into(&mut self, w: Span, x: Span, out: Span, nout: usize) {
+    pub fn linear_into(&mut self, w: Span, x: Span, out: Span, nout: usize, arith: Arith) {
         let (rows, nin) = Linear::shape(w, x, nout);
         assert_eq!(
             out.len(),
@@ -48,14 +52,19 @@ impl Graph {
         let stride = TransposeCache::stride(nout);
         let [xv, yv] = self.val.get_disjoint_mut([x.range(), out.range()]).unwrap();
         for (xr, yr) in xv.chunks_exact(nin).zip(yv.chunks_exact_mut(nout)) {
-            kernels::matvec_t(wt, stride, xr, yr);
+            match arith {
+                Arith::Exact => kernels::matvec_t::<false>(wt, stride, xr, yr),
+                Arith::Fast => kernels::matvec_t::<true>(wt, stride, xr, yr),
+            }
         }
-        self.record(crate::op::Op::Linear(Linear {
+        let op = Linear {
             w,
             x,
             out,
             nout: nout as u32,
-        }));
+            arith,
+        };
+        self.record(crate::op::Op::Linear(op));
     }
 }
 
@@ -84,7 +93,11 @@ impl Linear {
         // Last row first: the order in which the reference meets the positions.
         for t in (0..self.x.len() / nin).rev() {
             let (xr, dxr) = (&x[t * nin..(t + 1) * nin], &mut dx[t * nin..(t + 1) * nin]);
-            kernels::linear_backward(w, xr, &dy[t * nout..(t + 1) * nout], dw, dxr);
+            let dyr = &dy[t * nout..(t + 1) * nout];
+            match self.arith {
+                Arith::Exact => kernels::linear_backward::<false>(w, xr, dyr, dw, dxr),
+                Arith::Fast => kernels::linear_backward::<true>(w, xr, dyr, dw, dxr),
+            }
         }
     }
 
