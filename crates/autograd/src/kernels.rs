@@ -24,7 +24,9 @@ pub(crate) const LANES: usize = 16;
 /// multiple of [`LANES`], so that every block is whole.
 #[inline]
 pub(crate) fn matvec_t<const FMA: bool>(wt: &[f64], stride: usize, x: &[f64], y: &mut [f64]) {
-    debug_assert!(stride.is_multiple_of(LANES) && stride >= y.len() && wt.len() == stride * x.len());
+    debug_assert!(
+        stride.is_multiple_of(LANES) && stride >= y.len() && wt.len() == stride * x.len()
+    );
     for (o0, out) in (0..y.len()).step_by(LANES).zip(y.chunks_mut(LANES)) {
         let mut acc = [0.0; LANES];
         for (col, &xi) in wt.chunks_exact(stride).zip(x) {
@@ -33,7 +35,11 @@ pub(crate) fn matvec_t<const FMA: bool>(wt: &[f64], stride: usize, x: &[f64], y:
                 acc[k] = mac::<FMA>(acc[k], col[k], xi);
             }
         }
-        out.copy_from_slice(&acc[..out.len()]);
+        if out.len() == LANES {
+            out.copy_from_slice(&acc);
+        } else {
+            out.copy_from_slice(&acc[..out.len()]);
+        }
     }
 }
 

@@ -49,6 +49,7 @@
 
 mod arith;
 mod backward;
+mod exp;
 mod fused;
 mod graph;
 mod kernels;

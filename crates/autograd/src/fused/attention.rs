@@ -117,43 +117,48 @@ impl Graph {
             .get_disjoint_mut([q.range(), keys.range(), values.range(), all.range()])
             .unwrap();
         let (out, scratch) = av.split_at_mut(q.len());
-        for r in 0..d.rows {
+        for (r, (qr, outr)) in qv
+            .chunks_exact(d.c)
+            .zip(out.chunks_exact_mut(d.c))
+            .enumerate()
+        {
             let seen = d.seen(r);
+            let (keys, values) = (&kv[..seen * d.c], &vv[..seen * d.c]);
             for h in 0..n_head {
                 let hs = h * d.hd;
-                let qh = &qv[r * d.c + hs..r * d.c + hs + d.hd];
+                let qh = &qr[hs..hs + d.hd];
                 let s = d.scratch(r, h);
                 let (e, rest) = scratch[s..s + 2 * d.t_len + 1].split_at_mut(d.t_len);
                 let (w, total) = rest.split_at_mut(d.t_len);
+                let (e, w) = (&mut e[..seen], &mut w[..seen]);
                 // (seen,) logits: q_h against each key, scaled; e holds them for now.
-                for t in 0..seen {
-                    let kh = &kv[t * d.c + hs..t * d.c + hs + d.hd];
+                for (et, krow) in e.iter_mut().zip(keys.chunks_exact(d.c)) {
                     let mut dot = 0.0;
-                    for (a, b) in qh.iter().zip(kh) {
+                    for (a, b) in qh.iter().zip(&krow[hs..hs + d.hd]) {
                         dot += a * b;
                     }
-                    e[t] = dot * scale;
+                    *et = dot * scale;
                 }
                 // (seen,) softmax, the maximum subtracted as a plain number.
-                let max = max_of(&e[..seen]);
+                let max = max_of(e);
+                e.iter_mut().for_each(|x| *x -= max);
+                arith.exp_in_place(e);
                 let mut sum = 0.0;
-                for x in &mut e[..seen] {
-                    *x = (*x - max).exp();
-                    sum += *x;
+                for &x in e.iter() {
+                    sum += x;
                 }
                 let inv = arith.recip(sum);
-                for t in 0..seen {
-                    w[t] = e[t] * inv;
+                for (wt, &et) in w.iter_mut().zip(e.iter()) {
+                    *wt = et * inv;
                 }
                 total[0] = sum;
-                // (hd,) output: the weighted sum of the values.
-                let oh = &mut out[r * d.c + hs..r * d.c + hs + d.hd];
-                for (j, o) in oh.iter_mut().enumerate() {
-                    let mut acc = 0.0;
-                    for t in 0..seen {
-                        acc += w[t] * vv[t * d.c + hs + j];
+                // (hd,) output: the weighted sum of the values, each from 0, key by key.
+                let oh = &mut outr[hs..hs + d.hd];
+                oh.fill(0.0);
+                for (&wt, vrow) in w.iter().zip(values.chunks_exact(d.c)) {
+                    for (o, &vj) in oh.iter_mut().zip(&vrow[hs..hs + d.hd]) {
+                        *o += wt * vj;
                     }
-                    *o = acc;
                 }
             }
         }

@@ -50,10 +50,13 @@ impl Graph {
         let (e, totals) = rest.split_at_mut(rows * v);
         for (t, (l, e)) in lv.chunks_exact(v).zip(e.chunks_exact_mut(v)).enumerate() {
             let max = max_of(l);
-            let mut total = 0.0;
             for (e, &l) in e.iter_mut().zip(l) {
-                *e = (l - max).exp();
-                total += *e;
+                *e = l - max;
+            }
+            arith.exp_in_place(e);
+            let mut total = 0.0;
+            for &e in e.iter() {
+                total += e;
             }
             totals[t] = total;
             let p = e[targets[t]] * arith.recip(total);
