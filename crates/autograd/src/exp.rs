@@ -10,9 +10,9 @@
 use std::f64::consts::LOG2_E;
 
 /// `ln 2` split in two so that `k * LN2_HI` is exact for the `k` that occur
-/// (fdlibm's split).
-const LN2_HI: f64 = 6.931_471_803_691_238_164_90e-1;
-const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
+/// (fdlibm's split, given by its bits).
+const LN2_HI: f64 = f64::from_bits(0x3FE6_2E42_FEE0_0000);
+const LN2_LO: f64 = f64::from_bits(0x3DEA_39EF_3579_3C76);
 /// `1.5 * 2^52`: adding it to a number of magnitude below `2^51` rounds that number
 /// to an integer, which lands in the low bits of the sum's representation.
 const SHIFTER: f64 = 6_755_399_441_055_744.0;
@@ -72,7 +72,7 @@ mod tests {
     fn within_one_ulp_of_the_library() {
         let mut worst = 0.0f64;
         for k in 0..4_000_000 {
-            let x = 0.5 - k as f64 * 0.000_177;
+            let x = 0.5 - f64::from(k) * 0.000_177;
             let (a, b) = (exp(x), x.exp());
             if b.is_normal() {
                 worst = worst.max(((a - b) / b).abs() / f64::EPSILON);
