@@ -19,14 +19,32 @@ fn mac<const FMA: bool>(acc: f64, a: f64, b: f64) -> f64 {
 /// The number of outputs [`matvec_t`] computes at once, in registers.
 pub(crate) const LANES: usize = 16;
 
-/// `y[o] = sum_i wt[i * stride + o] * x[i]`, each sum left to right from 0: `W x`
-/// from the transpose of a row-major `W`, whose rows are padded to `stride`, a
-/// multiple of [`LANES`], so that every block is whole.
+/// `Y = X W^T` for rows of `X` (`T x nin`) and `Y` (`T x nout`), from the
+/// transpose of a row-major `W`, whose rows are padded to `stride`, a multiple of
+/// [`LANES`], so that every block is whole: `y[t][o] = sum_i wt[i][o] * x[t][i]`,
+/// each sum left to right from 0.
+///
+/// Two rows go through at once: each column of `W^T` is loaded once for both, and
+/// twice as many independent sums are in flight, enough to hide the latency of the
+/// multiply-adds.
 #[inline]
-pub(crate) fn matvec_t<const FMA: bool>(wt: &[f64], stride: usize, x: &[f64], y: &mut [f64]) {
-    debug_assert!(
-        stride.is_multiple_of(LANES) && stride >= y.len() && wt.len() == stride * x.len()
-    );
+pub(crate) fn matmul_t<const FMA: bool>(wt: &[f64], stride: usize, x: &[f64], y: &mut [f64]) {
+    let nin = wt.len() / stride;
+    let nout = y.len() * nin / x.len();
+    debug_assert!(stride.is_multiple_of(LANES) && stride >= nout && x.len().is_multiple_of(nin));
+    let mut xs = x.chunks_exact(nin);
+    let mut ys = y.chunks_exact_mut(nout);
+    while let (Some(x0), Some(y0)) = (xs.next(), ys.next()) {
+        match (xs.next(), ys.next()) {
+            (Some(x1), Some(y1)) => rows2::<FMA>(wt, stride, x0, x1, y0, y1),
+            _ => row1::<FMA>(wt, stride, x0, y0),
+        }
+    }
+}
+
+/// One row of [`matmul_t`].
+#[inline(always)]
+fn row1<const FMA: bool>(wt: &[f64], stride: usize, x: &[f64], y: &mut [f64]) {
     for (o0, out) in (0..y.len()).step_by(LANES).zip(y.chunks_mut(LANES)) {
         let mut acc = [0.0; LANES];
         for (col, &xi) in wt.chunks_exact(stride).zip(x) {
@@ -35,11 +53,44 @@ pub(crate) fn matvec_t<const FMA: bool>(wt: &[f64], stride: usize, x: &[f64], y:
                 acc[k] = mac::<FMA>(acc[k], col[k], xi);
             }
         }
-        if out.len() == LANES {
-            out.copy_from_slice(&acc);
-        } else {
-            out.copy_from_slice(&acc[..out.len()]);
+        store(out, &acc);
+    }
+}
+
+/// Two rows of [`matmul_t`].
+#[inline(always)]
+fn rows2<const FMA: bool>(
+    wt: &[f64],
+    stride: usize,
+    x0: &[f64],
+    x1: &[f64],
+    y0: &mut [f64],
+    y1: &mut [f64],
+) {
+    let blocks = (0..y0.len())
+        .step_by(LANES)
+        .zip(y0.chunks_mut(LANES).zip(y1.chunks_mut(LANES)));
+    for (o0, (out0, out1)) in blocks {
+        let (mut acc0, mut acc1) = ([0.0; LANES], [0.0; LANES]);
+        for (col, (&a, &b)) in wt.chunks_exact(stride).zip(x0.iter().zip(x1)) {
+            let col: &[f64; LANES] = col[o0..o0 + LANES].try_into().expect("a whole block");
+            for k in 0..LANES {
+                acc0[k] = mac::<FMA>(acc0[k], col[k], a);
+                acc1[k] = mac::<FMA>(acc1[k], col[k], b);
+            }
         }
+        store(out0, &acc0);
+        store(out1, &acc1);
+    }
+}
+
+/// Writes the first `out.len()` values of a block.
+#[inline(always)]
+fn store(out: &mut [f64], acc: &[f64; LANES]) {
+    if out.len() == LANES {
+        out.copy_from_slice(acc);
+    } else {
+        out.copy_from_slice(&acc[..out.len()]);
     }
 }
 
@@ -169,22 +220,29 @@ mod tests {
     }
 
     #[test]
-    fn matvec_t_sums_each_row_left_to_right() {
-        // 37 rows exercise every block size; the sums must equal plain loops bit for bit.
-        let (nout, nin): (usize, usize) = (37, 5);
+    fn matmul_t_sums_each_output_left_to_right() {
+        // 37 outputs make a ragged last block, 3 rows a pair and a single; the sums
+        // must equal plain loops bit for bit.
+        let (nout, nin, rows): (usize, usize, usize) = (37, 5, 3);
         let w: Vec<f64> = (0..nout * nin).map(|k| ((k as f64) * 0.37).sin()).collect();
-        let x: Vec<f64> = (0..nin).map(|k| ((k as f64) * 1.3).cos()).collect();
+        let x: Vec<f64> = (0..rows * nin).map(|k| ((k as f64) * 1.3).cos()).collect();
         let stride = nout.next_multiple_of(LANES);
         let mut wt = vec![0.0; stride * nin];
         transpose(&w, nout, &mut wt, stride);
-        let mut y = vec![0.0; nout];
-        matvec_t::<false>(&wt, stride, &x, &mut y);
-        for o in 0..nout {
-            let mut acc = 0.0;
-            for i in 0..nin {
-                acc += w[o * nin + i] * x[i];
+        let mut y = vec![0.0; rows * nout];
+        matmul_t::<false>(&wt, stride, &x, &mut y);
+        for t in 0..rows {
+            for o in 0..nout {
+                let mut acc = 0.0;
+                for i in 0..nin {
+                    acc += w[o * nin + i] * x[t * nin + i];
+                }
+                assert_eq!(
+                    acc.to_bits(),
+                    y[t * nout + o].to_bits(),
+                    "row {t}, output {o}"
+                );
             }
-            assert_eq!(acc.to_bits(), y[o].to_bits(), "row {o}");
         }
     }
 }

@@ -39,7 +39,7 @@ impl Graph {
     /// # Panics
     /// If the shapes disagree, or the spans overlap.
     pub fn linear_into(&mut self, w: Span, x: Span, out: Span, nout: usize, arith: Arith) {
-        let (rows, nin) = Linear::shape(w, x, nout);
+        let (rows, _) = Linear::shape(w, x, nout);
         assert_eq!(
             out.len(),
             rows * nout,
@@ -51,11 +51,9 @@ impl Graph {
         let wt = self.transposed.get(&self.val, w, nout, self.generation);
         let stride = TransposeCache::stride(nout);
         let [xv, yv] = self.val.get_disjoint_mut([x.range(), out.range()]).unwrap();
-        for (xr, yr) in xv.chunks_exact(nin).zip(yv.chunks_exact_mut(nout)) {
-            match arith {
-                Arith::Exact => kernels::matvec_t::<false>(wt, stride, xr, yr),
-                Arith::Fast => kernels::matvec_t::<true>(wt, stride, xr, yr),
-            }
+        match arith {
+            Arith::Exact => kernels::matmul_t::<false>(wt, stride, xv, yv),
+            Arith::Fast => kernels::matmul_t::<true>(wt, stride, xv, yv),
         }
         let op = Linear {
             w,
