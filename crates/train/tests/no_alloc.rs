@@ -1,0 +1,62 @@
+//! Once warm, a training step allocates nothing: the arena, the tape and every
+//! buffer keep their memory from step to step.
+//!
+//! A counting global allocator wraps the system one for this test binary alone.
+
+#![allow(unsafe_code)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use train::{Dataset, RngKind, Sizes, TrainConfig, Trainer};
+
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every call is forwarded unchanged to the system allocator; the wrapper
+// only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: the caller's contract for `alloc` is passed on as it is.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: as above.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: as above.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+#[test]
+fn a_warm_training_step_allocates_nothing() {
+    // The fast engine, which the performance targets are about.
+    let config = TrainConfig {
+        steps: 400,
+        rng: RngKind::ChaCha,
+        ..TrainConfig::default()
+    };
+    let mut trainer =
+        Trainer::new(Dataset::embedded(), Sizes::default(), config, u128::MAX).unwrap();
+    // Warm-up: enough documents that one of them fills the whole block of 8
+    // positions, the largest graph a step can build.
+    for _ in 0..100 {
+        trainer.step().unwrap();
+    }
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    for _ in 0..300 {
+        trainer.step().unwrap();
+    }
+    let during = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    assert_eq!(during, 0, "300 warm steps made {during} allocations");
+}
