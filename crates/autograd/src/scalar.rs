@@ -174,8 +174,14 @@ impl ScalarOp {
                 grad[a.index()] += c * g;
             }
             ScalarOp::Pow(a, k) => {
-                // d(a^k)/da = k * a^(k-1)
-                grad[a.index()] += k * py_pow(val[a.index()], k - 1.0) * g;
+                // d(a^k)/da = k * a^(k-1). For k = 0 that is 0 everywhere; written out,
+                // it would be 0 * 0^-1 = 0 * inf = NaN at a = 0 (found by fuzzing).
+                let local = if k == 0.0 {
+                    0.0
+                } else {
+                    k * py_pow(val[a.index()], k - 1.0)
+                };
+                grad[a.index()] += local * g;
             }
             ScalarOp::Log(a) => {
                 // d(ln a)/da = 1/a

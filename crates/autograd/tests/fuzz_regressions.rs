@@ -1,0 +1,47 @@
+//! The inputs the `autograd` fuzz target found or kept, in `fixtures/fuzz/autograd/`,
+//! replayed through the target's own check on stable (see `fuzz/README.md`).
+//!
+//! `crash-*` files once failed it and name the bug; `deep-*` files are minimised
+//! corpus entries that reach deep paths. Both must still compare gradients with
+//! finite differences, not only run without a panic.
+
+#[path = "../../../fuzz/checks/autograd.rs"]
+mod check;
+
+use std::path::PathBuf;
+
+fn fixtures() -> Vec<(String, Vec<u8>)> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/fuzz/autograd");
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
+        .map(|entry| {
+            let path = entry.expect("a directory entry").path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            let bytes = std::fs::read(&path).expect("a readable fixture");
+            (name, bytes)
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn every_kept_input_passes_the_fuzz_check() {
+    let files = fixtures();
+    assert!(!files.is_empty(), "no fixture in fixtures/fuzz/autograd");
+    let mut failures = Vec::new();
+    for (name, bytes) in &files {
+        match std::panic::catch_unwind(|| check::check(bytes)) {
+            Ok(outcome) => {
+                let kept = name.starts_with("crash-") || name.starts_with("deep-");
+                if kept && outcome.compared == 0 {
+                    failures.push(format!(
+                        "{name}: no gradient compared any more ({outcome:?})"
+                    ));
+                }
+            }
+            Err(_) => failures.push(format!("{name}: the check failed (message above)")),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
