@@ -272,10 +272,13 @@ impl Gpt {
                 vocab_size: self.config.vocab_size,
             });
         }
-        self.start(graph, cache);
         let loss = match self.engine {
+            // The whole sequence in one pass: no cache to fill.
             Engine::Fused => fused::loss(self, graph, cache, &tokens[..=n]),
-            Engine::Scalar => reference::loss(self, graph, cache, &tokens[..=n]),
+            Engine::Scalar => {
+                self.start(graph, cache);
+                reference::loss(self, graph, cache, &tokens[..=n])
+            }
         };
         Ok(loss)
     }
