@@ -29,6 +29,7 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
+    train::check_writable(&args.out)?;
     let checkpoint = Checkpoint::load(&args.checkpoint)
         .with_context(|| format!("cannot export {}", args.checkpoint.display()))?;
     let bytes = to_safetensors(&checkpoint)?;

@@ -11,8 +11,10 @@ mod plot;
 mod resume;
 mod sample;
 mod shapes;
+mod signals;
 mod sizes;
 mod train;
+mod usage;
 
 use std::path::PathBuf;
 
@@ -48,15 +50,24 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
-    let matches = Cli::command().get_matches();
-    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit());
+    let matches = Cli::command()
+        .try_get_matches()
+        .unwrap_or_else(|err| usage::exit(&err));
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|err| usage::exit(&err));
     let result = match cli.command {
         Command::Train(mut args) => {
             // A resumed run must tell the flags given from the defaults.
             if let Some((_, sub)) = matches.subcommand() {
                 args.given = train::given_flags(sub);
             }
-            train::run(&args)
+            match train::run(&args) {
+                // Stopped by a signal, and saved: the shell's code for that signal.
+                Ok(train::Finished::Interrupted(signal)) => {
+                    return std::process::ExitCode::from(signal.exit_code());
+                }
+                Ok(train::Finished::Done) => Ok(()),
+                Err(err) => Err(err),
+            }
         }
         Command::Sample(args) => sample::run(&args),
         Command::Export(args) => export::run(&args),

@@ -41,7 +41,8 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     let argv = ["train", "--rng", "python", "--seed", "42", "--data", data];
     let train = Train::try_parse_from(argv)?;
     let mut out = Vec::new();
-    crate::train::execute(&train.args, &mut out, false)?;
+    let stop = crate::signals::Stop::never();
+    crate::train::execute(&train.args, &mut out, false, &stop)?;
     let actual = String::from_utf8(out).context("the output is not UTF-8")?;
 
     let (mut e, mut a) = (expected.lines(), actual.lines());

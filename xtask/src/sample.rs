@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use train::{Checkpoint, Inference};
 
 /// Generate names from a checkpoint (written by `cargo xtask train --save FILE`).
@@ -19,7 +19,8 @@ pub(crate) struct Args {
     #[arg(long, value_name = "N")]
     pub(crate) samples: Option<usize>,
     /// Sampling temperature, a positive number [default: the run's --temperature].
-    #[arg(long, value_name = "F", allow_negative_numbers = true)]
+    // Hyphen values, so that `-1` and `-inf` reach the check that explains them.
+    #[arg(long, value_name = "F", allow_hyphen_values = true)]
     pub(crate) temperature: Option<f64>,
     /// Seed a fresh generator of the run's kind [default: continue the run's].
     #[arg(long, value_name = "S")]
@@ -35,6 +36,9 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
 
 /// Loads the checkpoint, checks every input, then writes the names to `out`.
 pub(crate) fn execute(args: &Args, out: &mut dyn Write) -> anyhow::Result<()> {
+    if args.samples == Some(0) {
+        bail!("--samples 0: ask for at least one name");
+    }
     let path = &args.checkpoint;
     let checkpoint =
         Checkpoint::load(path).with_context(|| format!("cannot sample from {}", path.display()))?;

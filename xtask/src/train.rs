@@ -1,9 +1,11 @@
 //! `cargo xtask train`: train on the embedded names (or `--data FILE`), print every
 //! step's loss in the reference's format, then generated names. Optionally save and
-//! resume checkpoints, plot the loss and log metrics.
+//! resume checkpoints, plot the loss and log metrics. Every flag and every output
+//! path is checked before the first step; Ctrl-C or SIGTERM stops after the
+//! current step and saves.
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
@@ -12,6 +14,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use train::{AdamConfig, Dataset, RngKind, TrainConfig, Trainer};
 
 use crate::metrics::Metrics;
+use crate::signals::{Signal, Stop};
 use crate::sizes::SizeArgs;
 
 /// Train the model, then sample from it.
@@ -34,11 +37,12 @@ pub(crate) struct Args {
     #[command(flatten)]
     pub(crate) sizes: SizeArgs,
     /// Peak learning rate of Adam (cosine decay to 0).
+    // Hyphen values, so that `-1` and `-inf` reach the check that explains them.
     #[arg(
         long,
         default_value_t = 0.01,
         value_name = "F",
-        allow_negative_numbers = true
+        allow_hyphen_values = true
     )]
     pub(crate) lr: f64,
     /// Sampling temperature.
@@ -46,7 +50,7 @@ pub(crate) struct Args {
         long,
         default_value_t = 0.5,
         value_name = "F",
-        allow_negative_numbers = true
+        allow_hyphen_values = true
     )]
     pub(crate) temperature: f64,
     /// Names to generate after training.
@@ -125,34 +129,65 @@ pub(crate) fn given_flags(matches: &clap::ArgMatches) -> Vec<String> {
         .collect()
 }
 
-pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
+/// How a run that did not fail ended.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Finished {
+    /// At the end of the schedule or at `--stop-at`.
+    Done,
+    /// After the step a signal interrupted, saved if `--save` was given.
+    Interrupted(Signal),
+}
+
+pub(crate) fn run(args: &Args) -> anyhow::Result<Finished> {
     let progress = std::io::stdout().is_terminal();
-    execute(args, &mut std::io::stdout().lock(), progress)
+    let stop = Stop::catch()?;
+    execute(args, &mut std::io::stdout().lock(), progress, &stop)
 }
 
 /// Trains and samples, writing the reference's output to `out`; with `progress`,
-/// a progress bar on standard error stands in for the step lines.
-pub(crate) fn execute(args: &Args, out: &mut dyn Write, progress: bool) -> anyhow::Result<()> {
+/// a progress bar on standard error stands in for the step lines. Between steps,
+/// `stop` may end the run early.
+pub(crate) fn execute(
+    args: &Args,
+    out: &mut dyn Write,
+    progress: bool,
+    stop: &Stop,
+) -> anyhow::Result<Finished> {
+    if args.save_every == Some(0) {
+        bail!("--save-every 0: give a number of steps of at least 1");
+    }
+    // Every output path before any work: a typo must not cost a run its result.
+    for path in [&args.save, &args.plot, &args.metrics]
+        .into_iter()
+        .flatten()
+    {
+        train::check_writable(path)?;
+    }
     let mut trainer = match &args.resume {
         None => start(args)?,
         Some(path) => crate::resume::start(args, path)?,
     };
     let config = *trainer.config();
     let stop_at = stop_at(args, &trainer)?;
-    if args.save_every == Some(0) {
-        bail!("--save-every 0: give a number of steps of at least 1");
-    }
+
+    // The last check that can fail: nothing is printed or written before it.
+    let mut metrics = args.metrics.as_deref().map(Metrics::create).transpose()?;
 
     writeln!(out, "num docs: {}", trainer.num_docs())?;
     writeln!(out, "vocab size: {}", trainer.model_config().vocab_size)?;
     writeln!(out, "num params: {}", trainer.state().num_params())?;
 
-    let mut metrics = args.metrics.as_deref().map(Metrics::create).transpose()?;
     let first = trainer.steps_done();
     let bar = progress.then(|| progress_bar(config.steps, first));
     let start = Instant::now();
-    while trainer.steps_done() < stop_at {
-        let r = trainer.step().with_context(|| "training stopped")?;
+    // The step of the last checkpoint this run wrote, for the message if it fails.
+    let mut saved = None;
+    // The stop flag is read here, between steps, so a signal lets the step it
+    // interrupted finish.
+    while trainer.steps_done() < stop_at && !stop.requested() {
+        let r = trainer
+            .step()
+            .map_err(|err| failed(err.into(), args, saved))?;
         match &bar {
             Some(bar) => {
                 bar.set_message(format!("loss {:.4}", r.loss));
@@ -165,26 +200,30 @@ pub(crate) fn execute(args: &Args, out: &mut dyn Write, progress: bool) -> anyho
             )?,
         }
         if let Some(metrics) = &mut metrics {
-            metrics.record(&r, start.elapsed())?;
+            metrics
+                .record(&r, start.elapsed())
+                .map_err(|err| failed(err, args, saved))?;
         }
         if let (Some(path), Some(every)) = (&args.save, args.save_every)
             && r.step % every == 0
             && r.step < stop_at
         {
-            save(&trainer, path)?;
+            save(&trainer, path).map_err(|err| failed(err, args, saved))?;
+            saved = Some(r.step);
         }
     }
     let elapsed = start.elapsed();
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    let ran = stop_at - first;
+    let interrupted = stop.signal();
+    let ran = trainer.steps_done() - first;
     if ran > 0 {
         let per_step = elapsed.as_secs_f64() * 1e6 / ran as f64;
         eprintln!("trained {ran} steps in {elapsed:.2?} ({per_step:.1} µs per step)");
     }
     if let Some(path) = &args.save {
-        save(&trainer, path)?;
+        save(&trainer, path).map_err(|err| failed(err, args, saved))?;
         eprintln!(
             "checkpoint: {} (step {} of {})",
             path.display(),
@@ -199,20 +238,43 @@ pub(crate) fn execute(args: &Args, out: &mut dyn Write, progress: bool) -> anyho
     if let Some(path) = &args.metrics {
         eprintln!("metrics: {}", path.display());
     }
+    let how = match &args.save {
+        Some(path) => format!("continue with --resume {}", path.display()),
+        None => "nothing was saved (no --save)".into(),
+    };
+    if let Some(signal) = interrupted {
+        eprintln!(
+            "interrupted by {}: stopped after step {} of {}; {how}",
+            signal.name(),
+            trainer.steps_done(),
+            config.steps
+        );
+        return Ok(Finished::Interrupted(signal));
+    }
     if stop_at < config.steps {
-        let how = match &args.save {
-            Some(path) => format!("continue with --resume {}", path.display()),
-            None => "nothing was saved (no --save)".into(),
-        };
         eprintln!("stopped after step {stop_at} of {}; {how}", config.steps);
-        return Ok(());
+        return Ok(Finished::Done);
     }
 
     writeln!(out, "\n--- inference ---")?;
     for (i, name) in trainer.sample(config.samples)?.iter().enumerate() {
         writeln!(out, "sample {:2}: {name}", i + 1)?;
     }
-    Ok(())
+    Ok(Finished::Done)
+}
+
+/// `err`, which ended the run, with what became of `--save`: the last checkpoint
+/// this run wrote (at step `saved`) is kept as it was.
+fn failed(err: anyhow::Error, args: &Args, saved: Option<usize>) -> anyhow::Error {
+    let Some(path) = &args.save else {
+        return err;
+    };
+    let kept = match saved {
+        Some(step) => format!("{} keeps step {step}", path.display()),
+        None => format!("nothing was saved to {}", path.display()),
+    };
+    let line = format!("{}; {kept}", crate::one_line(&err));
+    err.context(line)
 }
 
 /// A new run from the flags.
@@ -248,7 +310,7 @@ fn stop_at(args: &Args, trainer: &Trainer) -> anyhow::Result<usize> {
     Ok(k)
 }
 
-fn save(trainer: &Trainer, path: &std::path::Path) -> anyhow::Result<()> {
+fn save(trainer: &Trainer, path: &Path) -> anyhow::Result<()> {
     trainer
         .checkpoint()
         .and_then(|c| c.save(path))

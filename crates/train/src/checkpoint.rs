@@ -89,11 +89,18 @@ impl Checkpoint {
     /// If it cannot be read, is not a checkpoint of this version, or its parts do
     /// not fit together.
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+        let bytes = std::fs::read(path).map_err(|source| Error::Read {
             path: path.into(),
             source,
         })?;
-        Self::from_json(&text)
+        // A binary file (a safetensors export, say) is not text, let alone JSON.
+        let text = std::str::from_utf8(&bytes).map_err(|e| Error::BadCheckpoint {
+            why: format!(
+                "byte {} is not UTF-8 text, and a checkpoint is JSON text",
+                e.valid_up_to()
+            ),
+        })?;
+        Self::from_json(text)
     }
 
     /// Writes the checkpoint to `path`, atomically.
@@ -192,10 +199,11 @@ impl Checkpoint {
             let numel = spec.rows.checked_mul(spec.cols);
             if t.name != name || t.shape != shape || Some(t.values.len()) != numel {
                 return bad(format!(
-                    "\"weights\" has `{}` of shape {:?} with {} values where the model has `{name}` of shape {shape:?}",
+                    "\"weights\" has `{}` of shape {:?} with {} values where the model has `{name}` of shape {shape:?}{}",
                     t.name,
                     t.shape,
-                    t.values.len()
+                    t.values.len(),
+                    numel.map_or(String::new(), |n| format!(" ({n} values)"))
                 ));
             }
         }

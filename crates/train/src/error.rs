@@ -7,8 +7,8 @@ use crate::fingerprint::DataFingerprint;
 /// What stopped a run.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The data file could not be read.
-    #[error("cannot read {}: {source}", path.display())]
+    /// A data file or a checkpoint could not be read.
+    #[error("cannot read {}: {source}{}", path.display(), read_hint(source))]
     Read {
         /// The file.
         path: PathBuf,
@@ -65,6 +65,21 @@ pub enum Error {
         /// The offending value.
         value: f64,
     },
+    /// A weight or an Adam moment stopped being a finite number (a checkpoint cannot
+    /// hold it): the run diverged although every loss and gradient was finite.
+    #[error(
+        "training diverged by step {step}: `{name}` holds {value} at index {index}; try a smaller --lr"
+    )]
+    NonFiniteState {
+        /// The steps taken.
+        step: usize,
+        /// The tensor, such as `wte` or `adam_v.wte`.
+        name: String,
+        /// The flat index inside it.
+        index: usize,
+        /// The value.
+        value: f64,
+    },
     /// A file could not be written; the old one, if any, is untouched.
     #[error("cannot write {}: {source}", path.display())]
     Write {
@@ -73,8 +88,16 @@ pub enum Error {
         /// Why.
         source: std::io::Error,
     },
+    /// A file could not be written there, found before any work was done.
+    #[error("cannot write {}: {why}", path.display())]
+    NotWritable {
+        /// The file.
+        path: PathBuf,
+        /// What is in the way, and what to do.
+        why: String,
+    },
     /// A checkpoint that is not JSON of the documented shape.
-    #[error("not a valid checkpoint: {source}")]
+    #[error("not a valid checkpoint: {source}{}", json_hint(source))]
     CheckpointJson {
         /// The parser's complaint, with line and column.
         source: serde_json::Error,
@@ -116,3 +139,21 @@ pub enum Error {
 
 /// A `Result` with this crate's [`Error`].
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// The fix for a failed read, where the error's kind suggests one.
+fn read_hint(source: &std::io::Error) -> &'static str {
+    match source.kind() {
+        std::io::ErrorKind::IsADirectory => "; give a file, not a directory",
+        std::io::ErrorKind::PermissionDenied => "; check the file's permissions",
+        _ => "",
+    }
+}
+
+/// What a parse error at the end of the text means: the file was cut short.
+fn json_hint(source: &serde_json::Error) -> &'static str {
+    if source.is_eof() {
+        " (the file ends early: it was cut short, perhaps by a copy that did not finish)"
+    } else {
+        ""
+    }
+}

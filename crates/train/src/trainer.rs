@@ -337,11 +337,26 @@ impl Trainer {
     /// The run as it stands: everything [`Trainer::resume`] needs to continue it.
     ///
     /// # Errors
-    /// If a weight or a moment is not finite (JSON cannot hold it).
+    /// [`Error::NonFiniteState`] if a weight or a moment is not finite: the run has
+    /// diverged, and JSON could not hold it anyway.
     pub fn checkpoint(&self) -> Result<Checkpoint> {
-        let weights = SavedStateDict::capture(&self.state, &self.graph)?;
-        let adam_m = like_weights(&weights, &self.adam.m, "adam_m")?;
-        let adam_v = like_weights(&weights, &self.adam.v, "adam_v")?;
+        // Checked here rather than after every step: the next step's loss catches a
+        // broken weight anyway, and a scan per step would cost the hot loop.
+        let diverged = |err| match err {
+            Error::Params(params::Error::NonFinite { name, index, value }) => {
+                Error::NonFiniteState {
+                    step: self.step,
+                    name,
+                    index,
+                    value,
+                }
+            }
+            err => err,
+        };
+        let weights =
+            SavedStateDict::capture(&self.state, &self.graph).map_err(|e| diverged(e.into()))?;
+        let adam_m = like_weights(&weights, &self.adam.m, "adam_m").map_err(diverged)?;
+        let adam_v = like_weights(&weights, &self.adam.v, "adam_v").map_err(diverged)?;
         Ok(Checkpoint {
             format: CHECKPOINT_FORMAT.into(),
             version: CHECKPOINT_VERSION,
@@ -502,5 +517,29 @@ impl Trainer {
                 self.tokenizer.decode(ids)
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_non_finite_moment_is_a_divergence_and_no_checkpoint() {
+        let config = TrainConfig {
+            steps: 5,
+            ..TrainConfig::default()
+        };
+        let mut t = Trainer::new(Dataset::embedded(), Sizes::default(), config, u128::MAX).unwrap();
+        t.step().unwrap();
+        t.checkpoint().unwrap();
+        // What a finite gradient of 1e200 leaves behind: its square overflows.
+        t.adam.v[3] = f64::INFINITY;
+        let err = t.checkpoint().unwrap_err();
+        assert!(
+            matches!(&err, Error::NonFiniteState { step: 1, name, index: 3, .. } if name == "adam_v.wte"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("diverged by step 1"), "{err}");
     }
 }

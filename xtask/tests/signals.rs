@@ -1,0 +1,179 @@
+//! Ctrl-C and SIGTERM sent to a real training process (with the `kill` command):
+//! it finishes the step it is in, saves, and exits with 130 or 143; and the run
+//! resumed from that checkpoint is the run that was never interrupted, bit for bit.
+
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use train::Checkpoint;
+
+/// Long enough that no run ends before the signal arrives.
+const STEPS: &str = "1000000";
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("microgpt-signal-{name}-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn ok(dir: &Path, args: &str) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(args.split_whitespace())
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "xtask {args} failed: {stderr}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The `"loss"` of every metrics line, as bits, by step.
+fn metric_losses(path: &Path) -> Vec<(u64, u64)> {
+    fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            let loss = v["loss"].as_f64().unwrap().to_bits();
+            (v["step"].as_u64().unwrap(), loss)
+        })
+        .collect()
+}
+
+fn entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// What an interrupted run did.
+struct Interrupted {
+    code: Option<i32>,
+    /// The last step line it printed.
+    last_step: u64,
+    stderr: String,
+}
+
+/// Starts `xtask train --steps 1000000 EXTRA`, reads its step lines until step 30,
+/// sends `signal` (`INT` or `TERM`), and reads on until it exits.
+fn interrupt(dir: &Path, signal: &str, extra: &str) -> Interrupted {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["train", "--steps", STEPS])
+        .args(extra.split_whitespace())
+        .current_dir(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut last_step = 0;
+    let mut sent = false;
+    for line in BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        let Some(rest) = line.strip_prefix("step ") else {
+            continue;
+        };
+        last_step = rest.split('/').next().unwrap().trim().parse().unwrap();
+        if last_step >= 30 && !sent {
+            let kill = Command::new("kill")
+                .args(["-s", signal, &child.id().to_string()])
+                .status()
+                .unwrap();
+            assert!(kill.success(), "kill -s {signal}");
+            sent = true;
+        }
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(sent, "the run ended before step 30");
+    Interrupted {
+        code: out.status.code(),
+        last_step,
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+/// Interrupts a run with `--save`, checks the exit code and the checkpoint, then
+/// checks that resuming it gives what the uninterrupted run gives.
+fn interrupted_then_resumed(signal: &str, name: &str, code: i32) {
+    let dir = scratch(name);
+    let run = interrupt(&dir, signal, "--save c.json --metrics m.jsonl");
+    let k = run.last_step;
+    eprintln!("{name} stopped the run after step {k}");
+    assert_eq!(run.code, Some(code), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!(
+            "interrupted by {name}: stopped after step {k} of {STEPS}; continue with --resume c.json"
+        )),
+        "{}",
+        run.stderr
+    );
+    // The step the signal interrupted was finished, printed, logged and saved; no
+    // step after it ran.
+    let c = Checkpoint::load(&dir.join("c.json")).unwrap();
+    assert_eq!(c.step as u64, k);
+    let logged = metric_losses(&dir.join("m.jsonl"));
+    assert_eq!(logged.len() as u64, k);
+    assert_eq!(entries(&dir), ["c.json", "m.jsonl"], "no temporary file");
+
+    // Twenty steps on, from the checkpoint and from scratch, with both saved.
+    let end = k + 20;
+    let resumed = ok(
+        &dir,
+        &format!("train --resume c.json --stop-at {end} --save r.json --metrics r.jsonl"),
+    );
+    let whole = ok(
+        &dir,
+        &format!("train --steps {STEPS} --stop-at {end} --save u.json --metrics u.jsonl"),
+    );
+    // The printed steps, the losses to the last bit, and the saved runs (weights,
+    // Adam's moments, the generator) byte for byte.
+    let steps = |out: &str| -> Vec<String> {
+        out.lines()
+            .filter(|l| l.starts_with("step "))
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(steps(&resumed)[..], steps(&whole)[k as usize..]);
+    let mut joined = logged;
+    joined.extend(metric_losses(&dir.join("r.jsonl")));
+    assert_eq!(joined, metric_losses(&dir.join("u.jsonl")));
+    assert_eq!(
+        fs::read(dir.join("r.json")).unwrap(),
+        fs::read(dir.join("u.json")).unwrap(),
+        "the resumed run's checkpoint is the uninterrupted run's"
+    );
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn ctrl_c_saves_exits_130_and_resumes_exactly() {
+    interrupted_then_resumed("INT", "SIGINT", 130);
+}
+
+#[test]
+fn sigterm_saves_exits_143_and_resumes_exactly() {
+    interrupted_then_resumed("TERM", "SIGTERM", 143);
+}
+
+#[test]
+fn without_save_a_signal_stops_the_run_and_says_nothing_was_saved() {
+    let dir = scratch("nosave");
+    let run = interrupt(&dir, "TERM", "");
+    assert_eq!(run.code, Some(143), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!(
+            "interrupted by SIGTERM: stopped after step {} of {STEPS}; nothing was saved (no --save)",
+            run.last_step
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(entries(&dir).is_empty());
+    fs::remove_dir_all(&dir).unwrap();
+}
