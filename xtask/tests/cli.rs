@@ -3,70 +3,15 @@
 //! input is one line on standard error, a failed exit, and no file left behind.
 
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use train::Checkpoint;
 
-/// A fresh scratch directory for one test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("microgpt-cli-{name}-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// Runs `xtask ARGS` in `dir`.
-fn xtask(dir: &Path, args: &str) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(args.split_whitespace())
-        .current_dir(dir)
-        .output()
-        .unwrap()
-}
-
-/// Runs `xtask ARGS`, requires success, and returns its standard output.
-fn ok(dir: &Path, args: &str) -> String {
-    let out = xtask(dir, args);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "xtask {args} failed: {stderr}");
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// Runs `xtask ARGS`, requires a failure with one `error:` line and no samples on
-/// standard output (a run that fails midway has printed its steps), and returns
-/// that line.
-fn fails(dir: &Path, args: &str) -> String {
-    let out = xtask(dir, args);
-    assert_eq!(out.status.code(), Some(1), "xtask {args} should fail");
-    let stderr = String::from_utf8(out.stderr).unwrap();
-    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error")).collect();
-    assert_eq!(errors.len(), 1, "one error line: {stderr}");
-    assert!(
-        stderr.trim_end().ends_with(errors[0]),
-        "the error is the last line: {stderr}"
-    );
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    assert!(!stdout.contains("sample"), "{stdout}");
-    errors[0].to_string()
-}
-
-/// The `"loss"` of every metrics line, as bits.
-fn metric_losses(path: &Path) -> Vec<(usize, u64)> {
-    fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|line| {
-            let v: serde_json::Value = serde_json::from_str(line).unwrap();
-            let step = v["step"].as_u64().unwrap() as usize;
-            (step, v["loss"].as_f64().unwrap().to_bits())
-        })
-        .collect()
-}
+mod common;
+use common::{fails, metric_losses, ok, scratch};
 
 #[test]
 fn stop_save_and_resume_print_the_uninterrupted_run() {
-    let dir = scratch("resume");
+    let dir = scratch("cli", "resume");
     for rng in ["chacha", "python"] {
         let run = format!("train --rng {rng} --steps 60 --samples 8 --seed 5");
         let whole = ok(&dir, &format!("{run} --metrics whole.jsonl"));
@@ -97,7 +42,7 @@ fn stop_save_and_resume_print_the_uninterrupted_run() {
 
 #[test]
 fn metrics_lines_hold_step_loss_lr_and_time() {
-    let dir = scratch("metrics");
+    let dir = scratch("cli", "metrics");
     let out = ok(&dir, "train --steps 12 --lr 0.02 --metrics m.jsonl");
     let text = fs::read_to_string(dir.join("m.jsonl")).unwrap();
     let rows: Vec<serde_json::Value> = text
@@ -123,7 +68,7 @@ fn metrics_lines_hold_step_loss_lr_and_time() {
 
 #[test]
 fn a_failed_run_keeps_its_last_checkpoint() {
-    let dir = scratch("diverge");
+    let dir = scratch("cli", "diverge");
     // A learning rate of 10 blows up within a few steps; --save-every 1 saves each.
     let err = fails(
         &dir,
@@ -148,7 +93,7 @@ fn a_failed_run_keeps_its_last_checkpoint() {
 
 #[test]
 fn sample_continues_the_run_or_a_prefix_and_refuses_bad_input() {
-    let dir = scratch("sample");
+    let dir = scratch("cli", "sample");
     let trained = ok(&dir, "train --steps 80 --samples 5 --save c.json");
     let names: Vec<&str> = trained.lines().rev().take(5).collect();
     let sampled = ok(&dir, "sample --checkpoint c.json --samples 5");
@@ -200,7 +145,7 @@ fn sample_continues_the_run_or_a_prefix_and_refuses_bad_input() {
 
 #[test]
 fn export_writes_the_weights_as_f64_safetensors() {
-    let dir = scratch("export");
+    let dir = scratch("cli", "export");
     ok(&dir, "train --steps 20 --n-layer 2 --save c.json");
     ok(&dir, "export --checkpoint c.json --out model.safetensors");
     let c = Checkpoint::load(&dir.join("c.json")).unwrap();
@@ -241,7 +186,7 @@ fn export_writes_the_weights_as_f64_safetensors() {
 
 #[test]
 fn conflicting_resumes_are_refused_saying_what_differs() {
-    let dir = scratch("conflict");
+    let dir = scratch("cli", "conflict");
     ok(&dir, "train --steps 30 --stop-at 10 --save c.json");
     let before = fs::read(dir.join("c.json")).unwrap();
 
@@ -304,7 +249,7 @@ fn conflicting_resumes_are_refused_saying_what_differs() {
 
 #[test]
 fn plot_draws_the_whole_run_into_an_svg() {
-    let dir = scratch("plot");
+    let dir = scratch("cli", "plot");
     ok(&dir, "train --steps 40 --stop-at 15 --save c.json");
     ok(&dir, "train --resume c.json --plot loss.svg");
     let svg = fs::read_to_string(dir.join("loss.svg")).unwrap();

@@ -4,45 +4,12 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use train::Checkpoint;
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("microgpt-fault-{name}-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn xtask(dir: &Path, args: &str) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(args.split_whitespace())
-        .current_dir(dir)
-        .output()
-        .unwrap()
-}
-
-/// Requires exit code 1 and returns the one error line, the last of standard error.
-fn fails(dir: &Path, args: &str) -> String {
-    let out = xtask(dir, args);
-    let stderr = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(out.status.code(), Some(1), "xtask {args}: {stderr}");
-    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error")).collect();
-    assert_eq!(errors.len(), 1, "{stderr}");
-    assert!(stderr.trim_end().ends_with(errors[0]), "{stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    errors[0].to_string()
-}
-
-fn entries(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
+mod common;
+use common::{entries, fails, ok, scratch};
 
 /// Every number a checkpoint holds that training computes.
 fn all_finite(c: &Checkpoint) -> bool {
@@ -65,7 +32,7 @@ fn diverged_step(err: &str) -> usize {
 
 #[test]
 fn a_diverging_run_keeps_its_last_good_checkpoint() {
-    let dir = scratch("diverge");
+    let dir = scratch("fault", "diverge");
     // An lr of 1e6 makes the loss infinite within a few steps; --save-every 1
     // saves after every good one.
     let err = fails(
@@ -98,12 +65,6 @@ fn a_diverging_run_keeps_its_last_good_checkpoint() {
     );
     assert_eq!(fs::read(dir.join("good.json")).unwrap(), before);
     fs::remove_dir_all(&dir).unwrap();
-}
-
-fn ok(dir: &Path, args: &str) {
-    let out = xtask(dir, args);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "xtask {args}: {stderr}");
 }
 
 /// A small tmpfs mounted for one test, unmounted when dropped.
@@ -142,7 +103,7 @@ impl Drop for Tmpfs {
 /// same code path without a real disk.
 #[test]
 fn a_full_disk_fails_the_save_and_keeps_the_previous_checkpoint() {
-    let dir = scratch("full");
+    let dir = scratch("fault", "full");
     let disk = dir.join("disk");
     let mounted = match Tmpfs::mount(&disk, "300k") {
         Ok(m) => m,

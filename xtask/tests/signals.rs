@@ -4,53 +4,16 @@
 
 use std::fs;
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use train::Checkpoint;
 
+mod common;
+use common::{entries, metric_losses, ok, scratch};
+
 /// Long enough that no run ends before the signal arrives.
 const STEPS: &str = "1000000";
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("microgpt-signal-{name}-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn ok(dir: &Path, args: &str) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(args.split_whitespace())
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "xtask {args} failed: {stderr}");
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// The `"loss"` of every metrics line, as bits, by step.
-fn metric_losses(path: &Path) -> Vec<(u64, u64)> {
-    fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|line| {
-            let v: serde_json::Value = serde_json::from_str(line).unwrap();
-            let loss = v["loss"].as_f64().unwrap().to_bits();
-            (v["step"].as_u64().unwrap(), loss)
-        })
-        .collect()
-}
-
-fn entries(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
 
 /// What an interrupted run did.
 struct Interrupted {
@@ -101,7 +64,7 @@ fn interrupt(dir: &Path, signal: &str, extra: &str) -> Interrupted {
 /// Interrupts a run with `--save`, checks the exit code and the checkpoint, then
 /// checks that resuming it gives what the uninterrupted run gives.
 fn interrupted_then_resumed(signal: &str, name: &str, code: i32) {
-    let dir = scratch(name);
+    let dir = scratch("signal", name);
     let run = interrupt(&dir, signal, "--save c.json --metrics m.jsonl");
     let k = run.last_step;
     eprintln!("{name} stopped the run after step {k}");
@@ -163,7 +126,7 @@ fn sigterm_saves_exits_143_and_resumes_exactly() {
 
 #[test]
 fn without_save_a_signal_stops_the_run_and_says_nothing_was_saved() {
-    let dir = scratch("nosave");
+    let dir = scratch("signal", "nosave");
     let run = interrupt(&dir, "TERM", "");
     assert_eq!(run.code, Some(143), "{}", run.stderr);
     assert!(
