@@ -8,8 +8,9 @@
 //! fused ones over blocks of rows (`linear linear_into rmsnorm relu_sq add_vec
 //! attention cross_entropy embed`). Now and then a few ops are made after a mark and
 //! truncated away, so that later ops reuse their slots (and must not see anything
-//! cached about them). The root is a weighted sum of every node made. Reading past
-//! the end of the bytes gives zeros, so every input is a program.
+//! cached about them), as a training step does. The root is a weighted sum of every
+//! node made. Reading past the end of the bytes gives zeros, so every input is a
+//! program.
 //!
 //! Whatever the values, building the graph and both backward passes must not panic.
 //! Where every value is finite and moderate, each leaf's gradient from
@@ -113,6 +114,12 @@ pub(crate) fn check(data: &[u8]) -> Outcome {
         outcome.compared += 1;
     }
     outcome
+}
+
+/// The program `data` makes, one op per line, as the check prints it.
+#[allow(dead_code)] // used by the regression test, not by the fuzz target
+pub(crate) fn program(data: &[u8]) -> String {
+    run(data, None, true).trace.join("\n")
 }
 
 /// The central difference quotient of the root in leaf `i` with step `h`, or `None`
@@ -304,10 +311,10 @@ fn run(data: &[u8], leaves: Option<&[f64]>, trace: bool) -> Run {
         if b.data.is_empty() || p.nodes.len() > MAX_NODES {
             break;
         }
-        if b.byte() % 16 == 15 {
-            p.discard(&mut b);
-        } else {
-            p.op(&mut b);
+        match b.byte() % 16 {
+            14 => p.reuse(&mut b),
+            15 => p.discard(&mut b),
+            _ => p.op(&mut b),
         }
     }
     // root = sum_k weight(k) * node_k
@@ -402,6 +409,50 @@ impl Builder {
         self.watch.truncate(kept.2);
         self.ops = kept.3;
         self.log(|| "truncate to the mark".into());
+    }
+
+    /// A training step's pattern: a matrix made after a mark, multiplied by, and
+    /// truncated away; then another matrix of the same size in the same slots,
+    /// multiplied by again. The second product must not use anything cached about
+    /// the first matrix.
+    fn reuse(&mut self, b: &mut Bytes<'_>) {
+        let (nin, rows, nout) = (b.upto(6), b.upto(3), b.upto(8));
+        let (into, arith) = (b.byte() % 2 == 1, b.arith());
+        let (Some(x), Some(p), Some(q)) = (
+            self.sub(b, rows * nin),
+            self.sub(b, nout * nin),
+            self.sub(b, nout * nin),
+        ) else {
+            return;
+        };
+        let mark = self.g.mark();
+        let w0 = self.g.add_vec(p, p);
+        self.g.linear(w0, x, nout, arith);
+        self.g.truncate(mark);
+        let w = self.g.add_vec(p, q);
+        let y = if into {
+            let y = self.g.alloc(rows * nout);
+            self.g.linear_into(w, x, y, nout, arith);
+            y
+        } else {
+            self.g.linear(w, x, nout, arith)
+        };
+        self.ops += 2;
+        self.log(|| {
+            format!(
+                "(linear(add_vec({p}, {p}), {x}, {nout}, {arith:?}), truncated away)\n\
+                 n{}.. = add_vec({p}, {q})\nn{}.. = linear{}(n{}.., {x}, {nout}, {arith:?})",
+                w.start(),
+                y.start(),
+                if into { "_into" } else { "" },
+                w.start(),
+                p = show(p),
+                q = show(q),
+                x = show(x),
+            )
+        });
+        self.nodes.extend(w.iter().chain(y.iter()));
+        self.spans.extend([w, y]);
     }
 
     /// Reads one op and makes it, if its operands can be found.

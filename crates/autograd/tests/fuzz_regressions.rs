@@ -3,7 +3,9 @@
 //!
 //! `crash-*` files once failed it and name the bug; `deep-*` files are minimised
 //! corpus entries that reach deep paths. Both must still compare gradients with
-//! finite differences, not only run without a panic.
+//! finite differences, not only run without a panic. The bytes mean a program only
+//! through `fuzz/checks/autograd.rs`: a change to how it reads them must remake
+//! the files, and `the_crash_inputs_still_make_their_programs` notices.
 
 #[path = "../../../fuzz/checks/autograd.rs"]
 mod check;
@@ -44,4 +46,22 @@ fn every_kept_input_passes_the_fuzz_check() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Each crash file, and the op that failed on it.
+const CRASHES: &[(&str, &str)] = &[("crash-pow-zero-exponent-at-zero", "pow(n0, 0.0)")];
+
+#[test]
+fn the_crash_inputs_still_make_their_programs() {
+    for &(name, op) in CRASHES {
+        let (_, bytes) = fixtures()
+            .into_iter()
+            .find(|(n, _)| n == name)
+            .unwrap_or_else(|| panic!("{name} is missing"));
+        let program = check::program(&bytes);
+        assert!(
+            program.contains(op),
+            "{name} no longer makes {op}:\n{program}"
+        );
+    }
 }
