@@ -49,7 +49,16 @@ fn every_kept_input_passes_the_fuzz_check() {
 }
 
 /// Each crash file, and the op that failed on it.
-const CRASHES: &[(&str, &str)] = &[("crash-pow-zero-exponent-at-zero", "pow(n0, 0.0)")];
+const CRASHES: &[(&str, &str)] = &[
+    ("crash-pow-zero-exponent-at-zero", "pow(n0, 0.0)"),
+    // A bug of the check: rmsnorm nested eight deep on zeros has a slope of
+    // 316^8 ~ 1e20, and that gradient widened the test of whether the difference
+    // quotients had converged (they had not), which then failed.
+    (
+        "crash-false-alarm-nested-rmsnorm-at-zero",
+        "n426.. = rmsnorm(n372..n384, 4, Exact)",
+    ),
+];
 
 #[test]
 fn the_crash_inputs_still_make_their_programs() {
