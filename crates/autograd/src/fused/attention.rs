@@ -14,8 +14,9 @@ use crate::graph::{Graph, Span};
 /// For each row and head: `logit_t = (q_h . k_t,h) * scale`, `w = softmax(logit)`,
 /// `out_h = sum_t w_t * v_t,h`.
 ///
-/// Scratch follows the output, per row and head: `e_t` (Tk), `w_t` (Tk) and the
-/// softmax sum; only the first `pos0 + r + 1` of each are used.
+/// Scratch follows the output: `e_t` for every row and head (`Tq x H x Tk`), then
+/// `w_t` laid out the same, then the softmax sums (`Tq x H`); of each row's `Tk`
+/// entries, the first `pos0 + r + 1` are used.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) struct Attention {
     q: Span,
@@ -46,15 +47,25 @@ struct Dims {
 }
 
 impl Dims {
-    /// Where the scratch of row `r`, head `h` starts, from the start of all scratch:
-    /// `e` there, `w` `t_len` later, the sum `2 * t_len` later.
-    fn scratch(&self, r: usize, h: usize) -> usize {
-        (r * self.n_head + h) * (2 * self.t_len + 1)
+    /// Where the `e` of row `r`, head `h` starts in the scratch; its `w` is
+    /// [`Dims::block`] later.
+    fn at(&self, r: usize, h: usize) -> usize {
+        (r * self.n_head + h) * self.t_len
+    }
+
+    /// The size of the `e` block, and of the `w` block: `Tq x H x Tk`.
+    fn block(&self) -> usize {
+        self.rows * self.n_head * self.t_len
+    }
+
+    /// Where the softmax sum of row `r`, head `h` is in the scratch.
+    fn total(&self, r: usize, h: usize) -> usize {
+        2 * self.block() + r * self.n_head + h
     }
 
     /// The scratch of all rows and heads.
     fn scratch_len(&self) -> usize {
-        self.rows * self.n_head * (2 * self.t_len + 1)
+        2 * self.block() + self.rows * self.n_head
     }
 
     /// The number of keys row `r` attends.
@@ -117,45 +128,54 @@ impl Graph {
             .get_disjoint_mut([q.range(), keys.range(), values.range(), all.range()])
             .unwrap();
         let (out, scratch) = av.split_at_mut(q.len());
-        for (r, (qr, outr)) in qv
-            .chunks_exact(d.c)
-            .zip(out.chunks_exact_mut(d.c))
-            .enumerate()
-        {
+        let (e_all, rest) = scratch.split_at_mut(d.block());
+        let (w_all, totals) = rest.split_at_mut(d.block());
+        // (Tq, H, Tk) logits: each query row's heads against the keys it sees, scaled,
+        // less their maximum (a plain number); e holds them until the exp.
+        for (r, qr) in qv.chunks_exact(d.c).enumerate() {
             let seen = d.seen(r);
-            let (keys, values) = (&kv[..seen * d.c], &vv[..seen * d.c]);
             for h in 0..n_head {
                 let hs = h * d.hd;
                 let qh = &qr[hs..hs + d.hd];
-                let s = d.scratch(r, h);
-                let (e, rest) = scratch[s..s + 2 * d.t_len + 1].split_at_mut(d.t_len);
-                let (w, total) = rest.split_at_mut(d.t_len);
-                let (e, w) = (&mut e[..seen], &mut w[..seen]);
-                // (seen,) logits: q_h against each key, scaled; e holds them for now.
-                for (et, krow) in e.iter_mut().zip(keys.chunks_exact(d.c)) {
+                let e = &mut e_all[d.at(r, h)..d.at(r, h) + seen];
+                for (et, krow) in e.iter_mut().zip(kv.chunks_exact(d.c)) {
                     let mut dot = 0.0;
                     for (a, b) in qh.iter().zip(&krow[hs..hs + d.hd]) {
                         dot += a * b;
                     }
                     *et = dot * scale;
                 }
-                // (seen,) softmax, the maximum subtracted as a plain number.
                 let max = max_of(e);
                 e.iter_mut().for_each(|x| *x -= max);
-                arith.exp_in_place(e);
+            }
+        }
+        // Every exponential of the op in one pass, unused entries included (they
+        // hold 0, and are never read).
+        arith.exp_in_place(e_all);
+        // (Tq, H, Tk) softmax weights, then the (Tq, C) outputs: the weighted sums
+        // of the values, each from 0, key by key.
+        for (r, outr) in out.chunks_exact_mut(d.c).enumerate() {
+            let seen = d.seen(r);
+            for h in 0..n_head {
+                let (hs, at) = (h * d.hd, d.at(r, h));
+                let e = &e_all[at..at + seen];
+                let w = &mut w_all[at..at + seen];
                 let mut sum = 0.0;
-                for &x in e.iter() {
+                for &x in e {
                     sum += x;
                 }
                 let inv = arith.recip(sum);
-                for (wt, &et) in w.iter_mut().zip(e.iter()) {
+                for (wt, &et) in w.iter_mut().zip(e) {
                     *wt = et * inv;
                 }
-                total[0] = sum;
-                // (hd,) output: the weighted sum of the values, each from 0, key by key.
+                totals[r * n_head + h] = sum;
                 let oh = &mut outr[hs..hs + d.hd];
-                oh.fill(0.0);
-                for (&wt, vrow) in w.iter().zip(values.chunks_exact(d.c)) {
+                let mut values = vv.chunks_exact(d.c);
+                let first = &values.next().expect("a row sees at least one key")[hs..hs + d.hd];
+                for (o, &vj) in oh.iter_mut().zip(first) {
+                    *o = 0.0 + w[0] * vj;
+                }
+                for (&wt, vrow) in w[1..].iter().zip(values) {
                     for (o, &vj) in oh.iter_mut().zip(&vrow[hs..hs + d.hd]) {
                         *o += wt * vj;
                     }
@@ -213,17 +233,16 @@ impl Attention {
         for r in (0..d.rows).rev() {
             let seen = d.seen(r);
             for h in 0..d.n_head {
-                let hs = h * d.hd;
-                let s = d.scratch(r, h);
-                let e = &scratch[s..s + seen];
-                let w = &scratch[s + d.t_len..s + d.t_len + seen];
-                let total = scratch[s + 2 * d.t_len];
+                let (hs, at) = (h * d.hd, d.at(r, h));
+                let e = &scratch[at..at + seen];
+                let w = &scratch[d.block() + at..d.block() + at + seen];
+                let total = scratch[d.total(r, h)];
                 let inv = self.arith.recip(total);
                 // -1 * total ** -2, the derivative of total ** -1
                 let dinv_dtotal = -self.arith.recip_square(total);
                 let dout_h = &dout[r * d.c + hs..r * d.c + hs + d.hd];
                 // The gradient slots of w_t hold d(loss)/d(w_t) between the passes.
-                let dw = &mut dscratch[s + d.t_len..s + d.t_len + seen];
+                let dw = &mut dscratch[d.block() + at..d.block() + at + seen];
 
                 let mut dtotal = 0.0;
                 for t in (0..seen).rev() {

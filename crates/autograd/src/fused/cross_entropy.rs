@@ -48,14 +48,17 @@ impl Graph {
             .unwrap();
         let (losses, rest) = av.split_at_mut(rows);
         let (e, totals) = rest.split_at_mut(rows * v);
-        for (t, (l, e)) in lv.chunks_exact(v).zip(e.chunks_exact_mut(v)).enumerate() {
+        for (l, e) in lv.chunks_exact(v).zip(e.chunks_exact_mut(v)) {
             let max = max_of(l);
             for (e, &l) in e.iter_mut().zip(l) {
                 *e = l - max;
             }
-            arith.exp_in_place(e);
+        }
+        // Every row's exponentials in one pass.
+        arith.exp_in_place(e);
+        for (t, e) in e.chunks_exact(v).enumerate() {
             let mut total = 0.0;
-            for &e in e.iter() {
+            for &e in e {
                 total += e;
             }
             totals[t] = total;
