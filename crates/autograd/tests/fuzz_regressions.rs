@@ -3,7 +3,9 @@
 //!
 //! `crash-*` files once failed it and name the bug; `deep-*` files are minimised
 //! corpus entries that reach deep paths. Both must still compare gradients with
-//! finite differences, not only run without a panic. The bytes mean a program only
+//! finite differences, not only run without a panic. `known-*` files make a failure
+//! that is reported but not fixed, kept out of the comparison by a guard in the
+//! check (see `fuzz/README.md`); they must not panic. The bytes mean a program only
 //! through `fuzz/checks/autograd.rs`: a change to how it reads them must remake
 //! the files, and `the_crash_inputs_still_make_their_programs` notices.
 
