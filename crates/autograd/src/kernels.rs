@@ -94,33 +94,35 @@ fn store(out: &mut [f64], acc: &[f64; LANES]) {
     }
 }
 
-/// The backward pass of `y = W x` for a row-major `W` (`nout x nin`): for each row
-/// `o`, last to first, `dx += W[o] * dy[o]` and `dW[o] += x * dy[o]`.
+/// The backward pass of `Y = X W^T` for a row-major `W` (`nout x nin`) and rows of
+/// `X` (`T x nin`): `dX[t] += sum_o dY[t][o] W[o]` and `dW[o] += sum_t dY[t][o] X[t]`.
 ///
-/// The rows run in reverse because that is the order in which the reference's
-/// depth-first pass adds the terms of each `dx[i]`. Columns are taken in blocks
-/// whose `dx` stays in registers across all the rows.
+/// Each gradient receives its terms in the reference's order: `dX[t][i]` from the
+/// last output `o` to the first, `dW[o][i]` from the last row `t` to the first.
+/// The loop runs over `W`'s rows once, in column blocks: a block of `W[o]` and of
+/// `dW[o]` stays in registers while every row `t` passes, so `W` and `dW` are each
+/// read and written once, and only the small `dX` is updated in memory.
 #[inline]
 pub(crate) fn linear_backward<const FMA: bool>(
     w: &[f64],
+    nin: usize,
     x: &[f64],
     dy: &[f64],
     dw: &mut [f64],
     dx: &mut [f64],
 ) {
-    let nin = x.len();
-    debug_assert!(w.len() == nin * dy.len() && dw.len() == w.len() && dx.len() == nin);
+    debug_assert!(w.len() == dw.len() && x.len() == dx.len() && w.len().is_multiple_of(nin));
     let mut c = 0;
     while c + 16 <= nin {
-        backward_block::<16, FMA>(w, x, dy, dw, dx, c);
+        backward_block::<16, FMA>(w, nin, x, dy, dw, dx, c);
         c += 16;
     }
-    while c + 8 <= nin {
-        backward_block::<8, FMA>(w, x, dy, dw, dx, c);
-        c += 8;
+    while c + 4 <= nin {
+        backward_block::<4, FMA>(w, nin, x, dy, dw, dx, c);
+        c += 4;
     }
     while c < nin {
-        backward_block::<1, FMA>(w, x, dy, dw, dx, c);
+        backward_block::<1, FMA>(w, nin, x, dy, dw, dx, c);
         c += 1;
     }
 }
@@ -129,28 +131,33 @@ pub(crate) fn linear_backward<const FMA: bool>(
 #[inline(always)]
 fn backward_block<const B: usize, const FMA: bool>(
     w: &[f64],
+    nin: usize,
     x: &[f64],
     dy: &[f64],
     dw: &mut [f64],
     dx: &mut [f64],
     c0: usize,
 ) {
-    let nin = x.len();
-    let mut acc: [f64; B] = dx[c0..c0 + B].try_into().expect("a block of B");
-    let xb: [f64; B] = x[c0..c0 + B].try_into().expect("a block of B");
-    for o in (0..dy.len()).rev() {
-        let g = dy[o];
-        let row = o * nin + c0;
-        let (wr, dwr) = (&w[row..row + B], &mut dw[row..row + B]);
-        for k in 0..B {
-            // d(w*x)/dx = w: the product is `w * g`, as the reference writes
-            // `local_grad * grad`.
-            acc[k] = mac::<FMA>(acc[k], wr[k], g);
-            // d(w*x)/dw = x
-            dwr[k] = mac::<FMA>(dwr[k], xb[k], g);
+    let nout = w.len() / nin;
+    let rows = x.len() / nin;
+    for o in (0..nout).rev() {
+        let at = o * nin + c0;
+        let wb: [f64; B] = w[at..at + B].try_into().expect("a block of B");
+        let mut dwb: [f64; B] = dw[at..at + B].try_into().expect("a block of B");
+        for t in (0..rows).rev() {
+            let g = dy[t * nout + o];
+            let xt = &x[t * nin + c0..t * nin + c0 + B];
+            let dxt = &mut dx[t * nin + c0..t * nin + c0 + B];
+            for k in 0..B {
+                // d(w*x)/dx = w: the product is `w * g`, as the reference writes
+                // `local_grad * grad`.
+                dxt[k] = mac::<FMA>(dxt[k], wb[k], g);
+                // d(w*x)/dw = x
+                dwb[k] = mac::<FMA>(dwb[k], xt[k], g);
+            }
         }
+        dw[at..at + B].copy_from_slice(&dwb);
     }
-    dx[c0..c0 + B].copy_from_slice(&acc);
 }
 
 /// `t = w^T` for a row-major `w` of `rows` rows, each row of `t` padded to
@@ -202,20 +209,31 @@ mod tests {
     }
 
     #[test]
-    fn linear_backward_adds_rows_last_first() {
-        let (nout, nin) = (5, 41);
+    fn linear_backward_adds_terms_in_the_reference_order() {
+        // 41 columns make blocks of 16, 4 and 1; 3 rows, 5 outputs.
+        let (nout, nin, rows) = (5, 41, 3);
         let w: Vec<f64> = (0..nout * nin).map(|k| ((k as f64) * 0.71).sin()).collect();
-        let x: Vec<f64> = (0..nin).map(|k| ((k as f64) * 0.3).cos()).collect();
-        let dy: Vec<f64> = (0..nout).map(|k| 1.0 / (k as f64 + 1.5)).collect();
-        let (mut dw, mut dx) = (vec![0.25; w.len()], vec![0.5; nin]);
-        linear_backward::<false>(&w, &x, &dy, &mut dw, &mut dx);
+        let x: Vec<f64> = (0..rows * nin).map(|k| ((k as f64) * 0.3).cos()).collect();
+        let dy: Vec<f64> = (0..rows * nout).map(|k| 1.0 / (k as f64 + 1.5)).collect();
+        let (mut dw, mut dx) = (vec![0.25; w.len()], vec![0.5; rows * nin]);
+        linear_backward::<false>(&w, nin, &x, &dy, &mut dw, &mut dx);
         for i in 0..nin {
-            let mut acc = 0.5;
-            for o in (0..nout).rev() {
-                acc += w[o * nin + i] * dy[o];
-                assert_eq!(dw[o * nin + i].to_bits(), (0.25 + x[i] * dy[o]).to_bits());
+            for t in 0..rows {
+                // dX[t][i]: the outputs from last to first.
+                let mut acc = 0.5;
+                for o in (0..nout).rev() {
+                    acc += w[o * nin + i] * dy[t * nout + o];
+                }
+                assert_eq!(acc.to_bits(), dx[t * nin + i].to_bits(), "dx[{t}][{i}]");
             }
-            assert_eq!(acc.to_bits(), dx[i].to_bits(), "dx[{i}]");
+            for o in 0..nout {
+                // dW[o][i]: the rows from last to first.
+                let mut acc = 0.25;
+                for t in (0..rows).rev() {
+                    acc += x[t * nin + i] * dy[t * nout + o];
+                }
+                assert_eq!(acc.to_bits(), dw[o * nin + i].to_bits(), "dw[{o}][{i}]");
+            }
         }
     }
 

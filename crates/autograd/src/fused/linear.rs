@@ -86,16 +86,10 @@ impl Linear {
             .get_disjoint_mut([self.w.range(), self.x.range(), self.out.range()])
             .unwrap();
         let (w, x) = (&val[self.w.range()], &val[self.x.range()]);
-        let nout = self.nout as usize;
-        let nin = self.w.len() / nout;
-        // Last row first: the order in which the reference meets the positions.
-        for t in (0..self.x.len() / nin).rev() {
-            let (xr, dxr) = (&x[t * nin..(t + 1) * nin], &mut dx[t * nin..(t + 1) * nin]);
-            let dyr = &dy[t * nout..(t + 1) * nout];
-            match self.arith {
-                Arith::Exact => kernels::linear_backward::<false>(w, xr, dyr, dw, dxr),
-                Arith::Fast => kernels::linear_backward::<true>(w, xr, dyr, dw, dxr),
-            }
+        let nin = self.w.len() / self.nout as usize;
+        match self.arith {
+            Arith::Exact => kernels::linear_backward::<false>(w, nin, x, dy, dw, dx),
+            Arith::Fast => kernels::linear_backward::<true>(w, nin, x, dy, dw, dx),
         }
     }
 
