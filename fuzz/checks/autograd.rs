@@ -17,7 +17,8 @@
 //! [`Graph::backward`] and from [`Graph::backward_depth_first`] must match central
 //! differences. A leaf is not compared where differences cannot be trusted: where a
 //! `relu` input is within reach of the kink at 0, a `log`/`pow` input within reach of
-//! its pole at 0, or where halving the step moves the difference itself.
+//! its pole at 0, a logit or rmsnorm input moves too far for its bend, or where
+//! halving the step moves the difference itself.
 
 use autograd::{Arith, Graph, Span, Var};
 
@@ -36,6 +37,8 @@ const MODERATE: f64 = 1e6;
 const MAX_LOSS: f64 = 700.0;
 /// The finite-difference step, relative to `max(1, |x|)`.
 const STEP: f64 = 1e-5;
+/// How far, in units of its bend, a curved op's input may move over the step.
+const CURVE: f64 = 1e-3;
 /// Allowed relative disagreement between a gradient and its difference quotient.
 const RTOL: f64 = 1e-5;
 /// Rounding allowance, in units of `eps * magnitude`, for the sums a program makes.
@@ -68,19 +71,30 @@ pub(crate) fn check(data: &[u8]) -> Outcome {
         ..Outcome::default()
     };
     // Both backward passes, on the same graph: neither may panic, whatever the values.
+    // Each node's rounding error reaches the root times the node's gradient: the sum
+    // of |gradient * value| over the nodes says what rounding does to the root.
     let mut g = base.graph.clone();
+    let sensitivity = |g: &Graph| {
+        base.nodes
+            .iter()
+            .map(|&v| (g.grad(v) * g.value(v)).abs())
+            .sum::<f64>()
+    };
     g.backward(base.root);
     let tape: Vec<f64> = g.grads(base.leaves).to_vec();
+    let tape_sensitivity = sensitivity(&g);
     g.zero_grad();
     g.backward_depth_first(base.root);
     let depth_first: Vec<f64> = g.grads(base.leaves).to_vec();
+    // The smaller of the two, so that one wrong pass cannot widen its own tolerance.
+    let sensitivity = tape_sensitivity.min(sensitivity(&g));
 
     let Some(magnitude) = base.magnitude() else {
         return outcome; // something is not finite and moderate: no promise to keep
     };
     outcome.moderate = true;
     // What rounding can do to one evaluation of the root.
-    let value_noise = ROUNDING * f64::EPSILON * magnitude;
+    let value_noise = ROUNDING * f64::EPSILON * magnitude.max(sensitivity);
     let grad_scale = tape
         .iter()
         .chain(&depth_first)
@@ -131,8 +145,9 @@ pub(crate) fn program(data: &[u8]) -> String {
 }
 
 /// The central difference quotient of the root in leaf `i` with step `h`, or `None`
-/// where it cannot be trusted: a value stops being finite and moderate, or an input
-/// of a `relu` or of a `log`/`pow` comes within reach of its kink or pole.
+/// where it cannot be trusted: a value stops being finite and moderate, an input of
+/// a `relu` or of a `log`/`pow` comes within reach of its kink or pole, or an input
+/// of a curved op moves too far for a quotient to see its slope.
 fn difference(data: &[u8], base: &Run, x0: &[f64], i: usize, h: f64) -> Option<f64> {
     let mut x = x0.to_vec();
     x[i] = x0[i] + h;
@@ -153,6 +168,7 @@ fn difference(data: &[u8], base: &Run, x0: &[f64], i: usize, h: f64) -> Option<f
                 (a0 > 0.0) == (ap > 0.0) && (a0 > 0.0) == (am > 0.0) && a0.abs() > 2.0 * reach
             }
             Watch::Pole => a0.abs() > 300.0 * reach,
+            Watch::Curve => reach <= CURVE * w0.scale,
         };
         if !clear {
             return None;
@@ -171,12 +187,19 @@ enum Watch {
     /// `log`, and `pow` with a negative or fractional exponent: a pole, or an
     /// infinite slope, at 0.
     Pole,
+    /// Smooth, but bending over a distance of `scale` of this input: `exp` and the
+    /// softmaxes' logits (scale 1), rmsnorm's inputs (the row's rms). A step that
+    /// moves it further sees a chord, not the slope: logits a million apart that
+    /// tie at one point swing the softmax from uniform to one-hot within 1e-7.
+    Curve,
 }
 
 #[derive(Clone, Copy, Debug)]
 struct Watched {
     kind: Watch,
     value: f64,
+    /// For [`Watch::Curve`], the distance over which the op bends.
+    scale: f64,
 }
 
 /// One execution of a program.
@@ -402,7 +425,20 @@ impl Builder {
 
     fn watch(&mut self, kind: Watch, v: Var) {
         let value = self.g.value(v);
-        self.watch.push(Watched { kind, value });
+        self.watch.push(Watched {
+            kind,
+            value,
+            scale: 1.0,
+        });
+    }
+
+    /// Watches a value the op computes inside (a logit) over a bend of `scale`.
+    fn curve(&mut self, value: f64, scale: f64) {
+        self.watch.push(Watched {
+            kind: Watch::Curve,
+            value,
+            scale,
+        });
     }
 
     /// Ops that the rest of the program cannot see: made after a mark, then
@@ -512,6 +548,7 @@ impl Builder {
             }
             7 => {
                 let a = self.any(b);
+                self.watch(Watch::Curve, a);
                 let v = self.g.exp(a);
                 Some((vec![v], None, format!("exp(n{})", a.index())))
             }
@@ -531,6 +568,14 @@ impl Builder {
             12 => {
                 let (width, rows, arith) = (b.upto(8), b.upto(3), b.arith());
                 self.sub(b, rows * width).map(|x| {
+                    let values = self.g.values(x).to_vec();
+                    for row in values.chunks(width) {
+                        let ms = row.iter().map(|v| v * v).sum::<f64>() / width as f64;
+                        let rms = (ms + autograd::RMSNORM_EPS).sqrt();
+                        for &v in row {
+                            self.curve(v, rms);
+                        }
+                    }
                     let y = self.g.rmsnorm(x, width, arith);
                     let line = format!("rmsnorm({}, {width}, {arith:?})", show(x));
                     (y.iter().collect(), Some(y), line)
@@ -568,6 +613,9 @@ impl Builder {
                 let (rows, v, arith) = (b.upto(3), b.upto(8), b.arith());
                 let targets: Vec<usize> = (0..rows).map(|_| b.below(v)).collect();
                 self.sub(b, rows * v).map(|l| {
+                    for v in self.g.values(l).to_vec() {
+                        self.curve(v, 1.0);
+                    }
                     let y = self.g.cross_entropy(l, &targets, arith);
                     self.losses.extend(y.iter());
                     let line = format!("cross_entropy({}, {targets:?}, {arith:?})", show(l));
@@ -633,6 +681,19 @@ impl Builder {
         let v = self.sub(b, t_len * width)?;
         if overlap(q, k) || overlap(q, v) || overlap(k, v) {
             return None;
+        }
+        // The logits each query row sees: (q_h . k_t,h) * scale, for t <= pos0 + r.
+        let hd = width / n_head;
+        let (qv, kv) = (self.g.values(q).to_vec(), self.g.values(k).to_vec());
+        for r in 0..rows {
+            for h in 0..n_head {
+                for t in 0..=pos0 + r {
+                    let qh = &qv[r * width + h * hd..r * width + (h + 1) * hd];
+                    let kh = &kv[t * width + h * hd..t * width + (h + 1) * hd];
+                    let dot: f64 = qh.iter().zip(kh).map(|(a, b)| a * b).sum();
+                    self.curve(dot * scale, 1.0);
+                }
+            }
         }
         let y = self.g.attention(q, k, v, width, n_head, pos0, scale, arith);
         let line = format!(
