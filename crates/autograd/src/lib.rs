@@ -16,10 +16,13 @@
 //!
 //! # Fused ops
 //! A GPT built from scalar nodes makes tens of thousands of them per step. The fused
-//! ops ([`Graph::linear`], [`Graph::rmsnorm`], [`Graph::attention`],
-//! [`Graph::cross_entropy`], [`Graph::relu_sq`], [`Graph::add_vec`]) cover a whole
-//! span of nodes with one tape entry, compute the same sums in the same order as the
-//! scalar chains they replace, and run their backward as tight loops.
+//! ops ([`Graph::embed`], [`Graph::linear`], [`Graph::rmsnorm`],
+//! [`Graph::attention`], [`Graph::cross_entropy`], [`Graph::relu_sq`],
+//! [`Graph::add_vec`]) cover a whole `(T, C)` block of rows, a layer step for every
+//! position of a sequence, with one tape entry, and run their forward and backward
+//! as tight loops. With [`Arith::Exact`] they compute the very sums of the scalar
+//! chains they replace, in the same order; [`Arith::Fast`] trades the reference's
+//! last bits for fused multiply-adds, a vectorised `exp` and no `pow`.
 //!
 //! # Memory
 //! Parameters are created first and outlive a training step; everything a step makes

@@ -1,11 +1,13 @@
-//! Fused vector ops: one tape entry for a whole layer step, such as a matrix-vector
-//! product or an RMS norm, instead of thousands of scalar nodes.
+//! Fused ops: one tape entry for a whole layer step over a `(T, C)` block of rows,
+//! such as a matrix product or an RMS norm, instead of thousands of scalar nodes.
 //!
-//! Each op computes exactly what the chain of scalar ops of the reference computes,
-//! sum for sum, in the same order: left-to-right sums from 0, and the same products.
-//! Its backward rule sends each input the same terms, in the order the reference's
-//! depth-first pass would, where that order is cheap to keep. Where the reference
-//! calls `pow`, an [`Arith`](crate::Arith) chooses between `pow` and a faster form.
+//! With [`Arith::Exact`](crate::Arith::Exact) each op computes exactly what the
+//! chain of scalar ops of the reference computes, sum for sum, in the same order:
+//! left-to-right sums from 0, the same products, `pow` and the C library's `exp`.
+//! With [`Arith::Fast`](crate::Arith::Fast) the sums keep their order but each
+//! multiply-add rounds once, `exp` is vectorised, and powers are multiplications and
+//! square roots. Either way the backward rule sends each input the same terms, in the
+//! order the reference's depth-first pass would where that order is cheap to keep.
 
 mod add_vec;
 mod attention;
