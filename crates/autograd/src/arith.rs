@@ -11,11 +11,13 @@ use std::hint::black_box;
 /// The arithmetic a fused op uses where the reference calls `pow`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Arith {
-    /// `pow` from the C library wherever the reference writes `**`: the digits of the
-    /// reference, at the price of a library call per power.
+    /// `pow` and `exp` from the C library wherever the reference calls them, and
+    /// every multiply-add rounded twice: the digits of the reference, at the price
+    /// of a library call per power.
     Exact,
-    /// `x * x`, `sqrt`, `1.0 / x` and friends: the same maths, rounded correctly, a
-    /// few times faster, and different from the reference in the last bit now and then.
+    /// `x * x`, `sqrt`, `1.0 / x` instead of `pow`, a vectorised `exp`, and fused
+    /// multiply-adds in the matrix products: the same maths, several times faster,
+    /// the same bits on every CPU, and different from the reference in the last bits.
     #[default]
     Fast,
 }
