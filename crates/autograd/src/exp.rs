@@ -35,11 +35,15 @@ const INV_FACTORIAL: [f64; 14] = [
     1.0 / 6_227_020_800.0,
 ];
 
-/// `e^x`, within one ulp of the C library's. Below `-708` it is 0 (the library
-/// gives subnormals there, which no softmax can tell from 0); above `709`, infinity.
+/// `e^x`, within one ulp of the C library's, subnormal results included; 0 below
+/// about -745 and infinity above 709.
 #[inline(always)]
 pub(crate) fn exp(x: f64) -> f64 {
-    let xc = x.clamp(-708.0, 709.0);
+    // Below -708 the result is subnormal, and 2^k would be too: compute
+    // e^(x + 708) * e^-708 instead, both factors normal.
+    let tiny = x < -708.0;
+    let xs = if tiny { x + 708.0 } else { x };
+    let xc = xs.clamp(-708.0, 709.0);
     // x = k ln 2 + r with k = round(x / ln 2), so e^x = 2^k e^r.
     let kf = xc.mul_add(LOG2_E, SHIFTER);
     let k_bits = kf.to_bits();
@@ -55,14 +59,17 @@ pub(crate) fn exp(x: f64) -> f64 {
     let y = p * two_k;
     if x.is_nan() {
         x
-    } else if x < -708.0 {
-        0.0
+    } else if tiny {
+        if xs < -708.0 { 0.0 } else { y * E_MINUS_708 }
     } else if x > 709.0 {
         f64::INFINITY
     } else {
         y
     }
 }
+
+/// `e^-708`, correctly rounded (the C library's `exp(-708.0)`).
+const E_MINUS_708: f64 = f64::from_bits(0x0017_C8AB_2288_C9AB);
 
 #[cfg(test)]
 mod tests {
@@ -84,6 +91,15 @@ mod tests {
     #[test]
     fn edges() {
         assert_eq!(exp(0.0), 1.0);
+        assert_eq!(E_MINUS_708, (-708.0f64).exp());
+        // Subnormal results, close to the library's.
+        for x in [-710.0, -720.0, -740.0, -744.0] {
+            let (a, b) = (exp(x), x.exp());
+            assert!(
+                a > 0.0 && ((a - b) / b).abs() < 1e-10,
+                "{x}: {a:e} vs {b:e}"
+            );
+        }
         assert_eq!(exp(-1000.0), 0.0);
         assert_eq!(exp(f64::NEG_INFINITY), 0.0);
         assert_eq!(exp(710.0), f64::INFINITY);

@@ -182,3 +182,25 @@ fn fused_ops_match_scalar_chains() {
         );
     }
 }
+
+#[test]
+fn cross_entropy_of_an_all_but_impossible_target_stays_finite() {
+    // The target's probability is about e^-720, below the normal range: the loss is
+    // about 720 nats, and the gradient (p - onehot) is finite (found by fuzzing).
+    for arith in [Arith::Exact, Arith::Fast] {
+        let mut g = Graph::new();
+        let l = g.leaves(&[0.0, -720.0]);
+        let loss = g.cross_entropy(l, &[1], arith);
+        g.backward(loss.at(0));
+        assert!(
+            (g.value(loss.at(0)) - 720.0).abs() < 1e-9,
+            "{arith:?}: {}",
+            g.value(loss.at(0))
+        );
+        let (d0, d1) = (g.grad(l.at(0)), g.grad(l.at(1)));
+        assert!(
+            (d0 - 1.0).abs() < 1e-12 && (d1 + 1.0).abs() < 1e-12,
+            "{arith:?}: {d0}, {d1}"
+        );
+    }
+}

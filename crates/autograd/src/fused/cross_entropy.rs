@@ -56,15 +56,22 @@ impl Graph {
         }
         // Every row's exponentials in one pass.
         arith.exp_in_place(e);
-        for (t, e) in e.chunks_exact(v).enumerate() {
+        for (t, (e, l)) in e.chunks_exact(v).zip(lv.chunks_exact(v)).enumerate() {
             let mut total = 0.0;
             for &e in e {
                 total += e;
             }
             totals[t] = total;
             let p = e[targets[t]] * arith.recip(total);
-            // -log(p) is `log(p) * -1` in the reference, which is exactly -log(p).
-            losses[t] = -p.ln();
+            losses[t] = if is_subnormal(p) {
+                // A probability below the normal range has lost its digits: take the
+                // same quantity as log(total) - (l_t - max). (A probability of exactly
+                // 0 keeps its infinite loss, which stops a run as divergence.)
+                total.ln() - (l[targets[t]] - max_of(l))
+            } else {
+                // -log(p) is `log(p) * -1` in the reference, which is exactly -log(p).
+                -p.ln()
+            };
         }
         let out = all;
         let targets = self.push_indices(targets);
@@ -94,6 +101,16 @@ impl CrossEntropy {
             let (e, tgt, total) = (&e[t * v..(t + 1) * v], targets[t] as usize, totals[t]);
             let inv = self.arith.recip(total);
             let p = e[tgt] * inv;
+            let dlogits = &mut dlogits[t * v..(t + 1) * v];
+            if is_subnormal(p) {
+                // The path below divides by p, which overflows here. The same
+                // gradient, gathered: d(loss)/d(l_o) = (p_o - [o = target]) * g.
+                for (o, (dl, &eo)) in dlogits.iter_mut().zip(e).enumerate() {
+                    let target = if o == tgt { 1.0 } else { 0.0 };
+                    *dl += (eo * inv - target) * dall[t];
+                }
+                continue;
+            }
             // loss = log(p) * -1: d/d(log p) = -1
             let dlog = -dall[t];
             // d(log p)/dp = 1/p
@@ -103,7 +120,7 @@ impl CrossEntropy {
             let dinv = e[tgt] * dp;
             // d(total**-1)/d(total) = -1 * total**-2
             let dtotal = -self.arith.recip_square(total) * dinv;
-            for (o, (dl, &eo)) in dlogits[t * v..(t + 1) * v].iter_mut().zip(e).enumerate() {
+            for (o, (dl, &eo)) in dlogits.iter_mut().zip(e).enumerate() {
                 // total = sum_o e_o: d/d(e_o) = 1; the target also feeds p directly.
                 let de = if o == tgt { de_t + dtotal } else { dtotal };
                 // e_o = exp(l_o - max): d/d(l_o) = e_o
@@ -119,4 +136,9 @@ impl CrossEntropy {
     pub(crate) fn inputs(&self) -> [Option<Span>; 3] {
         [Some(self.logits), None, None]
     }
+}
+
+/// Whether `p` is positive but below the normal range, where `1 / p` overflows.
+fn is_subnormal(p: f64) -> bool {
+    p > 0.0 && p < f64::MIN_POSITIVE
 }

@@ -23,6 +23,7 @@ impl Graph {
     /// # Panics
     /// If `positions` is not `T` rows of `width`, or a token has no row in `table`.
     pub fn embed(&mut self, table: Span, positions: Span, width: usize, tokens: &[usize]) -> Span {
+        assert!(width > 0, "embed: width must be at least 1");
         let rows = table.len() / width;
         assert_eq!(
             positions.len(),
