@@ -44,6 +44,7 @@ use serde::{Deserialize, Serialize};
 use crate::atomic::write_atomic;
 use crate::error::{Error, Result};
 use crate::fingerprint::DataFingerprint;
+use crate::rng::RunRng;
 use crate::rng_state::RngState;
 use crate::tokenizer::Tokenizer;
 use crate::trainer::TrainConfig;
@@ -184,6 +185,8 @@ impl Checkpoint {
                 self.train.rng
             ));
         }
+        // A state the generator would refuse is refused here, not at resume.
+        RunRng::from_state(&self.rng, self.train.seed)?;
         // The weights against the model's layout, before anything is allocated for
         // it: a config is only as large as the values the file holds.
         let mut specs = params::layout(&self.model);

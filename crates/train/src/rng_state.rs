@@ -74,8 +74,9 @@ impl RunRng {
                 word_pos,
             } => {
                 let bytes = parse_key(key).ok_or_else(|| {
+                    let n = key.chars().count();
                     bad(format!(
-                        "the ChaCha key {key:?} is not 64 hex digits (32 bytes)"
+                        "the ChaCha key is not 64 hex digits (32 bytes): it has {n} characters"
                     ))
                 })?;
                 let mut sample = ChaCha20Rng::from_seed(bytes);

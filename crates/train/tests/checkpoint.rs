@@ -280,6 +280,18 @@ fn broken_and_foreign_checkpoints_are_refused_clearly() {
     let err = Checkpoint::from_json(&c.to_json()).unwrap_err();
     assert!(err.to_string().contains("with 432 values"), "{err}");
 
+    // A generator state the generator would refuse: refused on loading, not later.
+    let mut c = good.clone();
+    if let train::RngState::Python(py) = &mut c.rng {
+        py.key.truncate(152);
+    }
+    let err = Checkpoint::from_json(&c.to_json()).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("CPython generator state is invalid"),
+        "{err}"
+    );
+
     let mut c = good.clone();
     c.vocab.pop();
     let err = Checkpoint::from_json(&c.to_json()).unwrap_err();
