@@ -56,16 +56,11 @@ pub(crate) fn exp(x: f64) -> f64 {
     }
     // 2^k from its exponent bits: k sits in the low bits of `k_bits`.
     let two_k = f64::from_bits((k_bits as i64).wrapping_add(1023).wrapping_shl(52) as u64);
-    let y = p * two_k;
-    if x.is_nan() {
-        x
-    } else if tiny {
-        if xs < -708.0 { 0.0 } else { y * E_MINUS_708 }
-    } else if x > 709.0 {
-        f64::INFINITY
-    } else {
-        y
-    }
+    // Selects, not branches, so that a loop over values vectorises.
+    let y = p * two_k * if tiny { E_MINUS_708 } else { 1.0 };
+    let y = if xs < -708.0 { 0.0 } else { y };
+    let y = if x > 709.0 { f64::INFINITY } else { y };
+    if x.is_nan() { x } else { y }
 }
 
 /// `e^-708`, correctly rounded (the C library's `exp(-708.0)`).
