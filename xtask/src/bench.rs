@@ -113,9 +113,13 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     if !args.no_scaling {
         println!();
         println!("scaling (n_head 4, n_layer 1, 100 steps x 3 repeats each):");
+        println!("  ns/MAC: time per multiply-add of the matrix products, forward and backward,");
         println!(
-            "  {:>6} {:>10} | {:>10} {:>10} {:>12} {:>10}",
-            "n_embd", "block_size", "µs/step", "µs/token", "nodes/step", "ops/step"
+            "  Adam's one per parameter counted in: flat means cost grows with the arithmetic."
+        );
+        println!(
+            "  {:>6} {:>10} | {:>10} {:>10} {:>12} {:>10} {:>8}",
+            "n_embd", "block_size", "µs/step", "µs/token", "nodes/step", "ops/step", "ns/MAC"
         );
         let rows = [(16, 8), (32, 8), (64, 8), (128, 8), (16, 16), (16, 32)];
         for (n_embd, block_size) in rows {
@@ -133,12 +137,15 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
                 },
                 3,
             )?;
+            let config = sizes.config(27);
+            let macs = arithmetic(&config, m.tokens_per_step);
             println!(
-                "  {n_embd:>6} {block_size:>10} | {:>10.2} {:>10.3} {:>12.0} {:>10.0}",
+                "  {n_embd:>6} {block_size:>10} | {:>10.2} {:>10.3} {:>12.0} {:>10.0} {:>8.3}",
                 m.median,
                 m.median / m.tokens_per_step,
                 m.nodes_per_step,
-                m.ops_per_step
+                m.ops_per_step,
+                m.median * 1e3 / macs
             );
         }
     }
@@ -237,6 +244,16 @@ fn sampling(data: &Dataset, steps: usize) -> anyhow::Result<f64> {
     let start = Instant::now();
     trainer.sample(n)?;
     Ok(start.elapsed().as_secs_f64() * 1e6 / n as f64)
+}
+
+/// The multiply-adds of one step: every weight meets every position once forward
+/// and twice backward (for the input's gradient and its own), plus attention's
+/// products over the positions seen, plus Adam's one update per parameter.
+fn arithmetic(config: &params::ModelConfig, tokens: f64) -> f64 {
+    let (c, l) = (config.n_embd as f64, config.n_layer as f64);
+    let matrix_weights = l * 12.0 * c * c + config.vocab_size as f64 * c;
+    let attention = l * tokens * c; // about T/2 keys, two products each
+    3.0 * tokens * (matrix_weights + attention) + config.num_params() as f64
 }
 
 fn median(xs: &mut [f64]) -> f64 {
