@@ -36,51 +36,36 @@ pub(crate) fn matmul_t<const FMA: bool>(wt: &[f64], stride: usize, x: &[f64], y:
     let mut ys = y.chunks_exact_mut(nout);
     while let (Some(x0), Some(y0)) = (xs.next(), ys.next()) {
         match (xs.next(), ys.next()) {
-            (Some(x1), Some(y1)) => rows2::<FMA>(wt, stride, x0, x1, y0, y1),
-            _ => row1::<FMA>(wt, stride, x0, y0),
+            (Some(x1), Some(y1)) => rows::<2, FMA>(wt, stride, [x0, x1], [y0, y1]),
+            _ => rows::<1, FMA>(wt, stride, [x0], [y0]),
         }
     }
 }
 
-/// One row of [`matmul_t`].
+/// `R` rows of [`matmul_t`] at once, a block of [`LANES`] outputs at a time.
 #[inline(always)]
-fn row1<const FMA: bool>(wt: &[f64], stride: usize, x: &[f64], y: &mut [f64]) {
-    for (o0, out) in (0..y.len()).step_by(LANES).zip(y.chunks_mut(LANES)) {
-        let mut acc = [0.0; LANES];
-        for (col, &xi) in wt.chunks_exact(stride).zip(x) {
-            let col: &[f64; LANES] = col[o0..o0 + LANES].try_into().expect("a whole block");
-            for k in 0..LANES {
-                acc[k] = mac::<FMA>(acc[k], col[k], xi);
-            }
-        }
-        store(out, &acc);
-    }
-}
-
-/// Two rows of [`matmul_t`].
-#[inline(always)]
-fn rows2<const FMA: bool>(
+fn rows<const R: usize, const FMA: bool>(
     wt: &[f64],
     stride: usize,
-    x0: &[f64],
-    x1: &[f64],
-    y0: &mut [f64],
-    y1: &mut [f64],
+    x: [&[f64]; R],
+    mut y: [&mut [f64]; R],
 ) {
-    let blocks = (0..y0.len())
-        .step_by(LANES)
-        .zip(y0.chunks_mut(LANES).zip(y1.chunks_mut(LANES)));
-    for (o0, (out0, out1)) in blocks {
-        let (mut acc0, mut acc1) = ([0.0; LANES], [0.0; LANES]);
-        for (col, (&a, &b)) in wt.chunks_exact(stride).zip(x0.iter().zip(x1)) {
+    let nout = y[0].len();
+    for o0 in (0..nout).step_by(LANES) {
+        let mut acc = [[0.0; LANES]; R];
+        for (i, col) in wt.chunks_exact(stride).enumerate() {
             let col: &[f64; LANES] = col[o0..o0 + LANES].try_into().expect("a whole block");
-            for k in 0..LANES {
-                acc0[k] = mac::<FMA>(acc0[k], col[k], a);
-                acc1[k] = mac::<FMA>(acc1[k], col[k], b);
+            for (acc, x) in acc.iter_mut().zip(&x) {
+                let xi = x[i];
+                for k in 0..LANES {
+                    acc[k] = mac::<FMA>(acc[k], col[k], xi);
+                }
             }
         }
-        store(out0, &acc0);
-        store(out1, &acc1);
+        let end = nout.min(o0 + LANES);
+        for (acc, y) in acc.iter().zip(y.iter_mut()) {
+            store(&mut y[o0..end], acc);
+        }
     }
 }
 
