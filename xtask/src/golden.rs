@@ -21,12 +21,12 @@ pub(crate) struct Args {
 
 /// The golden state dict's path.
 pub(crate) fn init_path() -> PathBuf {
-    crate::project_root().join("fixtures/init_seed42.json")
+    crate::paths::project_root().join("fixtures/init_seed42.json")
 }
 
 /// The golden shapes' path.
 pub(crate) fn shapes_path() -> PathBuf {
-    crate::project_root().join("fixtures/shapes_reference.json")
+    crate::paths::project_root().join("fixtures/shapes_reference.json")
 }
 
 pub(crate) fn run(args: &Args) -> anyhow::Result<()> {

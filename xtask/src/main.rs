@@ -7,16 +7,17 @@ mod export;
 mod golden;
 mod metrics;
 mod parity;
+mod paths;
 mod plot;
+mod report;
 mod resume;
 mod sample;
 mod shapes;
 mod signals;
 mod sizes;
 mod train;
+mod train_args;
 mod usage;
-
-use std::path::PathBuf;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
@@ -34,7 +35,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Train the model on the embedded names (or --data FILE), then sample names.
-    Train(train::Args),
+    Train(train_args::Args),
     /// Generate names from a checkpoint, optionally continuing a --prefix.
     Sample(sample::Args),
     /// Write a checkpoint's weights as a safetensors file.
@@ -58,7 +59,7 @@ fn main() -> std::process::ExitCode {
         Command::Train(mut args) => {
             // A resumed run must tell the flags given from the defaults.
             if let Some((_, sub)) = matches.subcommand() {
-                args.given = train::given_flags(sub);
+                args.given = train_args::given_flags(sub);
             }
             match train::run(&args) {
                 // Stopped by a signal, and saved: the shell's code for that signal.
@@ -79,31 +80,8 @@ fn main() -> std::process::ExitCode {
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {}", one_line(&err));
+            eprintln!("error: {}", report::one_line(&err));
             std::process::ExitCode::FAILURE
         }
     }
-}
-
-/// The error and its causes, `: `-separated, like `{err:#}`, but each cause only
-/// once: the library errors already say their cause in their own message.
-fn one_line(err: &anyhow::Error) -> String {
-    let mut line = String::new();
-    for cause in err.chain().map(ToString::to_string) {
-        if !line.contains(&cause) {
-            if !line.is_empty() {
-                line.push_str(": ");
-            }
-            line.push_str(&cause);
-        }
-    }
-    line
-}
-
-/// The repository root: the parent of this crate's folder.
-pub(crate) fn project_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask lives in the root")
-        .to_path_buf()
 }

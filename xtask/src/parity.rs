@@ -26,12 +26,12 @@ pub(crate) struct Args {
 #[derive(Parser)]
 struct Train {
     #[command(flatten)]
-    args: crate::train::Args,
+    args: crate::train_args::Args,
 }
 
 /// `../shared`, beside the repository.
 pub(crate) fn shared() -> PathBuf {
-    crate::project_root().join("../shared")
+    crate::paths::project_root().join("../shared")
 }
 
 pub(crate) fn run(args: &Args) -> anyhow::Result<()> {

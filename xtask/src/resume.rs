@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use train::{Checkpoint, Dataset, RngKind, Trainer};
 
-use crate::train::Args;
+use crate::train_args::Args;
 
 /// Loads the checkpoint, checks the flags against it, finds its data, and
 /// restores the run.

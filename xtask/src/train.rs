@@ -5,129 +5,18 @@
 //! current step and saves.
 
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use clap::parser::ValueSource;
 use indicatif::{ProgressBar, ProgressStyle};
-use train::{AdamConfig, Dataset, RngKind, TrainConfig, Trainer};
+use train::{Dataset, RngKind, Trainer};
 
 use crate::metrics::Metrics;
+use crate::report::one_line;
+use crate::resume;
 use crate::signals::{Signal, Stop};
-use crate::sizes::SizeArgs;
-
-/// Train the model, then sample from it.
-///
-/// Standard output carries exactly what the reference program prints, so runs can
-/// be compared with `diff`. On a terminal a progress bar stands in for the step
-/// lines; redirect standard output to get them all.
-#[derive(clap::Args)]
-pub(crate) struct Args {
-    /// Train on this file, one document per line [default: the embedded names, or
-    /// with --resume the checkpoint's data].
-    #[arg(long, value_name = "FILE")]
-    pub(crate) data: Option<PathBuf>,
-    /// Training steps, one document each.
-    #[arg(long, default_value_t = 500, value_name = "N")]
-    pub(crate) steps: usize,
-    /// Seed of the shuffle, the initial weights and sampling.
-    #[arg(long, default_value_t = 42, value_name = "S")]
-    pub(crate) seed: u64,
-    #[command(flatten)]
-    pub(crate) sizes: SizeArgs,
-    /// Peak learning rate of Adam (cosine decay to 0).
-    // Hyphen values, so that `-1` and `-inf` reach the check that explains them.
-    #[arg(
-        long,
-        default_value_t = 0.01,
-        value_name = "F",
-        allow_hyphen_values = true
-    )]
-    pub(crate) lr: f64,
-    /// Sampling temperature.
-    #[arg(
-        long,
-        default_value_t = 0.5,
-        value_name = "F",
-        allow_hyphen_values = true
-    )]
-    pub(crate) temperature: f64,
-    /// Names to generate after training.
-    #[arg(long, default_value_t = 20, value_name = "N")]
-    pub(crate) samples: usize,
-    /// Random generator: `chacha` (fast), or `python` to reproduce the reference
-    /// program's output exactly.
-    #[arg(long, value_enum, default_value_t = Rng::Chacha)]
-    pub(crate) rng: Rng,
-    /// Write a checkpoint to FILE when training stops (atomically).
-    #[arg(long, value_name = "FILE")]
-    pub(crate) save: Option<PathBuf>,
-    /// Also write the checkpoint every N steps.
-    #[arg(long, value_name = "N", requires = "save")]
-    pub(crate) save_every: Option<usize>,
-    /// Stop after step K of the --steps schedule (and save, with --save).
-    #[arg(long, value_name = "K")]
-    pub(crate) stop_at: Option<usize>,
-    /// Continue the run saved in FILE, with its settings; --temperature and
-    /// --samples may change, other settings must match it.
-    #[arg(long, value_name = "FILE")]
-    pub(crate) resume: Option<PathBuf>,
-    /// With --resume: continue on other data, if its vocabulary is the same.
-    #[arg(long, requires = "resume")]
-    pub(crate) force: bool,
-    /// Draw the loss curve into FILE (SVG).
-    #[arg(long, value_name = "FILE")]
-    pub(crate) plot: Option<PathBuf>,
-    /// Write one JSON line per step to FILE: step, loss, lr, elapsed_s.
-    #[arg(long, value_name = "FILE")]
-    pub(crate) metrics: Option<PathBuf>,
-    /// The flags given on the command line (clap ids), as opposed to defaults.
-    #[arg(skip)]
-    pub(crate) given: Vec<String>,
-}
-
-/// `--rng`.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Rng {
-    /// ChaCha20 streams, with the fast engine.
-    Chacha,
-    /// CPython's Mersenne Twister, with the reference's exact arithmetic.
-    Python,
-}
-
-impl Args {
-    pub(crate) fn train_config(&self) -> TrainConfig {
-        TrainConfig {
-            steps: self.steps,
-            adam: AdamConfig {
-                learning_rate: self.lr,
-                ..AdamConfig::default()
-            },
-            seed: self.seed,
-            temperature: self.temperature,
-            samples: self.samples,
-            rng: match self.rng {
-                Rng::Chacha => RngKind::ChaCha,
-                Rng::Python => RngKind::Python,
-            },
-        }
-    }
-
-    /// Whether `--id` was given on the command line.
-    pub(crate) fn given(&self, id: &str) -> bool {
-        self.given.iter().any(|g| g == id)
-    }
-}
-
-/// The ids of the arguments of `matches` given on the command line.
-pub(crate) fn given_flags(matches: &clap::ArgMatches) -> Vec<String> {
-    matches
-        .ids()
-        .filter(|id| matches.value_source(id.as_str()) == Some(ValueSource::CommandLine))
-        .map(|id| id.as_str().to_string())
-        .collect()
-}
+use crate::train_args::Args;
 
 /// How a run that did not fail ended.
 #[derive(Debug, PartialEq, Eq)]
@@ -165,7 +54,7 @@ pub(crate) fn execute(
     }
     let mut trainer = match &args.resume {
         None => start(args)?,
-        Some(path) => crate::resume::start(args, path)?,
+        Some(path) => resume::start(args, path)?,
     };
     let config = *trainer.config();
     let stop_at = stop_at(args, &trainer)?;
@@ -273,7 +162,7 @@ fn failed(err: anyhow::Error, args: &Args, saved: Option<usize>) -> anyhow::Erro
         Some(step) => format!("{} keeps step {step}", path.display()),
         None => format!("nothing was saved to {}", path.display()),
     };
-    let line = format!("{}; {kept}", crate::one_line(&err));
+    let line = format!("{}; {kept}", one_line(&err));
     err.context(line)
 }
 

@@ -38,16 +38,16 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use params::{FORMAT_VERSION, ModelConfig, SavedStateDict, SavedTensor, VALUES_FORMAT};
+use params::{FORMAT_VERSION, InitSource, ModelConfig, SavedStateDict, SavedTensor, VALUES_FORMAT};
 use serde::{Deserialize, Serialize};
 
 use crate::atomic::write_atomic;
+use crate::config::TrainConfig;
 use crate::error::{Error, Result};
 use crate::fingerprint::DataFingerprint;
 use crate::rng::RunRng;
 use crate::rng_state::RngState;
 use crate::tokenizer::Tokenizer;
-use crate::trainer::TrainConfig;
 
 /// The `format` tag of a checkpoint.
 pub const CHECKPOINT_FORMAT: &str = "microgpt-checkpoint";
@@ -285,6 +285,15 @@ impl Checkpoint {
             ("adam_m", &self.adam_m),
             ("adam_v", &self.adam_v),
         ]
+    }
+}
+
+/// Zeros for every parameter: the placeholder a checkpoint's weights replace.
+pub(crate) struct Zeros;
+
+impl InitSource for Zeros {
+    fn fill_gaussian(&mut self, _std: f64, out: &mut [f64]) {
+        out.fill(0.0);
     }
 }
 

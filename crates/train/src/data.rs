@@ -8,6 +8,7 @@
 use std::path::Path;
 
 use crate::error::{Error, Result};
+use crate::fingerprint::DataFingerprint;
 
 /// The default dataset, compiled into the binary: 29,910 lowercase first names,
 /// the US Social Security Administration's baby names of 2017 (public domain),
@@ -74,6 +75,11 @@ impl Dataset {
         }
     }
 
+    /// The fingerprint of the documents, by which a resumed run knows its data.
+    pub fn fingerprint(&self) -> DataFingerprint {
+        DataFingerprint::of(&self.name, &self.docs)
+    }
+
     /// Parses text: universal newlines, strip, split on `\n`, strip each line, drop
     /// the empty ones.
     ///
@@ -114,6 +120,21 @@ mod tests {
         // A byte-order mark is not whitespace to Python; it stays in the first line.
         let d = Dataset::from_text("t", "\u{feff}ann\n").unwrap();
         assert_eq!(d.docs, ["\u{feff}ann"]);
+    }
+
+    #[test]
+    fn the_fingerprint_is_of_the_documents_not_the_layout() {
+        let a = Dataset::from_text("a", "emma\nliam\n").unwrap();
+        let b = Dataset::from_text("b", "  emma\r\n\nliam").unwrap();
+        assert!(
+            a.fingerprint().same_docs(&b.fingerprint()),
+            "layout is not data"
+        );
+        let c = Dataset::from_text("a", "liam\nemma\n").unwrap();
+        assert!(
+            !a.fingerprint().same_docs(&c.fingerprint()),
+            "order is data"
+        );
     }
 
     #[test]

@@ -5,12 +5,11 @@ use autograd::Graph;
 use model::Gpt;
 use params::StateDict;
 
-use crate::checkpoint::Checkpoint;
+use crate::checkpoint::{Checkpoint, Zeros};
 use crate::error::{Error, Result};
 use crate::rng::{RngKind, RunRng};
 use crate::sample::{Sampler, check_temperature};
 use crate::tokenizer::Tokenizer;
-use crate::trainer::Zeros;
 
 /// A model ready to generate, with its tokenizer and a generator.
 #[derive(Debug)]
