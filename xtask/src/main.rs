@@ -46,7 +46,7 @@ enum Command {
     Golden(golden::Args),
     /// Measure training speed, memory and scaling (in a release build).
     Bench(bench::Args),
-    /// Compare `train --rng python` with the reference program's output in ../shared.
+    /// Compare `train --exact` with the reference program's output in ../shared.
     Parity(parity::Args),
 }
 

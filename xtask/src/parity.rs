@@ -1,6 +1,6 @@
 //! `cargo xtask parity`: the reference program's complete output, reproduced.
 //!
-//! Runs `cargo xtask train --rng python --seed 42 --data ../shared/data/names.txt`
+//! Runs `cargo xtask train --exact --seed 42 --data ../shared/data/names.txt`
 //! in-process and compares what it prints, line by line, with
 //! `../shared/reference/microgpt_default_seed42.txt`. Both files live outside the
 //! repository, in the shared folder beside it; without them there is nothing to
@@ -38,7 +38,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     let expected = std::fs::read_to_string(&args.reference)
         .with_context(|| format!("reading the reference output {}", args.reference.display()))?;
     let data = args.data.to_str().context("the data path is not UTF-8")?;
-    let argv = ["train", "--rng", "python", "--seed", "42", "--data", data];
+    let argv = ["train", "--exact", "--seed", "42", "--data", data];
     let train = Train::try_parse_from(argv)?;
     let mut out = Vec::new();
     let stop = crate::signals::Stop::never();

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use anyhow::{Context, bail};
-use train::{Checkpoint, Dataset, RngKind, Trainer};
+use train::{Checkpoint, Dataset, Trainer};
 
 use crate::train_args::Args;
 
@@ -50,10 +50,6 @@ fn saved_data(checkpoint: &Checkpoint) -> anyhow::Result<Dataset> {
 
 /// Refuses flags given on the command line whose values differ from the run's.
 fn check_flags(args: &Args, c: &Checkpoint, path: &Path) -> anyhow::Result<()> {
-    let rng = |kind| match kind {
-        RngKind::ChaCha => "chacha",
-        RngKind::Python => "python",
-    };
     let given = args.train_config();
     let (m, s) = (&c.model, &args.sizes);
     let flags: [(&str, String, String); 8] = [
@@ -64,7 +60,7 @@ fn check_flags(args: &Args, c: &Checkpoint, path: &Path) -> anyhow::Result<()> {
             given.adam.learning_rate.to_string(),
             c.train.adam.learning_rate.to_string(),
         ),
-        ("rng", rng(given.rng).into(), rng(c.train.rng).into()),
+        ("rng", given.rng.to_string(), c.train.rng.to_string()),
         ("n_embd", s.n_embd.to_string(), m.n_embd.to_string()),
         ("n_head", s.n_head.to_string(), m.n_head.to_string()),
         ("n_layer", s.n_layer.to_string(), m.n_layer.to_string()),
@@ -74,13 +70,17 @@ fn check_flags(args: &Args, c: &Checkpoint, path: &Path) -> anyhow::Result<()> {
             m.block_size.to_string(),
         ),
     ];
-    let conflicts: Vec<String> = flags
+    let mut conflicts: Vec<String> = flags
         .iter()
         .filter(|(id, value, saved)| args.given(id) && value != saved)
         .map(|(id, value, saved)| {
             format!("--{} {value} (the run has {saved})", id.replace('_', "-"))
         })
         .collect();
+    // A switch: given means on, and only a run in the fast arithmetic contradicts it.
+    if args.given("exact") && !c.train.exact {
+        conflicts.push("--exact (the run uses the fast arithmetic)".into());
+    }
     if !conflicts.is_empty() {
         bail!(
             "cannot resume {} with {}: a resumed run keeps its settings; drop {} to continue it, or start a new run without --resume",

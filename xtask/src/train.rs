@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
-use train::{Dataset, RngKind, Trainer};
+use train::{Dataset, Trainer};
 
 use crate::metrics::Metrics;
 use crate::report::one_line;
@@ -209,9 +209,10 @@ fn save(trainer: &Trainer, path: &Path) -> anyhow::Result<()> {
 /// The plot's title: the run's settings.
 fn title(trainer: &Trainer) -> String {
     let (m, c) = (trainer.model_config(), trainer.config());
-    let rng = match c.rng {
-        RngKind::ChaCha => "chacha",
-        RngKind::Python => "python",
+    let rng = if c.exact {
+        format!("{}, exact", c.rng)
+    } else {
+        c.rng.to_string()
     };
     format!(
         "microgpt loss: {} steps, n_embd {}, n_head {}, n_layer {}, block_size {}, lr {}, seed {}, {rng}, {}",

@@ -47,10 +47,14 @@ pub(crate) struct Args {
     /// Names to generate after training.
     #[arg(long, default_value_t = 20, value_name = "N")]
     pub(crate) samples: usize,
-    /// Random generator: `chacha` (fast), or `python` to reproduce the reference
-    /// program's output exactly.
-    #[arg(long, value_enum, default_value_t = Rng::Chacha)]
-    pub(crate) rng: Rng,
+    /// Reproduce the reference program bit for bit: its generator (python, unless
+    /// --rng says otherwise) and its exact arithmetic, about 100 times slower.
+    #[arg(long)]
+    pub(crate) exact: bool,
+    /// Random generator, with the fast arithmetic unless --exact [default: chacha,
+    /// or python with --exact].
+    #[arg(long, value_enum, value_name = "RNG")]
+    pub(crate) rng: Option<RngKind>,
     /// Write a checkpoint to FILE when training stops (atomically).
     #[arg(long, value_name = "FILE")]
     pub(crate) save: Option<PathBuf>,
@@ -78,15 +82,6 @@ pub(crate) struct Args {
     pub(crate) given: Vec<String>,
 }
 
-/// `--rng`.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Rng {
-    /// ChaCha20 streams, with the fast engine.
-    Chacha,
-    /// CPython's Mersenne Twister, with the reference's exact arithmetic.
-    Python,
-}
-
 impl Args {
     pub(crate) fn train_config(&self) -> TrainConfig {
         TrainConfig {
@@ -98,10 +93,12 @@ impl Args {
             seed: self.seed,
             temperature: self.temperature,
             samples: self.samples,
-            rng: match self.rng {
-                Rng::Chacha => RngKind::ChaCha,
-                Rng::Python => RngKind::Python,
-            },
+            rng: self.rng.unwrap_or(if self.exact {
+                RngKind::Python
+            } else {
+                RngKind::ChaCha
+            }),
+            exact: self.exact,
         }
     }
 
@@ -118,4 +115,20 @@ pub(crate) fn given_flags(matches: &clap::ArgMatches) -> Vec<String> {
         .filter(|id| matches.value_source(id.as_str()) == Some(ValueSource::CommandLine))
         .map(|id| id.as_str().to_string())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::ValueEnum;
+    use train::RngKind;
+
+    #[test]
+    fn the_flag_names_a_generator_as_the_checkpoint_does() {
+        for kind in RngKind::value_variants() {
+            let flag = kind.to_possible_value().expect("not hidden");
+            assert_eq!(flag.get_name(), kind.to_string());
+            let json = serde_json::to_string(kind).unwrap();
+            assert_eq!(json, format!("\"{kind}\""));
+        }
+    }
 }

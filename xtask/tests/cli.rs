@@ -12,8 +12,14 @@ use common::{fails, metric_losses, ok, scratch};
 #[test]
 fn stop_save_and_resume_print_the_uninterrupted_run() {
     let dir = scratch("cli", "resume");
-    for rng in ["chacha", "python"] {
-        let run = format!("train --rng {rng} --steps 60 --samples 8 --seed 5");
+    // Either generator, in either arithmetic.
+    for rng in [
+        "--rng chacha",
+        "--rng python",
+        "--exact",
+        "--exact --rng chacha",
+    ] {
+        let run = format!("train {rng} --steps 60 --samples 8 --seed 5");
         let whole = ok(&dir, &format!("{run} --metrics whole.jsonl"));
         let first = ok(
             &dir,
@@ -201,6 +207,11 @@ fn conflicting_resumes_are_refused_saying_what_differs() {
             && err.contains("--n-head 2 (the run has 4)"),
         "{err}"
     );
+    let err = fails(&dir, "train --resume c.json --exact");
+    assert!(
+        err.contains("--exact (the run uses the fast arithmetic)"),
+        "{err}"
+    );
     // Flags equal to the run's are no conflict.
     ok(
         &dir,
@@ -264,5 +275,29 @@ fn plot_draws_the_whole_run_into_an_svg() {
         .find(|l| l.contains("<polyline") && l.contains("#96B4E1") && l.matches(',').count() > 2)
         .unwrap();
     assert_eq!(curve.matches(',').count(), 40);
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn exact_is_one_switch_in_the_help_and_in_the_checkpoint() {
+    let dir = scratch("cli", "exact");
+    let help = ok(&dir, "train --help");
+    assert!(help.contains("--exact"), "{help}");
+    assert!(help.contains("--rng <RNG>"), "{help}");
+    // --exact alone takes the reference's generator; --rng alone the fast arithmetic.
+    for (flags, rng, exact) in [
+        ("--exact", "python", true),
+        ("--rng python", "python", false),
+        ("--exact --rng chacha", "chacha", true),
+        ("", "chacha", false),
+    ] {
+        ok(&dir, &format!("train {flags} --steps 3 --save c.json"));
+        let c = Checkpoint::load(&dir.join("c.json")).unwrap();
+        assert_eq!(
+            (c.train.rng.to_string().as_str(), c.train.exact),
+            (rng, exact),
+            "{flags}"
+        );
+    }
     fs::remove_dir_all(&dir).unwrap();
 }

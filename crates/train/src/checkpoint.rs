@@ -7,7 +7,7 @@
 //!   "format": "microgpt-checkpoint",
 //!   "version": 1,
 //!   "step": 200,
-//!   "train": {"steps": 500, "adam": {"learning_rate": 0.01, "beta1": 0.9, "beta2": 0.95, "eps": 1e-8}, "seed": 42, "temperature": 0.5, "samples": 20, "rng": "chacha"},
+//!   "train": {"steps": 500, "adam": {"learning_rate": 0.01, "beta1": 0.9, "beta2": 0.95, "eps": 1e-8}, "seed": 42, "temperature": 0.5, "samples": 20, "rng": "chacha", "exact": false},
 //!   "model": {"vocab_size": 27, "n_embd": 16, "n_head": 4, "n_layer": 1, "block_size": 8},
 //!   "vocab": "abcdefghijklmnopqrstuvwxyz",
 //!   "data": {"name": "<embedded names>", "docs": 29910, "fnv1a64": "…16 hex digits…"},
@@ -20,7 +20,9 @@
 //! ```
 //! - `step`: the steps taken; the next one is `step + 1` (1-based) of
 //!   `train.steps`, the length of the learning-rate schedule.
-//! - `train`: the run's [`TrainConfig`]; `model`: its [`ModelConfig`].
+//! - `train`: the run's [`TrainConfig`]; `model`: its [`ModelConfig`]. Files
+//!   written before `train.exact` existed lack it; there `"rng": "python"` meant
+//!   the exact arithmetic too, so such a file reads as exact.
 //! - `vocab`: the characters in id order; BOS is the id after the last one.
 //! - `data`: the [`DataFingerprint`] of the documents trained on.
 //! - `rng`: the generator's complete state ([`RngState`]): for ChaCha the sampling
@@ -45,7 +47,7 @@ use crate::atomic::write_atomic;
 use crate::config::TrainConfig;
 use crate::error::{Error, Result};
 use crate::fingerprint::DataFingerprint;
-use crate::rng::RunRng;
+use crate::rng::{RngKind, RunRng};
 use crate::rng_state::RngState;
 use crate::tokenizer::Tokenizer;
 
@@ -124,6 +126,8 @@ impl Checkpoint {
         struct Header {
             format: Option<String>,
             version: Option<u32>,
+            /// Read only to see whether it has `exact` (any JSON is taken here).
+            train: Option<serde_json::Value>,
         }
         let header: Header =
             serde_json::from_str(text).map_err(|source| Error::CheckpointJson { source })?;
@@ -139,8 +143,13 @@ impl Checkpoint {
             );
             return Err(Error::BadCheckpoint { why });
         }
-        let checkpoint: Checkpoint =
+        let mut checkpoint: Checkpoint =
             serde_json::from_str(text).map_err(|source| Error::CheckpointJson { source })?;
+        // Before `exact` had a field of its own, the Python generator implied it.
+        let has_exact = header.train.as_ref().and_then(|t| t.get("exact")).is_some();
+        if !has_exact && checkpoint.train.rng == RngKind::Python {
+            checkpoint.train.exact = true;
+        }
         checkpoint.check()?;
         Ok(checkpoint)
     }

@@ -26,6 +26,15 @@ pub struct TrainConfig {
     pub samples: usize,
     /// Which generator draws the randomness.
     pub rng: RngKind,
+    /// Whether the model computes as the reference does (its scalar graph, `pow`
+    /// wherever it writes `**`, libm's `exp`, gradients summed in the order of its
+    /// depth-first backward pass) rather than with the fast fused ops. With
+    /// [`RngKind::Python`] the run prints the reference's output to the last digit;
+    /// with ChaCha it is well defined too, only slower. Absent in checkpoints
+    /// written before it existed, where `rng: python` meant exact: see
+    /// [`Checkpoint::from_json`](crate::Checkpoint::from_json).
+    #[serde(default)]
+    pub exact: bool,
 }
 
 impl Default for TrainConfig {
@@ -37,6 +46,7 @@ impl Default for TrainConfig {
             temperature: 0.5,
             samples: 20,
             rng: RngKind::ChaCha,
+            exact: false,
         }
     }
 }
@@ -77,13 +87,10 @@ impl TrainConfig {
         check_temperature(self.temperature)
     }
 
-    /// The model mode this run needs: the reference's exact arithmetic when it
-    /// reproduces the reference's generator, fast otherwise.
+    /// The model mode of this run: [`Mode::Exact`] if it is [`exact`](Self::exact),
+    /// whichever the generator.
     pub fn mode(&self) -> Mode {
-        match self.rng {
-            RngKind::ChaCha => Mode::Fast,
-            RngKind::Python => Mode::Exact,
-        }
+        if self.exact { Mode::Exact } else { Mode::Fast }
     }
 }
 

@@ -18,6 +18,8 @@ fn config(rng: RngKind, steps: usize) -> TrainConfig {
         temperature: 0.7,
         samples: 12,
         rng,
+        // As `--rng python` meant before `--exact`: the reference's arithmetic.
+        exact: rng == RngKind::Python,
     }
 }
 
@@ -54,8 +56,17 @@ fn stop_and_resume(config: TrainConfig, stop: usize) -> (Trainer, Vec<String>) {
 
 #[test]
 fn a_resumed_run_is_the_uninterrupted_run_bit_for_bit() {
-    for rng in [RngKind::ChaCha, RngKind::Python] {
-        let config = config(rng, 60);
+    // Both generators in both arithmetics.
+    for (rng, exact) in [
+        (RngKind::ChaCha, false),
+        (RngKind::Python, true),
+        (RngKind::Python, false),
+        (RngKind::ChaCha, true),
+    ] {
+        let config = TrainConfig {
+            exact,
+            ..config(rng, 60)
+        };
         let mut whole = trainer(config);
         let whole_samples = finish(&mut whole);
         assert_eq!(whole.losses().len(), 60);
@@ -66,19 +77,26 @@ fn a_resumed_run_is_the_uninterrupted_run_bit_for_bit() {
             assert_eq!(
                 bits(resumed.losses()),
                 bits(whole.losses()),
-                "{rng:?}, stopped at {stop}: the losses differ"
+                "{rng:?} exact {exact}, stopped at {stop}: the losses differ"
             );
-            assert_eq!(samples, whole_samples, "{rng:?}, stopped at {stop}");
+            assert_eq!(
+                samples, whole_samples,
+                "{rng:?} exact {exact}, stopped at {stop}"
+            );
             assert_eq!(
                 resumed.checkpoint().unwrap(),
                 whole.checkpoint().unwrap(),
-                "{rng:?}, stopped at {stop}: the final state differs"
+                "{rng:?} exact {exact}, stopped at {stop}: the final state differs"
             );
         }
         // The check is not vacuous: another seed gives other losses and names.
         let (other, other_samples) = stop_and_resume(TrainConfig { seed: 8, ..config }, 25);
-        assert_ne!(bits(other.losses()), bits(whole.losses()), "{rng:?}");
-        assert_ne!(other_samples, whole_samples, "{rng:?}");
+        assert_ne!(
+            bits(other.losses()),
+            bits(whole.losses()),
+            "{rng:?} exact {exact}"
+        );
+        assert_ne!(other_samples, whole_samples, "{rng:?} exact {exact}");
     }
 }
 
@@ -302,4 +320,26 @@ fn broken_and_foreign_checkpoints_are_refused_clearly() {
     c.losses.resize(21, 1.0);
     let err = Checkpoint::from_json(&c.to_json()).unwrap_err();
     assert!(err.to_string().contains("past the end"), "{err}");
+}
+
+#[test]
+fn a_checkpoint_from_before_exact_reads_python_as_exact() {
+    // Written before `train.exact` existed: `"rng": "python"` then meant exact.
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/fuzz/checkpoint");
+    let text = std::fs::read_to_string(dir.join("seed-checkpoint-python.json")).unwrap();
+    assert!(!text.contains("exact"), "the fixture predates the field");
+    let old = Checkpoint::from_json(&text).unwrap();
+    assert_eq!((old.train.rng, old.train.exact), (RngKind::Python, true));
+    // Saved again, it says so, and reads back the same.
+    let again = old.to_json();
+    assert!(again.contains(r#""rng":"python","exact":true"#), "{again}");
+    assert_eq!(Checkpoint::from_json(&again).unwrap(), old);
+    // An explicit field wins: the Python generator with the fast arithmetic.
+    let fast = again.replace(r#""exact":true"#, r#""exact":false"#);
+    assert!(!Checkpoint::from_json(&fast).unwrap().train.exact);
+    // ChaCha never implied exact.
+    let text = std::fs::read_to_string(dir.join("seed-checkpoint-chacha.json")).unwrap();
+    let old = Checkpoint::from_json(&text).unwrap();
+    assert_eq!((old.train.rng, old.train.exact), (RngKind::ChaCha, false));
 }

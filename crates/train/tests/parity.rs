@@ -3,7 +3,8 @@
 //! `fixtures/parity/*.txt` are outputs of `scripts/reference.py --full`, a faithful
 //! Python implementation of the reference program, made by
 //! `scripts/make_parity_fixtures.sh`. Each starts with the arguments of its run.
-//! Here each is replayed with the CPython-compatible generator and every loss must
+//! Here each is replayed exactly (the CPython-compatible generator and the exact
+//! arithmetic, as `--exact` runs) and every loss must
 //! match to the last bit (the fixtures print them with `repr`), and every sample
 //! exactly. The full 500-step comparison with the reference program's own output
 //! is `cargo xtask parity`, which needs `../shared/`.
@@ -22,6 +23,7 @@ fn parse_args(line: &str) -> (PathBuf, Sizes, TrainConfig) {
     let mut sizes = Sizes::default();
     let mut config = TrainConfig {
         rng: RngKind::Python,
+        exact: true,
         ..TrainConfig::default()
     };
     let words: Vec<&str> = line
