@@ -6,6 +6,7 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use train::{Checkpoint, Dataset, Trainer};
 
+use crate::report::advise;
 use crate::train_args::Args;
 
 /// Loads the checkpoint, checks the flags against it, finds its data, and
@@ -33,7 +34,7 @@ pub(crate) fn start(args: &Args, path: &Path) -> anyhow::Result<Trainer> {
         checkpoint.train.steps
     );
     let memory = train::total_memory().unwrap_or(u128::MAX);
-    Ok(Trainer::resume(dataset, &checkpoint, memory, args.force)?)
+    Trainer::resume(dataset, &checkpoint, memory, args.force).map_err(|err| advise(err, true))
 }
 
 /// The data the checkpoint names: the embedded names, or the file it was read from.

@@ -13,7 +13,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use train::{Dataset, Trainer};
 
 use crate::metrics::Metrics;
-use crate::report::one_line;
+use crate::report::{advise, one_line};
 use crate::resume;
 use crate::signals::{Signal, Stop};
 use crate::train_args::Args;
@@ -76,7 +76,7 @@ pub(crate) fn execute(
     while trainer.steps_done() < stop_at && !stop.requested() {
         let r = trainer
             .step()
-            .map_err(|err| failed(err.into(), args, saved))?;
+            .map_err(|err| failed(advise(err, args.resume.is_some()), args, saved))?;
         match &bar {
             Some(bar) => {
                 bar.set_message(format!("loss {:.4}", r.loss));
@@ -97,7 +97,7 @@ pub(crate) fn execute(
             && r.step % every == 0
             && r.step < stop_at
         {
-            save(&trainer, path).map_err(|err| failed(err, args, saved))?;
+            save(&trainer, path, args.resume.is_some()).map_err(|err| failed(err, args, saved))?;
             saved = Some(r.step);
         }
     }
@@ -112,7 +112,7 @@ pub(crate) fn execute(
         eprintln!("trained {ran} steps in {elapsed:.2?} ({per_step:.1} µs per step)");
     }
     if let Some(path) = &args.save {
-        save(&trainer, path).map_err(|err| failed(err, args, saved))?;
+        save(&trainer, path, args.resume.is_some()).map_err(|err| failed(err, args, saved))?;
         eprintln!(
             "checkpoint: {} (step {} of {})",
             path.display(),
@@ -146,7 +146,10 @@ pub(crate) fn execute(
     }
 
     writeln!(out, "\n--- inference ---")?;
-    for (i, name) in trainer.sample(config.samples)?.iter().enumerate() {
+    let names = trainer
+        .sample(config.samples)
+        .map_err(|err| advise(err, false))?;
+    for (i, name) in names.iter().enumerate() {
         writeln!(out, "sample {:2}: {name}", i + 1)?;
     }
     Ok(Finished::Done)
@@ -169,14 +172,14 @@ fn failed(err: anyhow::Error, args: &Args, saved: Option<usize>) -> anyhow::Erro
 /// A new run from the flags.
 fn start(args: &Args) -> anyhow::Result<Trainer> {
     let config = args.train_config();
-    config.validate()?;
+    config.validate().map_err(|err| advise(err, false))?;
     let dataset = match &args.data {
         Some(path) => Dataset::load(path)?,
         None => Dataset::embedded(),
     };
     eprintln!("data: {} ({} documents)", dataset.name, dataset.docs.len());
     let memory = train::total_memory().unwrap_or(u128::MAX);
-    Ok(Trainer::new(dataset, args.sizes.sizes(), config, memory)?)
+    Trainer::new(dataset, args.sizes.sizes(), config, memory).map_err(|err| advise(err, false))
 }
 
 /// The step to stop after: `--stop-at`, checked, or the end of the schedule.
@@ -199,10 +202,12 @@ fn stop_at(args: &Args, trainer: &Trainer) -> anyhow::Result<usize> {
     Ok(k)
 }
 
-fn save(trainer: &Trainer, path: &Path) -> anyhow::Result<()> {
+/// Saves the run; `resumed` says which advice fits a divergence found on the way.
+fn save(trainer: &Trainer, path: &Path, resumed: bool) -> anyhow::Result<()> {
     trainer
         .checkpoint()
         .and_then(|c| c.save(path))
+        .map_err(|err| advise(err, resumed))
         .with_context(|| format!("saving the checkpoint at step {}", trainer.steps_done()))
 }
 

@@ -42,8 +42,8 @@ const fn perm_case(args: &'static str, says: &'static [&'static str]) -> Case {
     }
 }
 
-const LR: &[&str] = &["invalid learning rate", "not a positive finite number"];
-const TEMPERATURE: &[&str] = &["invalid temperature", "not a positive finite number"];
+const LR: &[&str] = &["invalid --lr", "not a positive finite number"];
+const TEMPERATURE: &[&str] = &["invalid --temperature", "not a positive finite number"];
 
 const CASES: &[Case] = &[
     // Data.
@@ -100,7 +100,7 @@ const CASES: &[Case] = &[
     case(
         "train --steps 0",
         1,
-        &["invalid steps", "at least one step"],
+        &["invalid --steps", "at least one step"],
     ),
     case("train --lr -1", 1, LR),
     case("train --lr nan", 1, LR),

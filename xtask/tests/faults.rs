@@ -64,6 +64,20 @@ fn a_diverging_run_keeps_its_last_good_checkpoint() {
         "{err}"
     );
     assert_eq!(fs::read(dir.join("good.json")).unwrap(), before);
+
+    // Resumed, the same run diverges at the same step, and --lr cannot change: the
+    // advice is a new run. (Step 1 is always finite: no update has happened yet.)
+    ok(
+        &dir,
+        "train --steps 50 --lr 1e6 --stop-at 1 --save early.json",
+    );
+    let err = fails(&dir, "train --resume early.json");
+    assert_eq!(diverged_step(&err), step, "{err}");
+    assert!(
+        err.contains("start a new run (without --resume) with a smaller --lr")
+            && !err.contains("try a smaller"),
+        "{err}"
+    );
     fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -70,7 +70,7 @@ impl TrainConfig {
         } = self.adam;
         if !(learning_rate.is_finite() && learning_rate > 0.0) {
             return invalid(
-                "learning rate",
+                "learning_rate",
                 format!(
                     "{learning_rate} is not a positive finite number (the reference uses 0.01)"
                 ),

@@ -1,4 +1,9 @@
 //! The errors of the `train` crate.
+//!
+//! They say what went wrong, with the values in fields; a setting is named as in
+//! [`TrainConfig`](crate::TrainConfig) (`learning_rate`, `steps`). What to do about
+//! it in terms of a command line's flags is the program's to say: `cargo xtask`
+//! adds "try a smaller --lr" to a divergence.
 
 use std::path::PathBuf;
 
@@ -50,13 +55,14 @@ pub enum Error {
     /// A setting that cannot work.
     #[error("invalid {what}: {why}")]
     Invalid {
-        /// The setting, such as `--lr`.
+        /// The setting, by its field name: `steps`, `learning_rate`, `beta1`,
+        /// `beta2`, `eps`, `temperature`, or a sampling input: `prefix`, `vocab`.
         what: &'static str,
         /// What is wrong with it and what would work.
         why: String,
     },
     /// The loss or a gradient stopped being a finite number.
-    #[error("training diverged at step {step}: the {what} is {value}; try a smaller --lr")]
+    #[error("training diverged at step {step}: the {what} is {value}")]
     Diverged {
         /// The 1-based step.
         step: usize,
@@ -67,9 +73,7 @@ pub enum Error {
     },
     /// A weight or an Adam moment stopped being a finite number (a checkpoint cannot
     /// hold it): the run diverged although every loss and gradient was finite.
-    #[error(
-        "training diverged by step {step}: `{name}` holds {value} at index {index}; try a smaller --lr"
-    )]
+    #[error("training diverged by step {step}: `{name}` holds {value} at index {index}")]
     NonFiniteState {
         /// The steps taken.
         step: usize,
@@ -109,9 +113,7 @@ pub enum Error {
         why: String,
     },
     /// Resuming on documents other than the checkpoint's.
-    #[error(
-        "the checkpoint was trained on {saved}, but this data is {given}; pass the same --data to resume, or --force to continue on this data (its vocabulary must be the same)"
-    )]
+    #[error("the checkpoint was trained on {saved}, but this data is {given}")]
     DataMismatch {
         /// The data the checkpoint was trained on.
         saved: DataFingerprint,

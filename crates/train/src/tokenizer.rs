@@ -26,10 +26,7 @@ impl Tokenizer {
     pub fn from_chars(chars: Vec<char>) -> Result<Self> {
         if chars.windows(2).any(|w| w[0] >= w[1]) {
             let why = "characters must be distinct and sorted by code point".into();
-            return Err(Error::Invalid {
-                what: "vocabulary",
-                why,
-            });
+            return Err(Error::Invalid { what: "vocab", why });
         }
         Ok(Tokenizer { chars })
     }

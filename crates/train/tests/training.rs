@@ -142,7 +142,7 @@ fn bad_settings_are_refused_before_training() {
         config.adam.learning_rate = lr;
         let err =
             Trainer::new(Dataset::embedded(), Sizes::default(), config, u128::MAX).unwrap_err();
-        assert!(err.to_string().contains("learning rate"), "{err}");
+        assert!(err.to_string().contains("invalid learning_rate"), "{err}");
     }
     let sizes = Sizes {
         n_embd: 16,
