@@ -5,6 +5,7 @@
 mod bench;
 mod export;
 mod golden;
+mod memory;
 mod metrics;
 mod parity;
 mod paths;

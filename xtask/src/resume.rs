@@ -33,8 +33,8 @@ pub(crate) fn start(args: &Args, path: &Path) -> anyhow::Result<Trainer> {
         checkpoint.step,
         checkpoint.train.steps
     );
-    let memory = train::total_memory().unwrap_or(u128::MAX);
-    Trainer::resume(dataset, &checkpoint, memory, args.force).map_err(|err| advise(err, true))
+    Trainer::resume(dataset, &checkpoint, crate::memory::limit(), args.force)
+        .map_err(|err| advise(err, true))
 }
 
 /// The data the checkpoint names: the embedded names, or the file it was read from.

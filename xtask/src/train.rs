@@ -178,8 +178,8 @@ fn start(args: &Args) -> anyhow::Result<Trainer> {
         None => Dataset::embedded(),
     };
     eprintln!("data: {} ({} documents)", dataset.name, dataset.docs.len());
-    let memory = train::total_memory().unwrap_or(u128::MAX);
-    Trainer::new(dataset, args.sizes.sizes(), config, memory).map_err(|err| advise(err, false))
+    Trainer::new(dataset, args.sizes.sizes(), config, crate::memory::limit())
+        .map_err(|err| advise(err, false))
 }
 
 /// The step to stop after: `--stop-at`, checked, or the end of the schedule.

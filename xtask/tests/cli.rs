@@ -61,7 +61,9 @@ fn metrics_lines_hold_step_loss_lr_and_time() {
         assert_eq!(row.as_object().unwrap().len(), 4, "{row}");
         assert_eq!(row["step"], i + 1);
         let lr = row["lr"].as_f64().unwrap();
-        assert_eq!(lr.to_bits(), train::cosine_lr(0.02, i, 12).to_bits());
+        // The cosine schedule, written out: lr * 0.5 * (1 + cos(pi * step / steps)).
+        let cosine = 0.02 * 0.5 * (1.0 + (std::f64::consts::PI * i as f64 / 12.0).cos());
+        assert_eq!(lr.to_bits(), cosine.to_bits());
         let loss = row["loss"].as_f64().unwrap();
         let line = format!("step {:4} /   12 | loss {loss:.4}", i + 1);
         assert!(out.contains(&line), "{line} is not in the output");
@@ -225,7 +227,7 @@ fn conflicting_resumes_are_refused_saying_what_differs() {
 
     // Other data: refused, naming both fingerprints; with --force, accepted when
     // the vocabulary is the same.
-    let mut names: Vec<&str> = train::EMBEDDED_NAMES.lines().collect();
+    let mut names = train::Dataset::embedded().docs;
     names.reverse();
     fs::write(dir.join("reversed.txt"), names.join("\n")).unwrap();
     fs::write(dir.join("few.txt"), "anna\nbob\n").unwrap();

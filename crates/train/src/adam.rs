@@ -41,7 +41,7 @@ pub struct Adam {
 
 /// The learning rate of 0-based `step` out of `num_steps`:
 /// `lr * 0.5 * (1 + cos(pi * step / num_steps))`.
-pub fn cosine_lr(lr: f64, step: usize, num_steps: usize) -> f64 {
+pub(crate) fn cosine_lr(lr: f64, step: usize, num_steps: usize) -> f64 {
     lr * 0.5 * (1.0 + (std::f64::consts::PI * step as f64 / num_steps as f64).cos())
 }
 

@@ -52,16 +52,16 @@ use crate::rng_state::RngState;
 use crate::tokenizer::Tokenizer;
 
 /// The `format` tag of a checkpoint.
-pub const CHECKPOINT_FORMAT: &str = "microgpt-checkpoint";
+pub(crate) const CHECKPOINT_FORMAT: &str = "microgpt-checkpoint";
 /// The version of the checkpoint format that this code writes and reads.
-pub const CHECKPOINT_VERSION: u32 = 1;
+pub(crate) const CHECKPOINT_VERSION: u32 = 1;
 
 /// A training run, frozen between two steps.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Checkpoint {
-    /// Always [`CHECKPOINT_FORMAT`].
+    /// Always `microgpt-checkpoint`.
     pub format: String,
-    /// Always [`CHECKPOINT_VERSION`].
+    /// The version of the format, which [`Checkpoint::from_json`] checks.
     pub version: u32,
     /// Steps taken.
     pub step: usize,

@@ -13,7 +13,7 @@ use crate::fingerprint::DataFingerprint;
 /// The default dataset, compiled into the binary: 29,910 lowercase first names,
 /// the US Social Security Administration's baby names of 2017 (public domain),
 /// most frequent first. `crates/train/data/README.md` says how it was made.
-pub const EMBEDDED_NAMES: &str = include_str!("../data/names.txt");
+const EMBEDDED_NAMES: &str = include_str!("../data/names.txt");
 
 /// The documents of a dataset, in file order.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -25,24 +25,28 @@ mod data;
 mod error;
 mod fingerprint;
 mod inference;
-mod memory;
 mod rng;
 mod rng_state;
 mod sample;
 mod tokenizer;
 mod trainer;
 
-pub use adam::{Adam, AdamConfig, cosine_lr};
+// The surface a user of the library needs: a run (`Trainer`, its settings
+// `TrainConfig`, `Sizes`, `AdamConfig`, what a step reports, the optimiser it
+// exposes), its data (`Dataset`, `Tokenizer`), a frozen run (`Checkpoint`, with
+// the types of its fields), generating (`Inference`, `Sampler`, the generator),
+// and the errors. How memory is measured, how a run is shown, which flag sets
+// what: those are the program's (`xtask`).
+pub use adam::{Adam, AdamConfig};
 pub use atomic::{check_writable, write_atomic};
-pub use checkpoint::{CHECKPOINT_FORMAT, CHECKPOINT_VERSION, Checkpoint};
+pub use checkpoint::Checkpoint;
 pub use config::{Sizes, TrainConfig};
-pub use data::{Dataset, EMBEDDED_NAMES, is_py_space};
+pub use data::{Dataset, is_py_space};
 pub use error::{Error, Result};
 pub use fingerprint::DataFingerprint;
 pub use inference::Inference;
-pub use memory::total_memory;
 pub use rng::{RngKind, RunRng};
 pub use rng_state::RngState;
-pub use sample::{Sampler, check_temperature, softmax_with_temperature};
+pub use sample::{Sampler, check_temperature};
 pub use tokenizer::Tokenizer;
 pub use trainer::{StepReport, Trainer};

@@ -10,7 +10,7 @@ use crate::rng::RunRng;
 /// `softmax(logits / temperature)` as the reference computes it: each logit times
 /// `temperature ** -1`, the maximum subtracted, `exp`, a left-to-right sum, and each
 /// exponential times `total ** -1`.
-pub fn softmax_with_temperature(logits: &[f64], temperature: f64, arith: Arith, probs: &mut [f64]) {
+fn softmax_with_temperature(logits: &[f64], temperature: f64, arith: Arith, probs: &mut [f64]) {
     let inv_t = arith.recip(temperature);
     for (p, &l) in probs.iter_mut().zip(logits) {
         *p = l * inv_t;
