@@ -10,7 +10,7 @@ use std::time::Instant;
 use autograd::Graph;
 use model::Gpt;
 use params::{ChaChaInit, StateDict};
-use train::{Dataset, RngKind, Sizes, TrainConfig, Trainer};
+use train::{Dataset, RngKind, Sizes, Tokenizer, TrainConfig, Trainer};
 
 /// Measure training speed, memory and scaling.
 #[derive(clap::Args)]
@@ -191,25 +191,20 @@ fn measure(
     })
 }
 
-/// The average tokens, graph slots and tape ops of one step, over the documents of
-/// the run (in the run's order, which needs the run's shuffle).
+/// The average tokens, graph slots and tape ops of one step, over the first
+/// `config.steps` documents in file order (not the run's shuffled order, so the
+/// figures do not change with the seed).
 fn graph_size(
     data: &Dataset,
     sizes: Sizes,
     config: TrainConfig,
 ) -> anyhow::Result<(f64, f64, f64)> {
-    let trainer = Trainer::new(
-        data.clone(),
-        sizes,
-        TrainConfig { steps: 1, ..config },
-        u128::MAX,
-    )?;
-    let tokenizer = trainer.tokenizer().clone();
+    let tokenizer = Tokenizer::new(&data.docs);
     let mode = config.mode();
     let mut graph = Graph::new();
     let state = StateDict::new(
         &mut graph,
-        trainer.model_config(),
+        &sizes.config(tokenizer.vocab_size()),
         &mut ChaChaInit::new(config.seed),
     )?;
     let gpt = Gpt::new(&state, mode);
@@ -217,10 +212,10 @@ fn graph_size(
     let mark = graph.mark();
     let (mut tokens, mut nodes, mut ops) = (0, 0, 0);
     let docs: Vec<&String> = data.docs.iter().take(config.steps).collect();
+    let mut seq = Vec::new();
     for doc in &docs {
-        let mut seq = vec![tokenizer.bos()];
-        seq.extend(tokenizer.encode(doc)?);
-        seq.push(tokenizer.bos());
+        seq.clear();
+        tokenizer.encode_doc_into(doc, &mut seq)?;
         gpt.loss(&mut graph, &mut cache, &seq)?;
         tokens += (seq.len() - 1).min(sizes.block_size);
         nodes += graph.len() - state.num_params();

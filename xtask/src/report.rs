@@ -10,7 +10,6 @@ fn flag(what: &str) -> Option<&'static str> {
         "steps" => "--steps",
         "learning_rate" => "--lr",
         "temperature" => "--temperature",
-        "prefix" => "--prefix",
         _ => return None,
     })
 }

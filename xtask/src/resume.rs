@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use anyhow::{Context, bail};
-use train::{Checkpoint, Dataset, Trainer};
+use train::{Checkpoint, Dataset, Sizes, Trainer};
 
 use crate::report::advise;
 use crate::train_args::Args;
@@ -52,7 +52,7 @@ fn saved_data(checkpoint: &Checkpoint) -> anyhow::Result<Dataset> {
 /// Refuses flags given on the command line whose values differ from the run's.
 fn check_flags(args: &Args, c: &Checkpoint, path: &Path) -> anyhow::Result<()> {
     let given = args.train_config();
-    let (m, s) = (&c.model, &args.sizes);
+    let (m, s) = (Sizes::of(&c.model), args.sizes.sizes());
     let flags: [(&str, String, String); 8] = [
         ("steps", given.steps.to_string(), c.train.steps.to_string()),
         ("seed", given.seed.to_string(), c.train.seed.to_string()),

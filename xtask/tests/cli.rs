@@ -143,7 +143,8 @@ fn sample_continues_the_run_or_a_prefix_and_refuses_bad_input() {
     );
     let err = fails(&dir, "sample --checkpoint c.json --prefix abcdefgh");
     assert!(
-        err.contains("block_size") && err.contains("8 characters"),
+        err.contains("--prefix \"abcdefgh\": a prefix of 8 characters leaves no room")
+            && err.contains("(block_size) holds BOS and at most 7 more"),
         "{err}"
     );
     let err = fails(&dir, "sample --checkpoint missing.json");

@@ -110,16 +110,11 @@ pub struct Sizes {
 
 impl Default for Sizes {
     fn default() -> Self {
-        let r = ModelConfig::reference(0);
-        Sizes {
-            n_embd: r.n_embd,
-            n_head: r.n_head,
-            n_layer: r.n_layer,
-            block_size: r.block_size,
-        }
+        Sizes::of(&ModelConfig::reference(0))
     }
 }
 
+// The two conversions between sizes and a model config, the only ones.
 impl Sizes {
     /// The sizes of `config`.
     pub fn of(config: &ModelConfig) -> Self {

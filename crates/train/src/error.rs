@@ -56,10 +56,21 @@ pub enum Error {
     #[error("invalid {what}: {why}")]
     Invalid {
         /// The setting, by its field name: `steps`, `learning_rate`, `beta1`,
-        /// `beta2`, `eps`, `temperature`, or a sampling input: `prefix`, `vocab`.
+        /// `beta2`, `eps`, `temperature`, or `vocab`.
         what: &'static str,
         /// What is wrong with it and what would work.
         why: String,
+    },
+    /// A prefix to continue that leaves no position of the context to generate in.
+    #[error(
+        "a prefix of {len} characters leaves no room: the model's context of {block_size} (block_size) holds BOS and at most {} more",
+        .block_size - 1
+    )]
+    PrefixTooLong {
+        /// The prefix's length in tokens (characters).
+        len: usize,
+        /// The model's context length.
+        block_size: usize,
     },
     /// The loss or a gradient stopped being a finite number.
     #[error("training diverged at step {step}: the {what} is {value}")]

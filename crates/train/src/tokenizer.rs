@@ -80,6 +80,18 @@ impl Tokenizer {
         Ok(out)
     }
 
+    /// Appends a document as the model trains on it to `out`: `[BOS] + ids + [BOS]`,
+    /// BOS both the context it starts from and the token that ends it.
+    ///
+    /// # Errors
+    /// If a character is not in the vocabulary; `out` then holds the ids before it.
+    pub fn encode_doc_into(&self, doc: &str, out: &mut Vec<usize>) -> Result<()> {
+        out.push(self.bos());
+        self.encode_into(doc, out)?;
+        out.push(self.bos());
+        Ok(())
+    }
+
     /// The text of `ids`, which must not hold BOS.
     ///
     /// # Errors
@@ -108,6 +120,9 @@ mod tests {
         let ids = t.encode("zoé").unwrap();
         assert_eq!(ids, [6, 5, 7]);
         assert_eq!(t.decode(&ids).unwrap(), "zoé");
+        let mut doc = vec![];
+        t.encode_doc_into("zoé", &mut doc).unwrap();
+        assert_eq!(doc, [8, 6, 5, 7, 8]);
     }
 
     #[test]

@@ -35,7 +35,8 @@ pub struct StepReport {
 pub struct Trainer {
     config: TrainConfig,
     tokenizer: Tokenizer,
-    /// The shuffled documents as token ids, end to end; `doc_ends[i]` ends doc `i`.
+    /// The shuffled documents as the model trains on them, each `[BOS] + ids +
+    /// [BOS]`, end to end; `doc_ends[i]` ends doc `i`.
     doc_tokens: Vec<usize>,
     doc_ends: Vec<usize>,
     graph: Graph,
@@ -44,8 +45,6 @@ pub struct Trainer {
     adam: Adam,
     rng: RunRng,
     cache: KvCache,
-    /// `[BOS] + doc + [BOS]` of the current step.
-    seq: Vec<usize>,
     /// The end of the parameters: each step's nodes come after it.
     mark: Mark,
     /// Steps taken.
@@ -155,7 +154,7 @@ impl Trainer {
         let mut doc_tokens = Vec::new();
         let mut doc_ends = Vec::with_capacity(docs.len());
         for doc in &docs {
-            tokenizer.encode_into(doc, &mut doc_tokens)?;
+            tokenizer.encode_doc_into(doc, &mut doc_tokens)?;
             doc_ends.push(doc_tokens.len());
         }
 
@@ -185,7 +184,6 @@ impl Trainer {
             adam,
             rng,
             cache,
-            seq: Vec::with_capacity(model_config.block_size + 2),
             mark,
             step: 0,
             // Room for every step's loss up front (up to a million, 8 MB), so that
@@ -294,10 +292,10 @@ impl Trainer {
         self.step >= self.config.steps
     }
 
-    /// The `i`-th document of the shuffled order, as token ids.
-    fn doc(&self, i: usize) -> &[usize] {
+    /// Where the `i`-th document of the shuffled order lies in `doc_tokens`.
+    fn doc_span(&self, i: usize) -> std::ops::Range<usize> {
         let start = if i == 0 { 0 } else { self.doc_ends[i - 1] };
-        &self.doc_tokens[start..self.doc_ends[i]]
+        start..self.doc_ends[i]
     }
 
     /// Takes the next step: document `step % num_docs`, forward, backward, Adam.
@@ -307,16 +305,11 @@ impl Trainer {
     /// were before the step.
     pub fn step(&mut self) -> Result<StepReport> {
         let step = self.step;
-        let bos = self.tokenizer.bos();
-        let doc = step % self.num_docs();
-        let mut seq = std::mem::take(&mut self.seq);
-        seq.clear();
-        seq.push(bos);
-        seq.extend_from_slice(self.doc(doc));
-        seq.push(bos);
-
-        let result = self.train_on(&seq, step);
-        self.seq = seq;
+        let span = self.doc_span(step % self.num_docs());
+        // Lent out for the step, which needs `self` mutably (moving a Vec is free).
+        let tokens = std::mem::take(&mut self.doc_tokens);
+        let result = self.train_on(&tokens[span], step);
+        self.doc_tokens = tokens;
         self.graph.truncate(self.mark);
         let loss = result?;
         self.step += 1;
