@@ -1,5 +1,6 @@
 //! The arena: every scalar lives in one slot of a `Graph`, addressed by a `Var`.
 
+use crate::arith::Arith;
 use crate::op::Op;
 
 /// A scalar node of a [`Graph`]: a `Copy` index into its arena.
@@ -132,12 +133,36 @@ pub struct Graph {
     /// Counts writes to values through the public API; a transposed copy made at
     /// an older generation may be stale.
     pub(crate) generation: u64,
+    /// How the fused ops round, for every op recorded from now on.
+    pub(crate) arith: Arith,
 }
 
 impl Graph {
     /// An empty graph.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty graph whose fused ops round as `arith` says: the reference's
+    /// digits ([`Arith::Exact`]) or the fast arithmetic ([`Arith::Fast`], the
+    /// default of [`Graph::new`]).
+    pub fn with_arith(arith: Arith) -> Self {
+        Graph {
+            arith,
+            ..Self::default()
+        }
+    }
+
+    /// How the fused ops of this graph round.
+    #[inline]
+    pub fn arith(&self) -> Arith {
+        self.arith
+    }
+
+    /// Changes how the fused ops recorded from now on round; ops already on the
+    /// tape keep theirs, backward included. Meant for tests that mix the two.
+    pub fn set_arith(&mut self, arith: Arith) {
+        self.arith = arith;
     }
 
     /// An empty graph with room for `slots` nodes and `ops` tape entries.

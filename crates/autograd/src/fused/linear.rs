@@ -21,15 +21,15 @@ pub(crate) struct Linear {
 
 impl Graph {
     /// `W x` for every row of `x`, with `W` row-major of `nout` rows: `(T, nout)`.
-    /// [`Arith::Fast`] rounds each multiply-add once (a fused multiply-add);
-    /// [`Arith::Exact`] rounds the product and the sum, as the reference does.
+    /// With [`Arith::Fast`] each multiply-add rounds once (a fused multiply-add);
+    /// with [`Arith::Exact`] the product and the sum round, as the reference does.
     ///
     /// # Panics
     /// If `W` is not `nout` whole rows, or `x` is not whole rows of `W`'s width.
-    pub fn linear(&mut self, w: Span, x: Span, nout: usize, arith: Arith) -> Span {
+    pub fn linear(&mut self, w: Span, x: Span, nout: usize) -> Span {
         let (rows, _) = Linear::shape(w, x, nout);
         let out = self.alloc(rows * nout);
-        self.linear_into(w, x, out, nout, arith);
+        self.linear_into(w, x, out, nout);
         out
     }
 
@@ -38,7 +38,8 @@ impl Graph {
     ///
     /// # Panics
     /// If the shapes disagree, or the spans overlap.
-    pub fn linear_into(&mut self, w: Span, x: Span, out: Span, nout: usize, arith: Arith) {
+    pub fn linear_into(&mut self, w: Span, x: Span, out: Span, nout: usize) {
+        let arith = self.arith;
         let (rows, _) = Linear::shape(w, x, nout);
         assert_eq!(
             out.len(),
