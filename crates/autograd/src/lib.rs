@@ -61,9 +61,11 @@ mod graph;
 mod kernels;
 mod op;
 mod scalar;
+mod span;
 mod transpose;
 
 pub use arith::{Arith, py_max, py_pow};
 pub use fused::{AttentionOutput, AttentionShape, RMSNORM_EPS};
-pub use graph::{Graph, Mark, Span, Var};
+pub use graph::{Graph, Mark};
 pub use scalar::Operand;
+pub use span::{Span, Var};

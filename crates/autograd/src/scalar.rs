@@ -3,8 +3,9 @@
 //! the primitives, as in the reference, and need no backward of their own.
 
 use crate::arith::py_pow;
-use crate::graph::{Graph, Var};
+use crate::graph::Graph;
 use crate::op::Op;
+use crate::span::Var;
 
 /// Either side of a binary op: a node, or a plain number.
 ///

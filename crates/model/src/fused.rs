@@ -7,8 +7,7 @@
 use autograd::{AttentionShape, Graph, Span};
 
 use crate::cache::KvCache;
-use crate::gpt::Gpt;
-use crate::weights::Block;
+use crate::weights::{Block, Weights};
 
 /// The `(T, V)` logits of `tokens` fed at positions `pos0 .. pos0 + T`, each
 /// seeing the positions up to its own.
@@ -18,40 +17,40 @@ use crate::weights::Block;
 /// `pos0 = 0`, decoding one token at a time. With `att` given, each layer's
 /// attention weights are pushed onto it (see [`autograd::AttentionOutput::att`]).
 pub(crate) fn forward(
-    m: &Gpt,
+    w: &Weights,
     g: &mut Graph,
     cache: &KvCache,
     tokens: &[usize],
     pos0: usize,
     mut att: Option<&mut Vec<Span>>,
 ) -> Span {
-    let (w, c, t) = (&m.w, m.config.n_embd, tokens.len());
+    let (c, t) = (w.config.n_embd, tokens.len());
     // (T, C) token embedding plus position embedding, normalised
     let x = g.embed(w.wte.span, w.wpe.span.sub(pos0 * c, t * c), c, tokens);
     let mut x = g.rmsnorm(x, c);
     for (l, block) in w.blocks.iter().enumerate() {
         let (keys, values) = cache.rows(l);
-        let (out, weights) = transformer_block(m, g, block, x, (keys, values), pos0);
+        let (out, weights) = transformer_block(w, g, block, x, (keys, values), pos0);
         x = out;
         if let Some(att) = att.as_deref_mut() {
             att.push(weights);
         }
     }
-    g.linear(w.lm_head.span, x, m.config.vocab_size) // (T, V)
+    g.linear(w.lm_head.span, x, w.config.vocab_size) // (T, V)
 }
 
 /// One block over the `(T, C)` rows `x` at positions `pos0 ..`: attention, then the
 /// MLP, each as `x + f(rmsnorm(x))`. Returns the block's output and its attention
 /// weights.
 fn transformer_block(
-    m: &Gpt,
+    w: &Weights,
     g: &mut Graph,
     block: &Block,
     x: Span,
     (keys, values): (Span, Span),
     pos0: usize,
 ) -> (Span, Span) {
-    let (c, t) = (m.config.n_embd, x.len() / m.config.n_embd);
+    let (c, t) = (w.config.n_embd, x.len() / w.config.n_embd);
     // Attention: x + wo(attention(rmsnorm(x)))
     let xn = g.rmsnorm(x, c); // (T, C)
     let q = g.linear(block.attn_wq.span, xn, c); // (T, C)
@@ -60,9 +59,9 @@ fn transformer_block(
     let seen = (pos0 + t) * c; // (pos0 + T, C) cached so far, these positions included
     let shape = AttentionShape {
         width: c,
-        n_head: m.config.n_head,
+        n_head: w.config.n_head,
         pos0,
-        scale: m.attn_scale,
+        scale: w.attn_scale,
     };
     let att = g.attention(q, keys.sub(0, seen), values.sub(0, seen), shape); // (T, C)
     let proj = g.linear(block.attn_wo.span, att.out, c); // (T, C)

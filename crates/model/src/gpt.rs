@@ -1,6 +1,6 @@
 //! The model's public face: [`Gpt`] and its [`Mode`].
 
-use autograd::{Arith, Graph, Var, py_pow};
+use autograd::{Arith, Graph, Var};
 use params::{ModelConfig, StateDict};
 
 use crate::cache::KvCache;
@@ -44,24 +44,16 @@ impl Mode {
 /// ([`Gpt::forward`]), the two giving the same numbers.
 #[derive(Clone, Debug)]
 pub struct Gpt {
-    pub(crate) config: ModelConfig,
     pub(crate) mode: Mode,
     pub(crate) w: Weights,
-    /// `head_dim ** 0.5 ** -1`: the reference divides each attention logit by
-    /// `head_dim ** 0.5`, which is a multiplication by its `pow(_, -1)`.
-    pub(crate) attn_scale: f64,
 }
 
 impl Gpt {
     /// The model whose weights are `state`'s tensors.
     pub fn new(state: &StateDict, mode: Mode) -> Self {
-        let config = *state.config();
-        let attn_scale = py_pow(py_pow(config.head_dim() as f64, 0.5), -1.0);
         Gpt {
-            config,
             mode,
             w: Weights::new(state),
-            attn_scale,
         }
     }
 
@@ -80,7 +72,7 @@ impl Gpt {
 
     /// The model's configuration.
     pub fn config(&self) -> &ModelConfig {
-        &self.config
+        &self.w.config
     }
 
     /// Which graph it builds.
@@ -100,7 +92,7 @@ impl Gpt {
             block_size,
             n_embd,
             ..
-        } = self.config;
+        } = self.w.config;
         match self.mode {
             Mode::Fast => cache.start_rows(graph, n_layer, block_size * n_embd),
             Mode::Exact => cache.start_nodes(n_layer),
@@ -121,7 +113,7 @@ impl Gpt {
         pos: usize,
         logits: &mut [f64],
     ) -> Result<()> {
-        let vocab_size = self.config.vocab_size;
+        let vocab_size = self.w.config.vocab_size;
         if logits.len() != vocab_size {
             return Err(Error::LogitsLength {
                 got: logits.len(),
@@ -150,7 +142,7 @@ impl Gpt {
         logits: &mut [f64],
     ) -> Result<()> {
         self.check_sequence(tokens)?;
-        let expected = tokens.len() * self.config.vocab_size;
+        let expected = tokens.len() * self.w.config.vocab_size;
         if logits.len() != expected {
             return Err(Error::LogitsLength {
                 got: logits.len(),
@@ -167,15 +159,15 @@ impl Gpt {
     fn feed(&self, graph: &mut Graph, cache: &mut KvCache, tokens: &[usize], logits: &mut [f64]) {
         match self.mode {
             Mode::Fast => {
-                let out = fused::forward(self, graph, cache, tokens, cache.len, None);
+                let out = fused::forward(&self.w, graph, cache, tokens, cache.len, None);
                 logits.copy_from_slice(graph.values(out));
                 cache.len += tokens.len();
             }
             Mode::Exact => {
-                let v = self.config.vocab_size;
+                let v = self.w.config.vocab_size;
                 let mut nodes = Vec::with_capacity(v);
                 for (&token, row) in tokens.iter().zip(logits.chunks_exact_mut(v)) {
-                    reference::forward(self, graph, cache, token, &mut nodes);
+                    reference::forward(&self.w, graph, cache, token, &mut nodes);
                     for (l, &n) in row.iter_mut().zip(&nodes) {
                         *l = graph.value(n);
                     }
@@ -194,11 +186,14 @@ impl Gpt {
         if tokens.len() < 2 {
             return Err(Error::SequenceTooShort { len: tokens.len() });
         }
-        let n = self.config.block_size.min(tokens.len() - 1);
-        if let Some(&token) = tokens[..=n].iter().find(|&&t| t >= self.config.vocab_size) {
+        let n = self.w.config.block_size.min(tokens.len() - 1);
+        if let Some(&token) = tokens[..=n]
+            .iter()
+            .find(|&&t| t >= self.w.config.vocab_size)
+        {
             return Err(Error::TokenOutOfRange {
                 token,
-                vocab_size: self.config.vocab_size,
+                vocab_size: self.w.config.vocab_size,
             });
         }
         self.start(graph, cache);
@@ -206,13 +201,13 @@ impl Gpt {
         let loss = match self.mode {
             Mode::Fast => {
                 // The whole sequence in one pass, then the (T,) losses.
-                let logits = fused::forward(self, graph, cache, inputs, 0, None); // (T, V)
+                let logits = fused::forward(&self.w, graph, cache, inputs, 0, None); // (T, V)
                 let losses = graph.cross_entropy(logits, targets); // (T,)
                 // (1 / n) * sum(losses), as the reference writes it
                 let total = graph.sum(losses.iter());
                 graph.mul(total, 1.0 / n as f64)
             }
-            Mode::Exact => reference::loss(self, graph, cache, inputs, targets),
+            Mode::Exact => reference::loss(&self.w, graph, cache, inputs, targets),
         };
         Ok(loss)
     }
@@ -234,7 +229,7 @@ impl Gpt {
             vocab_size,
             block_size,
             ..
-        } = self.config;
+        } = self.w.config;
         if tokens.is_empty() {
             return Err(Error::SequenceTooShort { len: 0 });
         }
@@ -255,7 +250,7 @@ impl Gpt {
             vocab_size,
             block_size,
             ..
-        } = self.config;
+        } = self.w.config;
         if token >= vocab_size {
             return Err(Error::TokenOutOfRange { token, vocab_size });
         }

@@ -70,13 +70,13 @@ impl Gpt {
     /// vocabulary.
     pub fn inspect(&self, graph: &mut Graph, tokens: &[usize]) -> Result<Inspection> {
         self.check_sequence(tokens)?;
-        let c = &self.config;
+        let c = &self.w.config;
         let (t, v, h) = (tokens.len(), c.vocab_size, c.n_head);
         let mark = graph.mark();
         let mut cache = KvCache::default();
         cache.start_rows(graph, c.n_layer, c.block_size * c.n_embd);
         let mut att: Vec<Span> = Vec::with_capacity(c.n_layer);
-        let out = fused::forward(self, graph, &cache, tokens, 0, Some(&mut att));
+        let out = fused::forward(&self.w, graph, &cache, tokens, 0, Some(&mut att));
         let logits = graph.values(out).to_vec();
         let mut probs = vec![0.0; t * v];
         for (l, p) in logits.chunks_exact(v).zip(probs.chunks_exact_mut(v)) {

@@ -10,7 +10,7 @@ use autograd::{Graph, Var, py_pow};
 use params::Tensor;
 
 use crate::cache::KvCache;
-use crate::gpt::Gpt;
+use crate::weights::Weights;
 
 /// Python's `sum(terms)`: `0 + t0` (a node `t0 + 0`), then `+ t1`, `+ t2`, ...
 fn sum(g: &mut Graph, terms: impl IntoIterator<Item = Var>) -> Var {
@@ -71,13 +71,13 @@ fn rmsnorm(g: &mut Graph, x: &[Var], out: &mut Vec<Var>) {
 /// `gpt(token_id, pos_id, keys, values)` at the next position of `cache`, which
 /// it extends: writes the logits' nodes into `logits`.
 pub(crate) fn forward(
-    m: &Gpt,
+    w: &Weights,
     g: &mut Graph,
     cache: &mut KvCache,
     token: usize,
     logits: &mut Vec<Var>,
 ) {
-    let (w, c, hd) = (&m.w, m.config.n_embd, m.config.head_dim());
+    let (c, hd) = (w.config.n_embd, w.config.head_dim());
     let pos = cache.len;
     let (wte, wpe) = (w.wte.row(token), w.wpe.row(pos));
     let mut x: Vec<Var> = (0..c).map(|i| g.add(wte.at(i), wpe.at(i))).collect();
@@ -100,7 +100,7 @@ pub(crate) fn forward(
         let t_len = pos + 1;
         let mut x_attn = Vec::with_capacity(c);
         let mut weights = Vec::with_capacity(t_len);
-        for h in 0..m.config.n_head {
+        for h in 0..w.config.n_head {
             let hs = h * hd;
             // attn_logits[t] = sum(q_h[j] * k_h[t][j] for j) / head_dim ** 0.5
             let logits: Vec<Var> = (0..t_len)
@@ -148,7 +148,7 @@ pub(crate) fn forward(
 /// The training loss of predicting each of `targets` from the `inputs` up to its
 /// own, as the reference builds it, on a started `cache`.
 pub(crate) fn loss(
-    m: &Gpt,
+    w: &Weights,
     g: &mut Graph,
     cache: &mut KvCache,
     inputs: &[usize],
@@ -158,7 +158,7 @@ pub(crate) fn loss(
     let mut losses = Vec::with_capacity(n);
     let (mut logits, mut probs) = (Vec::new(), Vec::new());
     for (&token, &target) in inputs.iter().zip(targets) {
-        forward(m, g, cache, token, &mut logits);
+        forward(w, g, cache, token, &mut logits);
         // probs = softmax(logits); loss_t = -probs[target].log(). Only the target's
         // probability is reachable from the loss, so the depth-first pass visits no
         // other.

@@ -10,7 +10,8 @@
 use crate::arith::Arith;
 use crate::arith::py_max;
 use crate::fused::assert_disjoint;
-use crate::graph::{Graph, Span};
+use crate::graph::Graph;
+use crate::span::Span;
 
 /// The shape of one attention op: how its rows split into heads, and where its
 /// query rows sit.

@@ -6,7 +6,8 @@
 use crate::arith::Arith;
 use crate::arith::py_max;
 use crate::fused::assert_disjoint;
-use crate::graph::{Graph, Span};
+use crate::graph::Graph;
+use crate::span::Span;
 
 /// The loss of each row. Saved for the backward pass: `exps` (T, V), the
 /// `exp(l[t][o] - max)`, and `sums` (T), each row's softmax denominator.

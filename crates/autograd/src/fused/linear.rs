@@ -5,8 +5,9 @@
 
 use crate::arith::Arith;
 use crate::fused::assert_disjoint;
-use crate::graph::{Graph, Span};
+use crate::graph::Graph;
 use crate::kernels;
+use crate::span::Span;
 use crate::transpose::TransposeCache;
 
 /// `out[t][o] = sum_i w[o][i] * x[t][i]`, each sum left to right from 0.
@@ -49,7 +50,7 @@ impl Graph {
         assert_disjoint("linear", &[w, x, out]);
         // `out` may hold a matrix of an earlier call (a cache row, say): forget it.
         self.transposed.invalidate(out);
-        let wt = self.transposed.get(&self.val, w, nout, self.generation);
+        let wt = self.transposed.get(&self.val, w, nout);
         let stride = TransposeCache::stride(nout);
         let [xv, yv] = self.val.get_disjoint_mut([x.range(), out.range()]).unwrap();
         match arith {

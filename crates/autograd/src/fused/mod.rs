@@ -28,7 +28,7 @@ pub(crate) use linear::Linear;
 pub(crate) use relu_sq::ReluSq;
 pub(crate) use rmsnorm::RmsNorm;
 
-use crate::graph::Span;
+use crate::span::Span;
 
 /// Panics unless the spans are pairwise disjoint: a fused op's backward writes the
 /// gradients of its inputs and outputs through disjoint slices.

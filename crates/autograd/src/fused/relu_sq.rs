@@ -1,7 +1,8 @@
 //! The MLP's activation, ReLU squared: `relu(x) ** 2`.
 
 use crate::fused::assert_disjoint;
-use crate::graph::{Graph, Span};
+use crate::graph::Graph;
+use crate::span::Span;
 
 /// `out[i] = max(0, x[i]) ** 2`.
 #[derive(Clone, Copy, Debug, PartialEq)]

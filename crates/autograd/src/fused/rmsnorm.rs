@@ -5,7 +5,8 @@
 
 use crate::arith::Arith;
 use crate::fused::assert_disjoint;
-use crate::graph::{Graph, Span};
+use crate::graph::Graph;
+use crate::span::Span;
 
 /// The epsilon of the reference's rmsnorm.
 pub const RMSNORM_EPS: f64 = 1e-5;
