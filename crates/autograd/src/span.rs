@@ -1,10 +1,10 @@
 //! The handles of the arena: a node is a `Var`, a run of consecutive nodes a
 //! `Span`. Both are plain indices, `Copy`, and know nothing of the graph.
 
-/// A scalar node of a [`Graph`]: a `Copy` index into its arena.
+/// A scalar node of a [`Graph`](crate::Graph): a `Copy` index into its arena.
 ///
 /// A `Var` is only meaningful for the graph that made it, and only until that graph
-/// is truncated below it (see [`Graph::truncate`]).
+/// is truncated below it (see [`Graph::truncate`](crate::Graph::truncate)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Var(pub(crate) u32);
 
