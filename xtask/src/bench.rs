@@ -201,7 +201,7 @@ fn graph_size(
 ) -> anyhow::Result<(f64, f64, f64)> {
     let tokenizer = Tokenizer::new(&data.docs);
     let mode = config.mode();
-    let mut graph = Graph::new();
+    let mut graph = Graph::with_arith(mode.arith());
     let state = StateDict::new(
         &mut graph,
         &sizes.config(tokenizer.vocab_size()),

@@ -32,6 +32,19 @@ pub fn py_pow(x: f64, y: f64) -> f64 {
     x.powf(black_box(y))
 }
 
+/// The largest of `values`, found as Python's `max` finds it: the first value,
+/// replaced by each later one that is greater (so a NaN first stays, and a NaN
+/// later is passed over).
+///
+/// # Panics
+/// If `values` is empty.
+#[inline]
+pub fn py_max(values: impl IntoIterator<Item = f64>) -> f64 {
+    let mut values = values.into_iter();
+    let first = values.next().expect("max of no values");
+    values.fold(first, |m, v| if v > m { v } else { m })
+}
+
 impl Arith {
     /// `x ** 2`.
     #[inline]

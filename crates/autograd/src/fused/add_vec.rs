@@ -1,7 +1,8 @@
 //! Element-wise sum of two vectors: the residual connection, and token plus position
 //! embedding.
 
-use crate::graph::{Graph, Span};
+use crate::graph::Graph;
+use crate::span::Span;
 
 /// `out[i] = a[i] + b[i]`.
 #[derive(Clone, Copy, Debug, PartialEq)]
