@@ -7,7 +7,7 @@ use std::fs;
 use train::Checkpoint;
 
 mod common;
-use common::{fails, metric_losses, ok, scratch};
+use common::{diverged_step, fails, metric_losses, ok, scratch};
 
 #[test]
 fn stop_save_and_resume_print_the_uninterrupted_run() {
@@ -82,12 +82,7 @@ fn a_failed_run_keeps_its_last_checkpoint() {
         &dir,
         "train --steps 50 --lr 10 --save-every 1 --save c.json",
     );
-    let step: usize = err
-        .split("diverged at step ")
-        .nth(1)
-        .and_then(|s| s.split(':').next())
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("{err}"));
+    let step = diverged_step(&err);
     assert!(step >= 2, "{err}");
     let c = Checkpoint::load(&dir.join("c.json")).unwrap();
     assert_eq!(c.step, step - 1, "the last good step is saved");

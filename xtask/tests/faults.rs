@@ -9,7 +9,7 @@ use std::process::Command;
 use train::Checkpoint;
 
 mod common;
-use common::{entries, fails, ok, scratch};
+use common::{diverged_step, entries, fails, ok, scratch};
 
 /// Every number a checkpoint holds that training computes.
 fn all_finite(c: &Checkpoint) -> bool {
@@ -19,15 +19,6 @@ fn all_finite(c: &Checkpoint) -> bool {
         .flat_map(|t| &t.values)
         .chain(&c.losses)
         .all(|v| v.is_finite())
-}
-
-/// The step in "diverged at step N:".
-fn diverged_step(err: &str) -> usize {
-    err.split("diverged at step ")
-        .nth(1)
-        .and_then(|s| s.split(':').next())
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("no step in {err}"))
 }
 
 #[test]

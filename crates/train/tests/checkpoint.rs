@@ -57,12 +57,8 @@ fn stop_and_resume(config: TrainConfig, stop: usize) -> (Trainer, Vec<String>) {
 #[test]
 fn a_resumed_run_is_the_uninterrupted_run_bit_for_bit() {
     // Both generators in both arithmetics.
-    for (rng, exact) in [
-        (RngKind::ChaCha, false),
-        (RngKind::Python, true),
-        (RngKind::Python, false),
-        (RngKind::ChaCha, true),
-    ] {
+    let kinds = [RngKind::ChaCha, RngKind::Python];
+    for (rng, exact) in kinds.into_iter().flat_map(|r| [(r, false), (r, true)]) {
         let config = TrainConfig {
             exact,
             ..config(rng, 60)
