@@ -242,6 +242,18 @@ impl Graph {
         self.indices.truncate(mark.indices);
     }
 
+    /// Gives back the memory the arena, the tape and the side buffers hold beyond
+    /// what they use now.
+    pub fn shrink_to_fit(&mut self) {
+        self.val.truncate(self.len);
+        self.grad.truncate(self.len);
+        self.val.shrink_to_fit();
+        self.grad.shrink_to_fit();
+        self.tape.shrink_to_fit();
+        self.args.shrink_to_fit();
+        self.indices.shrink_to_fit();
+    }
+
     /// Bytes currently reserved by the arena, the tape and the scratch space.
     pub fn capacity_bytes(&self) -> usize {
         use std::mem::size_of;

@@ -56,6 +56,7 @@
 mod arith;
 mod backward;
 mod exp;
+mod footprint;
 mod fused;
 mod graph;
 mod kernels;
@@ -65,6 +66,7 @@ mod span;
 mod transpose;
 
 pub use arith::{Arith, py_max, py_pow};
+pub use footprint::Footprint;
 pub use fused::{AttentionOutput, AttentionShape, RMSNORM_EPS};
 pub use graph::{Graph, Mark};
 pub use scalar::Operand;

@@ -49,7 +49,7 @@ impl TransposeCache {
         let i = match self.entries.iter().position(|e| e.w == w && e.rows == rows) {
             Some(i) => i,
             None => {
-                let data = Vec::with_capacity(w.len());
+                let data = Vec::with_capacity(Self::stride(rows) * (w.len() / rows));
                 self.entries.push(Entry {
                     w,
                     rows,

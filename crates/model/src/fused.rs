@@ -4,7 +4,8 @@
 //! Shapes: `T` positions fed at once, `C` n_embd, `V` vocab_size, `H` n_head.
 //! Every tensor is a span of the graph, row-major: `(T, C)` is `T` rows of `C`.
 
-use autograd::{AttentionShape, Graph, Span};
+use autograd::{AttentionShape, Footprint, Graph, Span};
+use params::ModelConfig;
 
 use crate::cache::KvCache;
 use crate::weights::{Block, Weights};
@@ -72,4 +73,35 @@ fn transformer_block(
     let hid = g.relu_sq(hid); // (T, 4C)
     let hid = g.linear(block.mlp_fc2.span, hid, c); // (T, C)
     (g.add_vec(hid, x), att.att)
+}
+
+/// What one training step over a full `block_size` sequence adds to the graph,
+/// op by op as [`forward`] and the loss build it: the key/value rows, the
+/// forward, the cross-entropy and the mean.
+pub(crate) fn step_footprint(config: &ModelConfig) -> Footprint {
+    let (t, c, v, h) = (
+        config.block_size,
+        config.n_embd,
+        config.vocab_size,
+        config.n_head,
+    );
+    let block = Footprint::rmsnorm(t, c)
+        + Footprint::linear(t, c, c, false) // q
+        + Footprint::linear(t, c, c, true).times(2) // k and v, into the cache
+        + Footprint::attention(t, t, c, h)
+        + Footprint::linear(t, c, c, false) // wo
+        + Footprint::elementwise(t * c) // residual
+        + Footprint::rmsnorm(t, c)
+        + Footprint::linear(t, 4 * c, c, false) // fc1
+        + Footprint::elementwise(t * 4 * c) // relu²
+        + Footprint::linear(t, c, 4 * c, false) // fc2
+        + Footprint::elementwise(t * c); // residual
+    Footprint::leaves(2 * config.n_layer * t * c) // the cache's rows
+        + Footprint::embed(t, c)
+        + Footprint::rmsnorm(t, c)
+        + block.times(config.n_layer)
+        + Footprint::linear(t, v, c, false) // lm_head
+        + Footprint::cross_entropy(t, v)
+        + Footprint::sum(t)
+        + Footprint::scalars(1) // * (1 / n)
 }

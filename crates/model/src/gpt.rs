@@ -10,8 +10,8 @@ use crate::{fused, reference};
 
 /// Which graph the model builds.
 ///
-/// How the fused ops round is the graph's setting ([`Graph::with_arith`]), not the
-/// model's: [`Mode::arith`] says which one each mode is meant to run on.
+/// How the fused ops round is a setting of the graph, not of the model: see
+/// [`Mode::arith`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Mode {
     /// A few fused ops per layer, gradients in tape order: the training engine.
@@ -19,15 +19,15 @@ pub enum Mode {
     Fast,
     /// The reference program's own graph: one scalar node per Python `Value`,
     /// `pow` wherever Python writes `**`, and gradients summed in the order of its
-    /// depth-first backward pass. With the graph's arithmetic [`Arith::Exact`] it
+    /// depth-first backward pass. On a graph made with [`Mode::arith`] it
     /// reproduces the reference to the last bit. Many times slower than
     /// [`Mode::Fast`].
     Exact,
 }
 
 impl Mode {
-    /// The arithmetic of the graph this mode is meant for: the reference's digits
-    /// for [`Mode::Exact`], the fast arithmetic otherwise.
+    /// How the graph this mode is meant for rounds ([`Graph::with_arith`]): as the
+    /// reference for [`Mode::Exact`], fast otherwise.
     pub fn arith(self) -> Arith {
         match self {
             Mode::Fast => Arith::Fast,

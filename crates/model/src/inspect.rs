@@ -7,7 +7,6 @@ use crate::cache::KvCache;
 use crate::error::Result;
 use crate::fused;
 use crate::gpt::Gpt;
-use crate::softmax::softmax;
 
 /// The model's forward pass over a prefix, laid out to be read or drawn.
 ///
@@ -80,7 +79,7 @@ impl Gpt {
         let logits = graph.values(out).to_vec();
         let mut probs = vec![0.0; t * v];
         for (l, p) in logits.chunks_exact(v).zip(probs.chunks_exact_mut(v)) {
-            softmax(l, 1.0, graph.arith(), p);
+            graph.arith().softmax(l, 1.0, p);
         }
         // Each layer's weights come as (T, H, T): query row, head, key.
         let mut attention = vec![0.0; c.n_layer * h * t * t];

@@ -5,7 +5,7 @@
 //! does, through one forward pass (`fused.rs`). It has two modes: [`Mode::Fast`]
 //! builds a handful of fused ops per layer and is the training engine;
 //! [`Mode::Exact`] builds the reference's own graph of scalar nodes
-//! (`reference.rs`) and, on a graph with exact arithmetic, reproduces it to the
+//! (`reference.rs`) and, on a graph that rounds as the reference does, reproduces it to the
 //! last bit. [`Gpt::inspect`] shows what one forward pass computes: the
 //! probabilities at each position and every head's attention weights.
 //!
@@ -42,12 +42,12 @@ mod error;
 mod fused;
 mod gpt;
 mod inspect;
+mod memory;
 mod reference;
-mod softmax;
 mod weights;
 
 pub use cache::KvCache;
 pub use error::{Error, Result};
 pub use gpt::{Gpt, Mode};
 pub use inspect::Inspection;
-pub use softmax::softmax;
+pub use memory::{check_memory, training_bytes, training_footprint};

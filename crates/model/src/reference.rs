@@ -6,7 +6,8 @@
 //! order and rounds the same way. The functions mirror the reference's helpers;
 //! `sum` is Python's `sum`, which starts from the integer 0.
 
-use autograd::{Graph, Var, py_pow};
+use autograd::{Footprint, Graph, Var, py_pow};
+use params::ModelConfig;
 use params::Tensor;
 
 use crate::cache::KvCache;
@@ -169,4 +170,44 @@ pub(crate) fn loss(
     // loss = (1 / n) * sum(losses)
     let total = sum(g, losses);
     g.mul(total, 1.0 / n as f64)
+}
+
+/// The nodes one training step over a full `block_size` sequence builds, counted
+/// as [`forward`] and [`loss`] make them (every node is an op: the constants are
+/// folded into `AddConst` and `MulConst`).
+pub(crate) fn step_footprint(config: &ModelConfig) -> Footprint {
+    let [c, v, l, h, hd] = [
+        config.n_embd,
+        config.vocab_size,
+        config.n_layer,
+        config.n_head,
+        config.head_dim(),
+    ]
+    .map(|x| x as u128);
+    // rmsnorm: C squares, a sum of C (C nodes), / n, + eps, ** -0.5, C products.
+    let rmsnorm = 3 * c + 3;
+    // linear: a product and a sum node per multiply-add.
+    let linear = |nout: u128, nin: u128| 2 * nout * nin;
+    let position = |t_len: u128| {
+        // Per head and key: the dot product (hd products, a sum of hd), / sqrt(hd);
+        // the softmax (- max, exp, a sum node, / total as ** -1 and a product);
+        // the weighted values (hd products and hd sum nodes).
+        let heads = h * t_len * (2 * hd + 1 + 5 + 2 * hd);
+        let block = rmsnorm
+            + 3 * linear(c, c)
+            + heads
+            + linear(c, c)
+            + c // residual
+            + rmsnorm
+            + linear(4 * c, c)
+            + 2 * 4 * c // relu, ** 2
+            + linear(c, 4 * c)
+            + c; // residual
+        // wte + wpe, rmsnorm, the blocks, lm_head, then the softmax of the logits
+        // (5 per logit as above), log and negation.
+        c + rmsnorm + l * block + linear(v, c) + 5 * v + 2
+    };
+    let t = config.block_size as u128;
+    let nodes: u128 = (1..=t).map(position).sum::<u128>() + t + 1; // the mean of t losses
+    Footprint::scalars(nodes)
 }

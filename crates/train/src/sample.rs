@@ -80,7 +80,9 @@ impl Sampler {
                 if let Some(&next) = prefix.get(pos) {
                     token = next;
                 } else {
-                    model::softmax(&self.logits, temperature, graph.arith(), &mut self.probs);
+                    graph
+                        .arith()
+                        .softmax(&self.logits, temperature, &mut self.probs);
                     token = rng.choose(&self.probs)?;
                     if token == bos {
                         break;

@@ -2,7 +2,7 @@
 //! forward, backward, Adam; and sampling at the end.
 
 use autograd::{Graph, Mark};
-use model::{Gpt, KvCache, Mode};
+use model::{Gpt, KvCache};
 use params::{ModelConfig, SavedStateDict, StateDict};
 
 use crate::adam::{Adam, cosine_lr};
@@ -147,7 +147,7 @@ impl Trainer {
         let model_config = sizes.config(tokenizer.vocab_size());
         model_config.validate()?;
         let mode = config.mode();
-        model_config.check_memory(memory_limit, mode == Mode::Exact)?;
+        model::check_memory(&model_config, mode, Adam::BYTES_PER_PARAM, memory_limit)?;
 
         let mut rng = RunRng::new(config.rng, config.seed);
         rng.shuffle(config.seed, &mut docs);

@@ -9,6 +9,7 @@
 
 use crate::arith::Arith;
 use crate::arith::py_max;
+use crate::footprint::attention_slots;
 use crate::fused::assert_disjoint;
 use crate::graph::Graph;
 use crate::span::Span;
@@ -141,7 +142,7 @@ impl Graph {
             d.t_len
         );
         // One allocation, carved into the output and the saved activations.
-        let all = self.alloc(q.len() + 2 * d.block() + d.rows * n_head);
+        let all = self.alloc(attention_slots(d.rows, d.t_len, width, n_head));
         assert_disjoint("attention", &[q, keys, values, all]);
         let out = all.sub(0, q.len());
         let exps = all.sub(q.len(), d.block());

@@ -5,6 +5,7 @@
 
 use crate::arith::Arith;
 use crate::arith::py_max;
+use crate::footprint::cross_entropy_slots;
 use crate::fused::assert_disjoint;
 use crate::graph::Graph;
 use crate::span::Span;
@@ -45,7 +46,7 @@ impl Graph {
             targets.iter().all(|&t| t < v),
             "cross_entropy: a target is out of {v} classes"
         );
-        let all = self.alloc(rows + rows * v + rows);
+        let all = self.alloc(cross_entropy_slots(rows, v));
         assert_disjoint("cross_entropy", &[logits, all]);
         let (out, exps, sums) = (
             all.sub(0, rows),

@@ -4,6 +4,7 @@
 //! Shapes: `T` rows of width `C`; `x` and `y` are `(T, C)`.
 
 use crate::arith::Arith;
+use crate::footprint::rmsnorm_slots;
 use crate::fused::assert_disjoint;
 use crate::graph::Graph;
 use crate::span::Span;
@@ -40,7 +41,7 @@ impl Graph {
             "rmsnorm: x is not whole rows of {width}"
         );
         let rows = x.len() / width;
-        let all = self.alloc(x.len() + 2 * rows);
+        let all = self.alloc(rmsnorm_slots(rows, width));
         assert_disjoint("rmsnorm", &[x, all]);
         let out = all.sub(0, x.len());
         let rstd = all.sub(x.len(), rows);
