@@ -196,10 +196,12 @@ impl Gpt {
                 vocab_size: self.w.config.vocab_size,
             });
         }
-        self.start(graph, cache);
         let (inputs, targets) = (&tokens[..n], &tokens[1..=n]);
         let loss = match self.mode {
             Mode::Fast => {
+                // Rows for these n positions only: nothing is decoded after them.
+                let c = &self.w.config;
+                cache.start_rows(graph, c.n_layer, n * c.n_embd);
                 // The whole sequence in one pass, then the (T,) losses.
                 let logits = fused::forward(&self.w, graph, cache, inputs, 0, None); // (T, V)
                 let losses = graph.cross_entropy(logits, targets); // (T,)
@@ -207,7 +209,10 @@ impl Gpt {
                 let total = graph.sum(losses.iter());
                 graph.mul(total, 1.0 / n as f64)
             }
-            Mode::Exact => reference::loss(&self.w, graph, cache, inputs, targets),
+            Mode::Exact => {
+                self.start(graph, cache);
+                reference::loss(&self.w, graph, cache, inputs, targets)
+            }
         };
         Ok(loss)
     }
