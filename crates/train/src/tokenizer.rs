@@ -92,6 +92,16 @@ impl Tokenizer {
         Ok(())
     }
 
+    /// A document as the model trains on it: `[BOS] + ids + [BOS]`.
+    ///
+    /// # Errors
+    /// If a character is not in the vocabulary.
+    pub fn encode_doc(&self, doc: &str) -> Result<Vec<usize>> {
+        let mut out = Vec::with_capacity(doc.len() + 2);
+        self.encode_doc_into(doc, &mut out)?;
+        Ok(out)
+    }
+
     /// The text of `ids`, which must not hold BOS.
     ///
     /// # Errors
@@ -120,9 +130,7 @@ mod tests {
         let ids = t.encode("zoé").unwrap();
         assert_eq!(ids, [6, 5, 7]);
         assert_eq!(t.decode(&ids).unwrap(), "zoé");
-        let mut doc = vec![];
-        t.encode_doc_into("zoé", &mut doc).unwrap();
-        assert_eq!(doc, [8, 6, 5, 7, 8]);
+        assert_eq!(t.encode_doc("zoé").unwrap(), [8, 6, 5, 7, 8]);
     }
 
     #[test]
