@@ -8,6 +8,8 @@ use train::{AdamConfig, RngKind, TrainConfig};
 
 use crate::sizes::SizeArgs;
 
+// The defaults are the library's (the reference's), so that they are written once.
+
 /// Train the model, then sample from it.
 ///
 /// Standard output carries exactly what the reference program prints, so runs can
@@ -20,10 +22,10 @@ pub(crate) struct Args {
     #[arg(long, value_name = "FILE")]
     pub(crate) data: Option<PathBuf>,
     /// Training steps, one document each.
-    #[arg(long, default_value_t = 500, value_name = "N")]
+    #[arg(long, default_value_t = TrainConfig::default().steps, value_name = "N")]
     pub(crate) steps: usize,
     /// Seed of the shuffle, the initial weights and sampling.
-    #[arg(long, default_value_t = 42, value_name = "S")]
+    #[arg(long, default_value_t = TrainConfig::default().seed, value_name = "S")]
     pub(crate) seed: u64,
     #[command(flatten)]
     pub(crate) sizes: SizeArgs,
@@ -31,7 +33,7 @@ pub(crate) struct Args {
     // Hyphen values, so that `-1` and `-inf` reach the check that explains them.
     #[arg(
         long,
-        default_value_t = 0.01,
+        default_value_t = AdamConfig::default().learning_rate,
         value_name = "F",
         allow_hyphen_values = true
     )]
@@ -39,13 +41,13 @@ pub(crate) struct Args {
     /// Sampling temperature.
     #[arg(
         long,
-        default_value_t = 0.5,
+        default_value_t = TrainConfig::default().temperature,
         value_name = "F",
         allow_hyphen_values = true
     )]
     pub(crate) temperature: f64,
     /// Names to generate after training.
-    #[arg(long, default_value_t = 20, value_name = "N")]
+    #[arg(long, default_value_t = TrainConfig::default().samples, value_name = "N")]
     pub(crate) samples: usize,
     /// Reproduce the reference program bit for bit: its generator (python, unless
     /// --rng says otherwise) and its exact arithmetic, about 100 times slower.
