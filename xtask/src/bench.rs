@@ -24,6 +24,13 @@ pub(crate) struct Args {
     /// Skip the scaling table.
     #[arg(long)]
     no_scaling: bool,
+    /// Instead, time this build's training step against commit REV's, in
+    /// interleaved rounds, and print their ratio.
+    #[arg(long, value_name = "REV")]
+    against: Option<String>,
+    /// Rounds of --against.
+    #[arg(long, default_value_t = 3, value_name = "N", requires = "against")]
+    rounds: usize,
 }
 
 /// Timings of one configuration.
@@ -56,6 +63,9 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
             .args(std::env::args().skip(2))
             .status()?;
         std::process::exit(status.code().unwrap_or(1));
+    }
+    if let Some(rev) = &args.against {
+        return crate::against::run(rev, args.rounds);
     }
     anyhow::ensure!(
         args.repeats >= 1 && args.steps >= 1,

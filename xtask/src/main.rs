@@ -2,6 +2,7 @@
 //!
 //! One binary, one module per subcommand. Run `cargo xtask --help` for the list.
 
+mod against;
 mod bench;
 mod export;
 mod golden;
