@@ -114,7 +114,9 @@ impl Checkpoint {
         write_atomic(path, self.to_json().as_bytes())
     }
 
-    /// Parses a checkpoint and checks that its parts fit together.
+    /// Parses a checkpoint and checks that its parts fit together. A file whose
+    /// `train` lacks `exact` (written before the field existed) is exact if its
+    /// generator is `python`, as such runs then were.
     ///
     /// # Errors
     /// If it is not JSON of the documented shape, declares another format or
