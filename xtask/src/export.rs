@@ -29,11 +29,13 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
-    train::check_writable(&args.out)?;
+    let (input, output) = (("--checkpoint", &*args.checkpoint), ("--out", &*args.out));
+    crate::files::check_distinct(&[input], &[output], None)?;
+    crate::files::check_writable(&args.out)?;
     let checkpoint = Checkpoint::load(&args.checkpoint)
         .with_context(|| format!("cannot export {}", args.checkpoint.display()))?;
     let bytes = to_safetensors(&checkpoint)?;
-    train::write_atomic(&args.out, &bytes)?;
+    crate::files::write_atomic(&args.out, &bytes)?;
     eprintln!(
         "wrote {}: {} f64 tensors, {} parameters, {} bytes",
         args.out.display(),

@@ -23,10 +23,10 @@ pub(crate) fn start(args: &Args, path: &Path) -> anyhow::Result<Trainer> {
     }
     let dataset = match &args.data {
         Some(data) => Dataset::load(data)?,
-        None => saved_data(&checkpoint)?,
+        None => saved_data(&checkpoint, args)?,
     };
-    eprintln!("data: {} ({} documents)", dataset.name, dataset.docs.len());
-    eprintln!(
+    note!("data: {} ({} documents)", dataset.name, dataset.docs.len());
+    note!(
         "resuming {} at step {} of {}",
         path.display(),
         checkpoint.step,
@@ -37,12 +37,15 @@ pub(crate) fn start(args: &Args, path: &Path) -> anyhow::Result<Trainer> {
 }
 
 /// The data the checkpoint names: the embedded names, or the file it was read from.
-fn saved_data(checkpoint: &Checkpoint) -> anyhow::Result<Dataset> {
+fn saved_data(checkpoint: &Checkpoint, args: &Args) -> anyhow::Result<Dataset> {
     let embedded = Dataset::embedded();
     let name = &checkpoint.data.name;
     if *name == embedded.name {
         return Ok(embedded);
     }
+    // An input too, found only now: no output may replace it.
+    let inputs = [("--resume's data", Path::new(name))];
+    crate::files::check_distinct(&inputs, &crate::train::outputs(args), None)?;
     Dataset::load(Path::new(name)).with_context(|| {
         format!("the checkpoint was trained on {name}; pass --data FILE with that data")
     })

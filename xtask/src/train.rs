@@ -13,7 +13,9 @@ use clap::parser::ValueSource;
 use indicatif::{ProgressBar, ProgressStyle};
 use train::{AdamConfig, Dataset, RngKind, TrainConfig, Trainer};
 
+use crate::files::{self, Lock, distinct::Flagged};
 use crate::metrics::Metrics;
+use crate::pipe::PipeOut;
 use crate::signals::{Signal, Stop};
 use crate::sizes::SizeArgs;
 
@@ -136,6 +138,9 @@ pub(crate) enum Finished {
     Done,
     /// After the step a signal interrupted, saved if `--save` was given.
     Interrupted(Signal),
+    /// Standard output was closed (`| head`): printing stopped, the run stopped
+    /// after its step and saved, as for a signal.
+    OutputClosed,
 }
 
 pub(crate) fn run(args: &Args) -> anyhow::Result<Finished> {
@@ -156,13 +161,19 @@ pub(crate) fn execute(
     if args.save_every == Some(0) {
         bail!("--save-every 0: give a number of steps of at least 1");
     }
-    // Every output path before any work: a typo must not cost a run its result.
-    for path in [&args.save, &args.plot, &args.metrics]
-        .into_iter()
-        .flatten()
-    {
-        train::check_writable(path)?;
+    // Every output path before any work: a typo must not cost a run its result,
+    // and no output may destroy an input or another output.
+    let mut inputs: Vec<Flagged<'_>> = Vec::new();
+    inputs.extend(args.data.as_deref().map(|p| ("--data", p)));
+    inputs.extend(args.resume.as_deref().map(|p| ("--resume", p)));
+    files::check_distinct(&inputs, &outputs(args), Some(("--resume", "--save")))?;
+    for (_, path) in outputs(args) {
+        files::check_writable(path)?;
     }
+    // Held until the run ends: no other run may save to this checkpoint meanwhile.
+    let _lock = args.save.as_deref().map(Lock::checkpoint).transpose()?;
+    let mut out = PipeOut::new(out);
+    let out = &mut out;
     let mut trainer = match &args.resume {
         None => start(args)?,
         Some(path) => crate::resume::start(args, path)?,
@@ -184,7 +195,7 @@ pub(crate) fn execute(
     let mut saved = None;
     // The stop flag is read here, between steps, so a signal lets the step it
     // interrupted finish.
-    while trainer.steps_done() < stop_at && !stop.requested() {
+    while trainer.steps_done() < stop_at && !stop.requested() && !out.closed() {
         let r = trainer
             .step()
             .map_err(|err| failed(err.into(), args, saved))?;
@@ -214,17 +225,20 @@ pub(crate) fn execute(
     }
     let elapsed = start.elapsed();
     if let Some(bar) = bar {
-        bar.finish_and_clear();
+        // Left on the terminal: the last step and its loss stay readable.
+        bar.finish();
     }
     let interrupted = stop.signal();
     let ran = trainer.steps_done() - first;
     if ran > 0 {
         let per_step = elapsed.as_secs_f64() * 1e6 / ran as f64;
-        eprintln!("trained {ran} steps in {elapsed:.2?} ({per_step:.1} µs per step)");
+        let s = if ran == 1 { "" } else { "s" };
+        note!("trained {ran} step{s} in {elapsed:.2?} ({per_step:.1} µs per step)");
     }
+    // The checkpoint, then the plot, are on disk before any sampling starts.
     if let Some(path) = &args.save {
         save(&trainer, path).map_err(|err| failed(err, args, saved))?;
-        eprintln!(
+        note!(
             "checkpoint: {} (step {} of {})",
             path.display(),
             trainer.steps_done(),
@@ -233,34 +247,59 @@ pub(crate) fn execute(
     }
     if let Some(path) = &args.plot {
         crate::plot::write(path, trainer.losses(), config.steps, &title(&trainer))?;
-        eprintln!("plot: {}", path.display());
+        note!("plot: {}", path.display());
     }
     if let Some(path) = &args.metrics {
-        eprintln!("metrics: {}", path.display());
+        note!("metrics: {}", path.display());
     }
     let how = match &args.save {
         Some(path) => format!("continue with --resume {}", path.display()),
         None => "nothing was saved (no --save)".into(),
     };
-    if let Some(signal) = interrupted {
-        eprintln!(
-            "interrupted by {}: stopped after step {} of {}; {how}",
-            signal.name(),
+    let stopped = |why: &str| {
+        note!(
+            "{why}: stopped after step {} of {}; {how}",
             trainer.steps_done(),
             config.steps
         );
+    };
+    if let Some(signal) = interrupted {
+        stopped(&format!("interrupted by {}", signal.name()));
         return Ok(Finished::Interrupted(signal));
     }
+    if out.closed() {
+        stopped("standard output was closed");
+        return Ok(Finished::OutputClosed);
+    }
     if stop_at < config.steps {
-        eprintln!("stopped after step {stop_at} of {}; {how}", config.steps);
+        note!("stopped after step {stop_at} of {}; {how}", config.steps);
         return Ok(Finished::Done);
     }
 
     writeln!(out, "\n--- inference ---")?;
     for (i, name) in trainer.sample(config.samples)?.iter().enumerate() {
+        if out.closed() {
+            return Ok(Finished::OutputClosed);
+        }
         writeln!(out, "sample {:2}: {name}", i + 1)?;
     }
-    Ok(Finished::Done)
+    Ok(if out.closed() {
+        Finished::OutputClosed
+    } else {
+        Finished::Done
+    })
+}
+
+/// The output paths of the run, with their flags.
+pub(crate) fn outputs(args: &Args) -> Vec<Flagged<'_>> {
+    [
+        ("--save", &args.save),
+        ("--plot", &args.plot),
+        ("--metrics", &args.metrics),
+    ]
+    .into_iter()
+    .filter_map(|(flag, path)| path.as_deref().map(|p| (flag, p)))
+    .collect()
 }
 
 /// `err`, which ended the run, with what became of `--save`: the last checkpoint
@@ -285,7 +324,7 @@ fn start(args: &Args) -> anyhow::Result<Trainer> {
         Some(path) => Dataset::load(path)?,
         None => Dataset::embedded(),
     };
-    eprintln!("data: {} ({} documents)", dataset.name, dataset.docs.len());
+    note!("data: {} ({} documents)", dataset.name, dataset.docs.len());
     let memory = train::total_memory().unwrap_or(u128::MAX);
     Ok(Trainer::new(dataset, args.sizes.sizes(), config, memory)?)
 }
@@ -311,10 +350,9 @@ fn stop_at(args: &Args, trainer: &Trainer) -> anyhow::Result<usize> {
 }
 
 fn save(trainer: &Trainer, path: &Path) -> anyhow::Result<()> {
-    trainer
-        .checkpoint()
-        .and_then(|c| c.save(path))
-        .with_context(|| format!("saving the checkpoint at step {}", trainer.steps_done()))
+    let context = || format!("saving the checkpoint at step {}", trainer.steps_done());
+    let checkpoint = trainer.checkpoint().with_context(context)?;
+    files::write_atomic(path, checkpoint.to_json().as_bytes()).with_context(context)
 }
 
 /// The plot's title: the run's settings.

@@ -32,8 +32,8 @@
 //!   shape in state-dict order, values row-major, one row per line.
 //!
 //! Every number is written in the shortest form that reads back to the same `f64`
-//! (serde_json with `float_roundtrip`), so a save and a load change no bit. The file
-//! is written atomically ([`crate::write_atomic`]).
+//! (serde_json with `float_roundtrip`), so a save and a load change no bit.
+//! Writing the text to a file is the caller's (`cargo xtask` writes it atomically).
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -41,7 +41,6 @@ use std::path::Path;
 use params::{FORMAT_VERSION, ModelConfig, SavedStateDict, SavedTensor, VALUES_FORMAT};
 use serde::{Deserialize, Serialize};
 
-use crate::atomic::write_atomic;
 use crate::error::{Error, Result};
 use crate::fingerprint::DataFingerprint;
 use crate::rng::RunRng;
@@ -102,14 +101,6 @@ impl Checkpoint {
             ),
         })?;
         Self::from_json(text)
-    }
-
-    /// Writes the checkpoint to `path`, atomically.
-    ///
-    /// # Errors
-    /// If the file cannot be written; an existing file is then left as it was.
-    pub fn save(&self, path: &Path) -> Result<()> {
-        write_atomic(path, self.to_json().as_bytes())
     }
 
     /// Parses a checkpoint and checks that its parts fit together.

@@ -80,22 +80,6 @@ pub enum Error {
         /// The value.
         value: f64,
     },
-    /// A file could not be written; the old one, if any, is untouched.
-    #[error("cannot write {}: {source}", path.display())]
-    Write {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// A file could not be written there, found before any work was done.
-    #[error("cannot write {}: {why}", path.display())]
-    NotWritable {
-        /// The file.
-        path: PathBuf,
-        /// What is in the way, and what to do.
-        why: String,
-    },
     /// A checkpoint that is not JSON of the documented shape.
     #[error("not a valid checkpoint: {source}{}", json_hint(source))]
     CheckpointJson {

@@ -18,7 +18,6 @@
 //! ```
 
 mod adam;
-mod atomic;
 mod checkpoint;
 mod data;
 mod error;
@@ -32,7 +31,6 @@ mod tokenizer;
 mod trainer;
 
 pub use adam::{Adam, AdamConfig, cosine_lr};
-pub use atomic::{check_writable, write_atomic};
 pub use checkpoint::{CHECKPOINT_FORMAT, CHECKPOINT_VERSION, Checkpoint};
 pub use data::{Dataset, EMBEDDED_NAMES, is_py_space};
 pub use error::{Error, Result};
