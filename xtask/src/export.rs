@@ -32,8 +32,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     let (input, output) = (("--checkpoint", &*args.checkpoint), ("--out", &*args.out));
     crate::files::check_distinct(&[input], &[output], None)?;
     crate::files::check_writable(&args.out)?;
-    let checkpoint = Checkpoint::load(&args.checkpoint)
-        .with_context(|| format!("cannot export {}", args.checkpoint.display()))?;
+    let checkpoint = crate::load::checkpoint(&args.checkpoint, "cannot export")?;
     let bytes = to_safetensors(&checkpoint)?;
     crate::files::write_atomic(&args.out, &bytes)?;
     eprintln!(

@@ -11,8 +11,7 @@ use crate::train::Args;
 /// Loads the checkpoint, checks the flags against it, finds its data, and
 /// restores the run.
 pub(crate) fn start(args: &Args, path: &Path) -> anyhow::Result<Trainer> {
-    let mut checkpoint =
-        Checkpoint::load(path).with_context(|| format!("cannot resume from {}", path.display()))?;
+    let mut checkpoint = crate::load::checkpoint(path, "cannot resume from")?;
     check_flags(args, &checkpoint, path)?;
     // Only the sampling after training may change.
     if args.given("temperature") {

@@ -3,8 +3,8 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::{Context, bail};
-use train::{Checkpoint, Inference};
+use anyhow::bail;
+use train::Inference;
 
 /// Generate names from a checkpoint (written by `cargo xtask train --save FILE`).
 ///
@@ -40,8 +40,7 @@ pub(crate) fn execute(args: &Args, out: &mut dyn Write) -> anyhow::Result<()> {
         bail!("--samples 0: ask for at least one name");
     }
     let path = &args.checkpoint;
-    let checkpoint =
-        Checkpoint::load(path).with_context(|| format!("cannot sample from {}", path.display()))?;
+    let checkpoint = crate::load::checkpoint(path, "cannot sample from")?;
     let temperature = args.temperature.unwrap_or(checkpoint.train.temperature);
     train::check_temperature(temperature)?;
     let n = args.samples.unwrap_or(checkpoint.train.samples);

@@ -92,6 +92,16 @@ pub enum Error {
         /// What is wrong with it.
         why: String,
     },
+    /// A checkpoint whose bytes are not those it was written with.
+    #[error(
+        "the checkpoint's checksum does not match its contents (stored {stored}, computed {computed}): the file was changed after it was written, by a disk or copy error or an edit; use another copy"
+    )]
+    ChecksumMismatch {
+        /// The checksum the file holds.
+        stored: String,
+        /// The checksum of what the file holds besides it.
+        computed: String,
+    },
     /// Resuming on documents other than the checkpoint's.
     #[error(
         "the checkpoint was trained on {saved}, but this data is {given}; pass the same --data to resume, or --force to continue on this data (its vocabulary must be the same)"

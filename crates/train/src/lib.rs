@@ -22,6 +22,7 @@ mod checkpoint;
 mod data;
 mod error;
 mod fingerprint;
+mod fnv;
 mod inference;
 mod memory;
 mod rng;
