@@ -21,7 +21,7 @@ pub(crate) fn start(args: &Args, path: &Path) -> anyhow::Result<Trainer> {
         checkpoint.train.samples = args.samples;
     }
     let dataset = match &args.data {
-        Some(data) => Dataset::load(data)?,
+        Some(data) => crate::train::load_data(data)?,
         None => saved_data(&checkpoint, args)?,
     };
     note!("data: {} ({} documents)", dataset.name, dataset.docs.len());

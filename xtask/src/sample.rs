@@ -23,7 +23,7 @@ pub(crate) struct Args {
     #[arg(long, value_name = "F", allow_hyphen_values = true)]
     pub(crate) temperature: Option<f64>,
     /// Seed a fresh generator of the run's kind [default: continue the run's].
-    #[arg(long, value_name = "S")]
+    #[arg(long, value_name = "S", allow_hyphen_values = true, value_parser = crate::usage::parse_seed)]
     pub(crate) seed: Option<u64>,
     /// Start every name with this text, and continue it.
     #[arg(long, value_name = "TEXT", default_value = "")]

@@ -34,7 +34,7 @@ pub(crate) struct Args {
     #[arg(long, default_value_t = 500, value_name = "N")]
     pub(crate) steps: usize,
     /// Seed of the shuffle, the initial weights and sampling.
-    #[arg(long, default_value_t = 42, value_name = "S")]
+    #[arg(long, default_value_t = 42, value_name = "S", allow_hyphen_values = true, value_parser = crate::usage::parse_seed)]
     pub(crate) seed: u64,
     #[command(flatten)]
     pub(crate) sizes: SizeArgs,
@@ -320,13 +320,26 @@ fn failed(err: anyhow::Error, args: &Args, saved: Option<usize>) -> anyhow::Erro
 fn start(args: &Args) -> anyhow::Result<Trainer> {
     let config = args.train_config();
     config.validate()?;
+    // The sizes too, before the data is read: its vocabulary is not needed to
+    // tell that `--n-head 3` cannot divide `--n-embd 16`.
+    args.sizes.config(2).validate()?;
     let dataset = match &args.data {
-        Some(path) => Dataset::load(path)?,
+        Some(path) => load_data(path)?,
         None => Dataset::embedded(),
     };
     note!("data: {} ({} documents)", dataset.name, dataset.docs.len());
     let memory = train::total_memory().unwrap_or(u128::MAX);
     Ok(Trainer::new(dataset, args.sizes.sizes(), config, memory)?)
+}
+
+/// Reads `--data FILE`.
+pub(crate) fn load_data(path: &Path) -> anyhow::Result<Dataset> {
+    if path.as_os_str() == "-" {
+        bail!(
+            "--data -: reading standard input is not supported (a run may need its data again to resume); give the path of a file"
+        );
+    }
+    Ok(Dataset::load(path)?)
 }
 
 /// The step to stop after: `--stop-at`, checked, or the end of the schedule.

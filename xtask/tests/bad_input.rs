@@ -43,7 +43,10 @@ const fn perm_case(args: &'static str, says: &'static [&'static str]) -> Case {
 }
 
 const LR: &[&str] = &["invalid learning rate", "not a positive finite number"];
-const TEMPERATURE: &[&str] = &["invalid temperature", "not a positive finite number"];
+const TEMPERATURE: &[&str] = &[
+    "invalid temperature",
+    "not a positive finite number of at least 0.001",
+];
 
 const CASES: &[Case] = &[
     // Data.
@@ -111,6 +114,32 @@ const CASES: &[Case] = &[
     case("train --temperature nan", 1, TEMPERATURE),
     case("train --temperature inf", 1, TEMPERATURE),
     case("train --temperature -inf", 1, TEMPERATURE),
+    // Too small to divide by: refused before training, not after it.
+    case(
+        "train --temperature 1e-320",
+        1,
+        &["invalid temperature", "at least 0.001"],
+    ),
+    case(
+        "sample --checkpoint c.json --temperature 1e-320",
+        1,
+        &["invalid temperature", "at least 0.001"],
+    ),
+    case(
+        "train --resume c.json --temperature 1e-4",
+        1,
+        &["invalid temperature", "at least 0.001"],
+    ),
+    case(
+        "train --seed -1",
+        2,
+        &["--seed", "a whole number from 0 to"],
+    ),
+    case(
+        "train --data -",
+        1,
+        &["--data -", "standard input", "give the path of a file"],
+    ),
     case(
         "sample --checkpoint c.json --temperature -inf",
         1,
