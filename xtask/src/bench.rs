@@ -215,7 +215,7 @@ fn graph_size(
     let mut cache = gpt.new_cache();
     let mark = graph.mark();
     let (mut tokens, mut nodes, mut ops) = (0, 0, 0);
-    let docs: Vec<&String> = data.docs.iter().take(config.steps).collect();
+    let docs: Vec<&str> = data.docs().take(config.steps).collect();
     for doc in &docs {
         let mut seq = vec![tokenizer.bos()];
         seq.extend(tokenizer.encode(doc)?);

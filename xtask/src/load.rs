@@ -6,10 +6,17 @@ use std::path::Path;
 use anyhow::Context;
 use train::Checkpoint;
 
+use crate::limits::{InputLimit, advise, available_memory};
+
 /// Loads the checkpoint `path`; `doing` says what for ("cannot resume from").
-pub(crate) fn checkpoint(path: &Path, doing: &str) -> anyhow::Result<Checkpoint> {
-    let checkpoint =
-        Checkpoint::load(path).with_context(|| format!("{doing} {}", path.display()))?;
+pub(crate) fn checkpoint(
+    path: &Path,
+    doing: &str,
+    limit: InputLimit,
+) -> anyhow::Result<Checkpoint> {
+    let checkpoint = Checkpoint::load_with(path, limit.bytes(), available_memory())
+        .map_err(advise)
+        .with_context(|| format!("{doing} {}", path.display()))?;
     if checkpoint.version == 1 {
         note!(
             "note: {} is a version 1 checkpoint, which has no checksum, so corruption cannot be detected; a checkpoint saved now is version {}",

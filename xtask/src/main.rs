@@ -15,6 +15,7 @@ mod bench;
 mod export;
 mod files;
 mod golden;
+mod limits;
 mod load;
 mod metrics;
 mod parity;

@@ -11,7 +11,7 @@ use crate::train::Args;
 /// Loads the checkpoint, checks the flags against it, finds its data, and
 /// restores the run.
 pub(crate) fn start(args: &Args, path: &Path) -> anyhow::Result<Trainer> {
-    let mut checkpoint = crate::load::checkpoint(path, "cannot resume from")?;
+    let mut checkpoint = crate::load::checkpoint(path, "cannot resume from", args.limit)?;
     check_flags(args, &checkpoint, path)?;
     // Only the sampling after training may change.
     if args.given("temperature") {
@@ -21,18 +21,18 @@ pub(crate) fn start(args: &Args, path: &Path) -> anyhow::Result<Trainer> {
         checkpoint.train.samples = args.samples;
     }
     let dataset = match &args.data {
-        Some(data) => crate::train::load_data(data)?,
+        Some(data) => crate::train::load_data(data, args)?,
         None => saved_data(&checkpoint, args)?,
     };
-    note!("data: {} ({} documents)", dataset.name, dataset.docs.len());
+    note!("data: {} ({} documents)", dataset.name, dataset.len());
     note!(
         "resuming {} at step {} of {}",
         path.display(),
         checkpoint.step,
         checkpoint.train.steps
     );
-    let memory = train::total_memory().unwrap_or(u128::MAX);
-    Ok(Trainer::resume(dataset, &checkpoint, memory, args.force)?)
+    let memory = crate::limits::available_memory();
+    Trainer::resume(dataset, &checkpoint, memory, args.force).map_err(crate::limits::advise)
 }
 
 /// The data the checkpoint names: the embedded names, or the file it was read from.
@@ -45,7 +45,7 @@ fn saved_data(checkpoint: &Checkpoint, args: &Args) -> anyhow::Result<Dataset> {
     // An input too, found only now: no output may replace it.
     let inputs = [("--resume's data", Path::new(name))];
     crate::files::check_distinct(&inputs, &crate::train::outputs(args), None)?;
-    Dataset::load(Path::new(name)).with_context(|| {
+    crate::train::load_data(Path::new(name), args).with_context(|| {
         format!("the checkpoint was trained on {name}; pass --data FILE with that data")
     })
 }

@@ -28,6 +28,8 @@ pub(crate) struct Args {
     /// Start every name with this text, and continue it.
     #[arg(long, value_name = "TEXT", default_value = "")]
     pub(crate) prefix: String,
+    #[command(flatten)]
+    pub(crate) limit: crate::limits::InputLimit,
 }
 
 pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
@@ -40,7 +42,7 @@ pub(crate) fn execute(args: &Args, out: &mut dyn Write) -> anyhow::Result<()> {
         bail!("--samples 0: ask for at least one name");
     }
     let path = &args.checkpoint;
-    let checkpoint = crate::load::checkpoint(path, "cannot sample from")?;
+    let checkpoint = crate::load::checkpoint(path, "cannot sample from", args.limit)?;
     let temperature = args.temperature.unwrap_or(checkpoint.train.temperature);
     train::check_temperature(temperature)?;
     let n = args.samples.unwrap_or(checkpoint.train.samples);

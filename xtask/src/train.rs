@@ -11,7 +11,7 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use clap::parser::ValueSource;
 use indicatif::{ProgressBar, ProgressStyle};
-use train::{AdamConfig, Dataset, RngKind, TrainConfig, Trainer};
+use train::{AdamConfig, Dataset, ReadOptions, RngKind, TrainConfig, Trainer};
 
 use crate::files::{self, Lock, distinct::Flagged};
 use crate::metrics::Metrics;
@@ -84,6 +84,8 @@ pub(crate) struct Args {
     /// Write one JSON line per step to FILE: step, loss, lr, elapsed_s.
     #[arg(long, value_name = "FILE")]
     pub(crate) metrics: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) limit: crate::limits::InputLimit,
     /// The flags given on the command line (clap ids), as opposed to defaults.
     #[arg(skip)]
     pub(crate) given: Vec<String>,
@@ -324,22 +326,62 @@ fn start(args: &Args) -> anyhow::Result<Trainer> {
     // tell that `--n-head 3` cannot divide `--n-embd 16`.
     args.sizes.config(2).validate()?;
     let dataset = match &args.data {
-        Some(path) => load_data(path)?,
+        Some(path) => load_data(path, args)?,
         None => Dataset::embedded(),
     };
-    note!("data: {} ({} documents)", dataset.name, dataset.docs.len());
-    let memory = train::total_memory().unwrap_or(u128::MAX);
-    Ok(Trainer::new(dataset, args.sizes.sizes(), config, memory)?)
+    note!("data: {} ({} documents)", dataset.name, dataset.len());
+    let memory = crate::limits::available_memory();
+    Trainer::new(dataset, args.sizes.sizes(), config, memory).map_err(crate::limits::advise)
 }
 
-/// Reads `--data FILE`.
-pub(crate) fn load_data(path: &Path) -> anyhow::Result<Dataset> {
+/// Reads a data file for the run, within `--max-input-mb` and the memory left,
+/// and says what it found worth knowing: a byte-order mark, control characters.
+pub(crate) fn load_data(path: &Path, args: &Args) -> anyhow::Result<Dataset> {
     if path.as_os_str() == "-" {
         bail!(
             "--data -: reading standard input is not supported (a run may need its data again to resume); give the path of a file"
         );
     }
-    Ok(Dataset::load(path)?)
+    let exact = args.rng == Rng::Python;
+    let options = ReadOptions {
+        max_bytes: args.limit.bytes(),
+        memory_limit: crate::limits::available_memory(),
+        keep_bom: exact,
+    };
+    let dataset = Dataset::load_with(path, &options).map_err(crate::limits::advise)?;
+    let notes = &dataset.notes;
+    match notes.bom {
+        Some(false) => note!(
+            "note: {} starts with a byte-order mark (U+FEFF); it is dropped, not read as a character",
+            dataset.name
+        ),
+        Some(true) => note!(
+            "note: {} starts with a byte-order mark (U+FEFF); --rng python keeps it as a character of the first document, as the reference does",
+            dataset.name
+        ),
+        None => {}
+    }
+    if notes.control_count > 0 {
+        let listed: Vec<String> = notes
+            .control
+            .iter()
+            .map(|(line, ch)| format!("{ch:?} on line {line}"))
+            .collect();
+        let more = notes.control_count - notes.control.len();
+        let more = if more > 0 {
+            format!(", and {more} more")
+        } else {
+            String::new()
+        };
+        note!(
+            "note: {} holds {} control character{} inside documents, which become characters of the vocabulary: {}{more}",
+            dataset.name,
+            notes.control_count,
+            if notes.control_count == 1 { "" } else { "s" },
+            listed.join(", ")
+        );
+    }
+    Ok(dataset)
 }
 
 /// The step to stop after: `--stop-at`, checked, or the end of the schedule.

@@ -41,14 +41,17 @@
 //! Writing the text to a file is the caller's (`cargo xtask` writes it atomically).
 
 use std::fmt::Write as _;
+use std::io::Read as _;
 use std::path::Path;
 
 use params::{FORMAT_VERSION, ModelConfig, SavedStateDict, SavedTensor, VALUES_FORMAT};
 use serde::{Deserialize, Serialize};
 
+use crate::data::DEFAULT_MAX_BYTES;
 use crate::error::{Error, Result};
 use crate::fingerprint::DataFingerprint;
 use crate::fnv::Fnv1a64;
+use crate::memory::try_reserve;
 use crate::rng::RunRng;
 use crate::rng_state::RngState;
 use crate::tokenizer::Tokenizer;
@@ -93,16 +96,62 @@ pub struct Checkpoint {
 }
 
 impl Checkpoint {
-    /// Reads and checks a checkpoint file.
+    /// Reads and checks a checkpoint file of at most [`DEFAULT_MAX_BYTES`].
     ///
     /// # Errors
-    /// If it cannot be read, is not a checkpoint of this version, or its parts do
-    /// not fit together.
+    /// See [`Checkpoint::load_with`].
     pub fn load(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path).map_err(|source| Error::Read {
+        Self::load_with(path, DEFAULT_MAX_BYTES, u128::MAX)
+    }
+
+    /// Reads and checks a checkpoint file, reading at most `max_bytes`, and
+    /// refusing one whose text and values would not fit in `memory_limit` bytes.
+    ///
+    /// # Errors
+    /// If it cannot be read, is too large, is not a checkpoint of a version this
+    /// build reads, or its parts do not fit together.
+    pub fn load_with(path: &Path, max_bytes: u64, memory_limit: u128) -> Result<Self> {
+        let read_error = |source| Error::Read {
             path: path.into(),
             source,
-        })?;
+        };
+        let file = std::fs::File::open(path).map_err(read_error)?;
+        let size = file.metadata().map_err(read_error)?.len();
+        let name = path.display().to_string();
+        if size > max_bytes {
+            return Err(Error::TooLarge {
+                name,
+                size: Some(size),
+                limit: max_bytes,
+            });
+        }
+        // The text, and the values parsed from it: fewer bytes than their text.
+        let needed = u128::from(size) * 2;
+        if needed > memory_limit {
+            return Err(Error::OutOfMemory {
+                what: format!("loading {name}"),
+                needed,
+                available: memory_limit,
+            });
+        }
+        let mut bytes = Vec::new();
+        try_reserve(
+            &mut bytes,
+            usize::try_from(size).unwrap_or(usize::MAX),
+            "the checkpoint",
+        )?;
+        // One byte past the limit tells a file that grew (or a device) from one
+        // that fits.
+        std::io::Read::take(file, max_bytes.saturating_add(1))
+            .read_to_end(&mut bytes)
+            .map_err(read_error)?;
+        if bytes.len() as u64 > max_bytes {
+            return Err(Error::TooLarge {
+                name,
+                size: None,
+                limit: max_bytes,
+            });
+        }
         // A binary file (a safetensors export, say) is not text, let alone JSON.
         let text = std::str::from_utf8(&bytes).map_err(|e| Error::BadCheckpoint {
             why: format!(

@@ -25,6 +25,44 @@ pub enum Error {
         /// That byte.
         byte: u8,
     },
+    /// The data file holds a NUL byte, which no text holds.
+    #[error(
+        "{name} is not text: it holds a NUL byte on line {line} (a binary file?); give a text file, one document per line"
+    )]
+    Binary {
+        /// The file's name.
+        name: String,
+        /// The 1-based line of the first NUL byte.
+        line: usize,
+    },
+    /// A file larger than the reader's limit.
+    #[error("{name} is larger than the limit of {} bytes{}", limit, size.map_or(String::new(), |s| format!(" ({s} bytes)")))]
+    TooLarge {
+        /// The file's name.
+        name: String,
+        /// Its size, where known before reading (a regular file).
+        size: Option<u64>,
+        /// The limit, in bytes.
+        limit: u64,
+    },
+    /// Work that would need more memory than is available.
+    #[error("{what} needs about {} but only {} is available", params::Bytes(*needed), params::Bytes(*available))]
+    OutOfMemory {
+        /// What the memory was for.
+        what: String,
+        /// Bytes needed.
+        needed: u128,
+        /// Bytes available.
+        available: u128,
+    },
+    /// An allocation the system refused.
+    #[error("cannot allocate {} for {what}: out of memory", params::Bytes(*bytes as u128))]
+    Alloc {
+        /// What the memory was for.
+        what: &'static str,
+        /// Bytes asked for.
+        bytes: usize,
+    },
     /// The data holds no document.
     #[error("{name} holds no documents: every line is empty or blank; give one document per line")]
     NoDocuments {

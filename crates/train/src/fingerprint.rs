@@ -30,13 +30,13 @@ impl DataFingerprint {
     /// The fingerprint of `dataset`.
     pub fn of(dataset: &Dataset) -> Self {
         let mut h = Fnv1a64::new();
-        for doc in &dataset.docs {
+        for doc in dataset.docs() {
             h.update(doc.as_bytes());
             h.update(&[0xff]);
         }
         DataFingerprint {
             name: dataset.name.clone(),
-            docs: dataset.docs.len(),
+            docs: dataset.len(),
             fnv1a64: h.hex(),
         }
     }

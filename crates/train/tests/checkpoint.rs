@@ -202,12 +202,10 @@ fn other_data_is_refused_unless_forced_with_the_same_vocabulary() {
     assert!(err.to_string().contains("lacks"), "{err}");
 
     // The same names in another order: other data, the same vocabulary.
-    let mut docs = Dataset::embedded().docs;
+    let embedded = Dataset::embedded();
+    let mut docs: Vec<&str> = embedded.docs().collect();
     docs.reverse();
-    let reversed = Dataset {
-        name: "reversed".into(),
-        docs,
-    };
+    let reversed = Dataset::from_docs("reversed", docs).unwrap();
     assert!(Trainer::resume(reversed.clone(), &checkpoint, u128::MAX, false).is_err());
     let mut t = Trainer::resume(reversed, &checkpoint, u128::MAX, true).unwrap();
     assert_eq!(t.data().name, "reversed");
