@@ -12,6 +12,7 @@ macro_rules! note {
 }
 
 mod bench;
+mod bench_memory;
 mod export;
 mod files;
 mod golden;

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use clap::parser::ValueSource;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 use train::{AdamConfig, Dataset, ReadOptions, RngKind, TrainConfig, Trainer};
 
 use crate::files::{self, Lock, distinct::Flagged};
@@ -227,8 +227,16 @@ pub(crate) fn execute(
     }
     let elapsed = start.elapsed();
     if let Some(bar) = bar {
-        // Left on the terminal: the last step and its loss stay readable.
-        bar.finish();
+        // The bar goes, and the last step's line stays in its place, so the final
+        // loss remains readable on the terminal.
+        bar.finish_and_clear();
+        if let Some(&loss) = trainer.losses().last() {
+            note!(
+                "step {:4} / {:4} | loss {loss:.4}",
+                trainer.steps_done(),
+                config.steps
+            );
+        }
     }
     let interrupted = stop.signal();
     let ran = trainer.steps_done() - first;
@@ -434,9 +442,16 @@ fn progress_bar(steps: usize, done: usize) -> ProgressBar {
     let bar = ProgressBar::new(steps as u64);
     bar.set_position(done as u64);
     let style = ProgressStyle::with_template(
-        "step {pos:>4} / {len:4} [{bar:30}] {msg} | {per_sec} | eta {eta}",
+        "step {pos:>4} / {len:4} [{bar:30}] {msg} | {rate} | eta {eta}",
     )
     .expect("the template is valid")
+    // indicatif's own `{per_sec}` prints four decimals ("28,074.2754/s").
+    .with_key(
+        "rate",
+        |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = write!(w, "{:.0} steps/s", state.per_sec());
+        },
+    )
     .progress_chars("=> ");
     bar.set_style(style);
     bar

@@ -83,6 +83,28 @@ const CASES: &[Case] = &[
         1,
         &["cannot read folder", "give a file, not a directory"],
     ),
+    case(
+        "train --data nul.txt",
+        1,
+        &[
+            "nul.txt is not text",
+            "NUL byte on line 2",
+            "give a text file",
+        ],
+    ),
+    case(
+        "train --data big.txt --max-input-mb 1",
+        1,
+        &[
+            "big.txt is larger than the limit of 1.0 MiB",
+            "--max-input-mb 2",
+        ],
+    ),
+    case(
+        "sample --checkpoint c.json --max-input-mb 0",
+        1,
+        &["c.json is larger than the limit of 0 B", "--max-input-mb 1"],
+    ),
     // Config.
     case("train --n-embd 0", 1, &["n_embd must be at least 1"]),
     case(
@@ -496,6 +518,8 @@ fn fixtures(dir: &Path) {
     fs::write(dir.join("empty.txt"), "").unwrap();
     fs::write(dir.join("blank.txt"), "  \n\t\r\n\u{3000}\n").unwrap();
     fs::write(dir.join("binary.txt"), b"anna\nb\xffb\n").unwrap();
+    fs::write(dir.join("nul.txt"), b"anna\nb\0b\n").unwrap();
+    fs::write(dir.join("big.txt"), "anna\n".repeat(240_000)).unwrap();
     fs::create_dir(dir.join("folder")).unwrap();
     fs::create_dir(dir.join("read-only")).unwrap();
     fs::set_permissions(dir.join("read-only"), fs::Permissions::from_mode(0o555)).unwrap();

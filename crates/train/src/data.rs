@@ -138,7 +138,7 @@ impl Dataset {
         let meta = file.metadata().map_err(read_error)?;
         // A regular file says its size up front; a FIFO or a device is checked as
         // it streams.
-        let size = meta.is_file().then(|| meta.len());
+        let size = meta.is_file().then_some(meta.len());
         if let Some(size) = size {
             if size > options.max_bytes {
                 return Err(Error::TooLarge {

@@ -36,7 +36,7 @@ pub enum Error {
         line: usize,
     },
     /// A file larger than the reader's limit.
-    #[error("{name} is larger than the limit of {} bytes{}", limit, size.map_or(String::new(), |s| format!(" ({s} bytes)")))]
+    #[error("{name} is larger than the limit of {}{}", params::Bytes(u128::from(*limit)), size.map_or(String::new(), |s| format!(" (it is {})", params::Bytes(u128::from(s)))))]
     TooLarge {
         /// The file's name.
         name: String,
