@@ -25,17 +25,22 @@ struct Interrupted {
     stderr: String,
 }
 
-/// Starts `xtask train --steps 1000000 EXTRA`, reads its step lines until step 30,
-/// sends `signal` (`INT` or `TERM`), and reads on until it exits.
-fn interrupt(dir: &Path, signal: &str, extra: &str) -> Interrupted {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_xtask"))
+/// Starts `xtask train --steps 1000000 ARGS`, its output piped.
+fn spawn(dir: &Path, args: &str) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_xtask"))
         .args(["train", "--steps", STEPS])
-        .args(extra.split_whitespace())
+        .args(args.split_whitespace())
         .current_dir(dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap();
+        .unwrap()
+}
+
+/// Starts `xtask train --steps 1000000 EXTRA`, reads its step lines until step 30,
+/// sends `signal` (`INT` or `TERM`), and reads on until it exits.
+fn interrupt(dir: &Path, signal: &str, extra: &str) -> Interrupted {
+    let mut child = spawn(dir, extra);
     let stdout = child.stdout.take().unwrap();
     let mut last_step = 0;
     let mut sent = false;
@@ -151,14 +156,7 @@ fn sighup_saves_exits_129_and_resumes_exactly() {
 /// Starts `xtask train --steps 1000000 ARGS` with its output piped, and reads
 /// step lines until step `k`; returns the child and the rest of its output.
 fn start_until(dir: &Path, args: &str, k: u64) -> (std::process::Child, impl BufRead) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(["train", "--steps", STEPS])
-        .args(args.split_whitespace())
-        .current_dir(dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn(dir, args);
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
     while !line.starts_with(&format!("step {k:4}")) {
