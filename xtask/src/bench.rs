@@ -221,7 +221,7 @@ fn graph_size(
     )?;
     let tokenizer = trainer.tokenizer().clone();
     let mode = config.mode();
-    let mut graph = Graph::new();
+    let mut graph = Graph::with_arith(mode.arith());
     let state = StateDict::new(
         &mut graph,
         trainer.model_config(),

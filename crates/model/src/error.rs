@@ -39,6 +39,18 @@ pub enum Error {
         /// Its length.
         len: usize,
     },
+    /// Training the model would not fit in memory, or its graph in the arena.
+    #[error(
+        "training this model would need {needed} (a graph of {slots} nodes), more than the {limit} available (or the 2^32 nodes an arena holds); choose smaller sizes"
+    )]
+    TooLarge {
+        /// The bytes it would take.
+        needed: params::Bytes,
+        /// The bytes available.
+        limit: params::Bytes,
+        /// The nodes of its graph.
+        slots: u128,
+    },
     /// A logits buffer of the wrong length.
     #[error("the logits buffer holds {got} values, it needs {expected} (positions x vocabulary)")]
     LogitsLength {

@@ -32,10 +32,11 @@ impl Inference {
     /// If the checkpoint's weights do not fit its model.
     pub fn from_checkpoint(checkpoint: &Checkpoint) -> Result<Self> {
         checkpoint.check()?;
-        let mut graph = Graph::new();
+        let mode = checkpoint.train.mode();
+        let mut graph = Graph::with_arith(mode.arith());
         let state = StateDict::new(&mut graph, &checkpoint.model, &mut Zeros)?;
         checkpoint.weights.load_into(&state, &mut graph)?;
-        let gpt = Gpt::new(&state, checkpoint.train.mode()).for_inference();
+        let gpt = Gpt::new(&state, mode).for_inference();
         Ok(Inference {
             tokenizer: checkpoint.tokenizer()?,
             graph,

@@ -44,6 +44,6 @@ pub use inference::Inference;
 pub use memory::{available_memory, total_memory};
 pub use rng::{RngKind, RunRng};
 pub use rng_state::RngState;
-pub use sample::{MIN_TEMPERATURE, Sampler, check_temperature, softmax_with_temperature};
+pub use sample::{MIN_TEMPERATURE, Sampler, check_temperature};
 pub use tokenizer::Tokenizer;
 pub use trainer::{Sizes, StepReport, TrainConfig, Trainer};

@@ -1,7 +1,7 @@
 //! The training run: shuffle, tokenize, initialise, then one document per step,
 //! forward, backward, Adam; and sampling at the end.
 
-use autograd::{Arith, Graph, Mark};
+use autograd::{Graph, Mark};
 use model::{Gpt, KvCache, Mode};
 use params::{InitSource, ModelConfig, SavedStateDict, StateDict};
 use serde::{Deserialize, Serialize};
@@ -286,24 +286,19 @@ impl Trainer {
         let model_config = sizes.config(tokenizer.vocab_size());
         model_config.validate()?;
         let mode = config.mode();
-        model_config.check_memory(memory_limit, mode == Mode::Exact)?;
+        model::check_memory(&model_config, mode, Adam::BYTES_PER_PARAM, memory_limit)?;
 
         let mut rng = RunRng::new(config.rng, config.seed);
         let corpus = Corpus::new(dataset, &tokenizer, &mut rng, config.seed)?;
 
-        let mut graph = Graph::new();
+        let mut graph = Graph::with_arith(mode.arith());
         let state = if init {
             StateDict::new(&mut graph, &model_config, rng.init_source())?
         } else {
             StateDict::new(&mut graph, &model_config, &mut Zeros)?
         };
         let gpt = Gpt::new(&state, mode);
-        let arith = if mode == Mode::Exact {
-            Arith::Exact
-        } else {
-            Arith::Fast
-        };
-        let adam = Adam::new(config.adam, state.num_params(), arith);
+        let adam = Adam::new(config.adam, state.num_params(), graph.arith());
         let cache = gpt.new_cache();
         let mark = graph.mark();
         Ok(Trainer {

@@ -17,6 +17,7 @@ mod linear;
 mod relu_sq;
 mod rmsnorm;
 
+pub use attention::{AttentionOutput, AttentionShape};
 pub use rmsnorm::RMSNORM_EPS;
 
 pub(crate) use add_vec::AddVec;
@@ -27,7 +28,7 @@ pub(crate) use linear::Linear;
 pub(crate) use relu_sq::ReluSq;
 pub(crate) use rmsnorm::RmsNorm;
 
-use crate::graph::Span;
+use crate::span::Span;
 
 /// Panics unless the spans are pairwise disjoint: a fused op's backward writes the
 /// gradients of its inputs and outputs through disjoint slices.
@@ -38,19 +39,4 @@ pub(crate) fn assert_disjoint(op: &str, spans: &[Span]) {
             assert!(!overlap, "{op}: operand spans {a:?} and {b:?} overlap");
         }
     }
-}
-
-/// The largest value, found as Python's `max` finds it: the first value, replaced by
-/// each later one that is greater.
-///
-/// # Panics
-/// If `values` is empty.
-pub(crate) fn max_of(values: &[f64]) -> f64 {
-    let mut m = values[0];
-    for &v in &values[1..] {
-        if v > m {
-            m = v;
-        }
-    }
-    m
 }
