@@ -96,7 +96,7 @@ pub(crate) fn step_footprint(config: &ModelConfig) -> Footprint {
         + Footprint::elementwise(t * 4 * c) // relu²
         + Footprint::linear(t, c, 4 * c, false) // fc2
         + Footprint::elementwise(t * c); // residual
-    Footprint::leaves(2 * config.n_layer * t * c) // the cache's rows
+    Footprint::leaves(2 * config.n_layer * t * c) // the cache's rows for the t positions
         + Footprint::embed(t, c)
         + Footprint::rmsnorm(t, c)
         + block.times(config.n_layer)

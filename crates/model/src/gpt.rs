@@ -94,8 +94,8 @@ impl Gpt {
             ..
         } = self.w.config;
         match self.mode {
-            Mode::Fast => cache.start_rows(graph, n_layer, block_size * n_embd),
-            Mode::Exact => cache.start_nodes(n_layer),
+            Mode::Fast => cache.start_rows(graph, n_layer, block_size, n_embd),
+            Mode::Exact => cache.start_nodes(n_layer, block_size),
         }
     }
 
@@ -178,7 +178,8 @@ impl Gpt {
 
     /// The loss of one sequence: the mean over positions of
     /// `-log softmax(logits)[next token]`, over the first `min(block_size, len - 1)`
-    /// positions. Builds the whole sequence on `graph`; run [`Gpt::backward`] next.
+    /// positions. Builds the whole sequence on `graph`, and leaves its keys and
+    /// values in `cache`; run [`Gpt::backward`] next.
     ///
     /// # Errors
     /// If a token is out of the vocabulary or there are fewer than 2 tokens.
@@ -196,18 +197,24 @@ impl Gpt {
                 vocab_size: self.w.config.vocab_size,
             });
         }
-        self.start(graph, cache);
         let (inputs, targets) = (&tokens[..n], &tokens[1..=n]);
         let loss = match self.mode {
             Mode::Fast => {
+                // Rows for these n positions only: nothing is decoded after them.
+                let c = &self.w.config;
+                cache.start_rows(graph, c.n_layer, n, c.n_embd);
                 // The whole sequence in one pass, then the (T,) losses.
                 let logits = fused::forward(&self.w, graph, cache, inputs, 0, None); // (T, V)
+                cache.len = n;
                 let losses = graph.cross_entropy(logits, targets); // (T,)
                 // (1 / n) * sum(losses), as the reference writes it
                 let total = graph.sum(losses.iter());
                 graph.mul(total, 1.0 / n as f64)
             }
-            Mode::Exact => reference::loss(&self.w, graph, cache, inputs, targets),
+            Mode::Exact => {
+                self.start(graph, cache);
+                reference::loss(&self.w, graph, cache, inputs, targets)
+            }
         };
         Ok(loss)
     }
@@ -261,6 +268,11 @@ impl Gpt {
             return Err(Error::PositionOutOfOrder {
                 pos,
                 cached: cache.len,
+            });
+        }
+        if pos >= cache.capacity {
+            return Err(Error::CacheFull {
+                capacity: cache.capacity,
             });
         }
         Ok(())
