@@ -31,6 +31,9 @@ pub(crate) struct Args {
     /// Rounds of --against.
     #[arg(long, default_value_t = 3, value_name = "N", requires = "against")]
     rounds: usize,
+    /// Size of the generated data file of the memory figure, in MB (0 skips it).
+    #[arg(long, default_value_t = 100, value_name = "MB")]
+    data_mb: u64,
 }
 
 /// Timings of one configuration.
@@ -71,6 +74,10 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         args.repeats >= 1 && args.steps >= 1,
         "--repeats and --steps must be at least 1"
     );
+    // First, while nothing else has raised the peak.
+    let memory = (args.data_mb > 0)
+        .then(|| crate::bench_memory::measure(args.data_mb))
+        .transpose()?;
     let data = Dataset::embedded();
 
     println!(
@@ -161,7 +168,16 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         }
     }
 
-    if let Some(peak) = peak_rss() {
+    if let Some((peak, size)) = memory {
+        let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
+        println!(
+            "\nmemory per byte of data: {:.2} (peak RSS {:.1} MiB training on a generated {:.1} MiB file of names)",
+            peak as f64 / size as f64,
+            mib(peak),
+            mib(size)
+        );
+    }
+    if let Some(peak) = crate::bench_memory::peak_rss() {
         println!(
             "\npeak resident memory: {:.1} MiB",
             peak as f64 / (1024.0 * 1024.0)
@@ -209,7 +225,7 @@ fn graph_size(
     sizes: Sizes,
     config: TrainConfig,
 ) -> anyhow::Result<(f64, f64, f64)> {
-    let tokenizer = Tokenizer::new(&data.docs);
+    let tokenizer = Tokenizer::of_dataset(data);
     let mode = config.mode();
     let mut graph = Graph::with_arith(mode.arith());
     let state = StateDict::new(
@@ -221,7 +237,7 @@ fn graph_size(
     let mut cache = gpt.new_cache();
     let mark = graph.mark();
     let (mut tokens, mut nodes, mut ops) = (0, 0, 0);
-    let docs: Vec<&String> = data.docs.iter().take(config.steps).collect();
+    let docs: Vec<&str> = data.docs().take(config.steps).collect();
     let mut seq = Vec::new();
     for doc in &docs {
         seq.clear();
@@ -270,12 +286,4 @@ fn median(xs: &mut [f64]) -> f64 {
     } else {
         (xs[n / 2 - 1] + xs[n / 2]) / 2.0
     }
-}
-
-/// The peak resident set size of this process, from `/proc/self/status`.
-fn peak_rss() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
 }

@@ -15,7 +15,8 @@ fn flag(what: &str) -> Option<&'static str> {
 }
 
 /// `err`, from a run that is `resumed` from a checkpoint or not, with the advice
-/// the library leaves to the program: which flag to change, and how.
+/// the library leaves to the program: which flag to change, and how. Every
+/// library error a command meets goes through here.
 pub(crate) fn advise(err: Error, resumed: bool) -> anyhow::Error {
     let advice = match &err {
         Error::Invalid { what, why } => match flag(what) {
@@ -31,7 +32,8 @@ pub(crate) fn advise(err: Error, resumed: bool) -> anyhow::Error {
         Error::DataMismatch { .. } => {
             "pass the same --data to resume, or --force to continue on this data (its vocabulary must be the same)"
         }
-        _ => return err.into(),
+        // Sizes and memory: the input limit's advice.
+        _ => return crate::limits::advise(err),
     };
     anyhow::anyhow!("{err}; {advice}")
 }

@@ -9,10 +9,12 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 use train::{Dataset, Trainer};
 
+use crate::files::{self, Lock, distinct::Flagged};
 use crate::metrics::Metrics;
+use crate::pipe::PipeOut;
 use crate::report::{advise, one_line};
 use crate::resume;
 use crate::signals::{Signal, Stop};
@@ -25,6 +27,9 @@ pub(crate) enum Finished {
     Done,
     /// After the step a signal interrupted, saved if `--save` was given.
     Interrupted(Signal),
+    /// Standard output was closed (`| head`): printing stopped, the run stopped
+    /// after its step and saved, as for a signal.
+    OutputClosed,
 }
 
 pub(crate) fn run(args: &Args) -> anyhow::Result<Finished> {
@@ -45,13 +50,19 @@ pub(crate) fn execute(
     if args.save_every == Some(0) {
         bail!("--save-every 0: give a number of steps of at least 1");
     }
-    // Every output path before any work: a typo must not cost a run its result.
-    for path in [&args.save, &args.plot, &args.metrics]
-        .into_iter()
-        .flatten()
-    {
-        train::check_writable(path)?;
+    // Every output path before any work: a typo must not cost a run its result,
+    // and no output may destroy an input or another output.
+    let mut inputs: Vec<Flagged<'_>> = Vec::new();
+    inputs.extend(args.data.as_deref().map(|p| ("--data", p)));
+    inputs.extend(args.resume.as_deref().map(|p| ("--resume", p)));
+    files::check_distinct(&inputs, &args.outputs(), Some(("--resume", "--save")))?;
+    for (_, path) in args.outputs() {
+        files::check_writable(path)?;
     }
+    // Held until the run ends: no other run may save to this checkpoint meanwhile.
+    let _lock = args.save.as_deref().map(Lock::checkpoint).transpose()?;
+    let mut out = PipeOut::new(out);
+    let out = &mut out;
     let mut trainer = match &args.resume {
         None => start(args)?,
         Some(path) => resume::start(args, path)?,
@@ -73,7 +84,7 @@ pub(crate) fn execute(
     let mut saved = None;
     // The stop flag is read here, between steps, so a signal lets the step it
     // interrupted finish.
-    while trainer.steps_done() < stop_at && !stop.requested() {
+    while trainer.steps_done() < stop_at && !stop.requested() && !out.closed() {
         let r = trainer
             .step()
             .map_err(|err| failed(advise(err, args.resume.is_some()), args, saved))?;
@@ -103,17 +114,28 @@ pub(crate) fn execute(
     }
     let elapsed = start.elapsed();
     if let Some(bar) = bar {
+        // The bar goes, and the last step's line stays in its place, so the final
+        // loss remains readable on the terminal.
         bar.finish_and_clear();
+        if let Some(&loss) = trainer.losses().last() {
+            note!(
+                "step {:4} / {:4} | loss {loss:.4}",
+                trainer.steps_done(),
+                config.steps
+            );
+        }
     }
     let interrupted = stop.signal();
     let ran = trainer.steps_done() - first;
     if ran > 0 {
         let per_step = elapsed.as_secs_f64() * 1e6 / ran as f64;
-        eprintln!("trained {ran} steps in {elapsed:.2?} ({per_step:.1} µs per step)");
+        let s = if ran == 1 { "" } else { "s" };
+        note!("trained {ran} step{s} in {elapsed:.2?} ({per_step:.1} µs per step)");
     }
+    // The checkpoint, then the plot, are on disk before any sampling starts.
     if let Some(path) = &args.save {
         save(&trainer, path, args.resume.is_some()).map_err(|err| failed(err, args, saved))?;
-        eprintln!(
+        note!(
             "checkpoint: {} (step {} of {})",
             path.display(),
             trainer.steps_done(),
@@ -122,26 +144,32 @@ pub(crate) fn execute(
     }
     if let Some(path) = &args.plot {
         crate::plot::write(path, trainer.losses(), config.steps, &title(&trainer))?;
-        eprintln!("plot: {}", path.display());
+        note!("plot: {}", path.display());
     }
     if let Some(path) = &args.metrics {
-        eprintln!("metrics: {}", path.display());
+        note!("metrics: {}", path.display());
     }
     let how = match &args.save {
         Some(path) => format!("continue with --resume {}", path.display()),
         None => "nothing was saved (no --save)".into(),
     };
-    if let Some(signal) = interrupted {
-        eprintln!(
-            "interrupted by {}: stopped after step {} of {}; {how}",
-            signal.name(),
+    let stopped = |why: &str| {
+        note!(
+            "{why}: stopped after step {} of {}; {how}",
             trainer.steps_done(),
             config.steps
         );
+    };
+    if let Some(signal) = interrupted {
+        stopped(&format!("interrupted by {}", signal.name()));
         return Ok(Finished::Interrupted(signal));
     }
+    if out.closed() {
+        stopped("standard output was closed");
+        return Ok(Finished::OutputClosed);
+    }
     if stop_at < config.steps {
-        eprintln!("stopped after step {stop_at} of {}; {how}", config.steps);
+        note!("stopped after step {stop_at} of {}; {how}", config.steps);
         return Ok(Finished::Done);
     }
 
@@ -150,9 +178,16 @@ pub(crate) fn execute(
         .sample(config.samples)
         .map_err(|err| advise(err, false))?;
     for (i, name) in names.iter().enumerate() {
+        if out.closed() {
+            return Ok(Finished::OutputClosed);
+        }
         writeln!(out, "sample {:2}: {name}", i + 1)?;
     }
-    Ok(Finished::Done)
+    Ok(if out.closed() {
+        Finished::OutputClosed
+    } else {
+        Finished::Done
+    })
 }
 
 /// `err`, which ended the run, with what became of `--save`: the last checkpoint
@@ -173,13 +208,16 @@ fn failed(err: anyhow::Error, args: &Args, saved: Option<usize>) -> anyhow::Erro
 fn start(args: &Args) -> anyhow::Result<Trainer> {
     let config = args.train_config();
     config.validate().map_err(|err| advise(err, false))?;
+    // The sizes too, before the data is read: its vocabulary is not needed to
+    // tell that `--n-head 3` cannot divide `--n-embd 16`.
+    args.sizes.sizes().config(2).validate()?;
     let dataset = match &args.data {
-        Some(path) => Dataset::load(path)?,
+        Some(path) => crate::load::data(path, args, config.exact)?,
         None => Dataset::embedded(),
     };
-    eprintln!("data: {} ({} documents)", dataset.name, dataset.docs.len());
-    Trainer::new(dataset, args.sizes.sizes(), config, crate::memory::limit())
-        .map_err(|err| advise(err, false))
+    note!("data: {} ({} documents)", dataset.name, dataset.len());
+    let memory = crate::limits::available_memory();
+    Trainer::new(dataset, args.sizes.sizes(), config, memory).map_err(|err| advise(err, false))
 }
 
 /// The step to stop after: `--stop-at`, checked, or the end of the schedule.
@@ -204,11 +242,12 @@ fn stop_at(args: &Args, trainer: &Trainer) -> anyhow::Result<usize> {
 
 /// Saves the run; `resumed` says which advice fits a divergence found on the way.
 fn save(trainer: &Trainer, path: &Path, resumed: bool) -> anyhow::Result<()> {
-    trainer
+    let context = || format!("saving the checkpoint at step {}", trainer.steps_done());
+    let checkpoint = trainer
         .checkpoint()
-        .and_then(|c| c.save(path))
         .map_err(|err| advise(err, resumed))
-        .with_context(|| format!("saving the checkpoint at step {}", trainer.steps_done()))
+        .with_context(context)?;
+    files::write_atomic(path, checkpoint.to_json().as_bytes()).with_context(context)
 }
 
 /// The plot's title: the run's settings.
@@ -236,9 +275,16 @@ fn progress_bar(steps: usize, done: usize) -> ProgressBar {
     let bar = ProgressBar::new(steps as u64);
     bar.set_position(done as u64);
     let style = ProgressStyle::with_template(
-        "step {pos:>4} / {len:4} [{bar:30}] {msg} | {per_sec} | eta {eta}",
+        "step {pos:>4} / {len:4} [{bar:30}] {msg} | {rate} | eta {eta}",
     )
     .expect("the template is valid")
+    // indicatif's own `{per_sec}` prints four decimals ("28,074.2754/s").
+    .with_key(
+        "rate",
+        |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = write!(w, "{:.0} steps/s", state.per_sec());
+        },
+    )
     .progress_chars("=> ");
     bar.set_style(style);
     bar

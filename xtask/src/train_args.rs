@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::parser::ValueSource;
 use train::{AdamConfig, RngKind, TrainConfig};
 
+use crate::files::distinct::Flagged;
 use crate::sizes::SizeArgs;
 
 // The defaults are the library's (the reference's), so that they are written once.
@@ -25,7 +26,7 @@ pub(crate) struct Args {
     #[arg(long, default_value_t = TrainConfig::default().steps, value_name = "N")]
     pub(crate) steps: usize,
     /// Seed of the shuffle, the initial weights and sampling.
-    #[arg(long, default_value_t = TrainConfig::default().seed, value_name = "S")]
+    #[arg(long, default_value_t = TrainConfig::default().seed, value_name = "S", allow_hyphen_values = true, value_parser = crate::usage::parse_seed)]
     pub(crate) seed: u64,
     #[command(flatten)]
     pub(crate) sizes: SizeArgs,
@@ -79,6 +80,8 @@ pub(crate) struct Args {
     /// Write one JSON line per step to FILE: step, loss, lr, elapsed_s.
     #[arg(long, value_name = "FILE")]
     pub(crate) metrics: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) limit: crate::limits::InputLimit,
     /// The flags given on the command line (clap ids), as opposed to defaults.
     #[arg(skip)]
     pub(crate) given: Vec<String>,
@@ -102,6 +105,18 @@ impl Args {
             }),
             exact: self.exact,
         }
+    }
+
+    /// The output paths of the run, with their flags.
+    pub(crate) fn outputs(&self) -> Vec<Flagged<'_>> {
+        [
+            ("--save", &self.save),
+            ("--plot", &self.plot),
+            ("--metrics", &self.metrics),
+        ]
+        .into_iter()
+        .filter_map(|(flag, path)| path.as_deref().map(|p| (flag, p)))
+        .collect()
     }
 
     /// Whether `--id` was given on the command line.

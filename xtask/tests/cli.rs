@@ -7,7 +7,7 @@ use std::fs;
 use train::Checkpoint;
 
 mod common;
-use common::{diverged_step, fails, metric_losses, ok, scratch};
+use common::{diverged_step, fails, metric_losses, ok, scratch, xtask};
 
 #[test]
 fn stop_save_and_resume_print_the_uninterrupted_run() {
@@ -223,7 +223,8 @@ fn conflicting_resumes_are_refused_saying_what_differs() {
 
     // Other data: refused, naming both fingerprints; with --force, accepted when
     // the vocabulary is the same.
-    let mut names = train::Dataset::embedded().docs;
+    let embedded = train::Dataset::embedded();
+    let mut names: Vec<&str> = embedded.docs().collect();
     names.reverse();
     fs::write(dir.join("reversed.txt"), names.join("\n")).unwrap();
     fs::write(dir.join("few.txt"), "anna\nbob\n").unwrap();
@@ -297,5 +298,47 @@ fn exact_is_one_switch_in_the_help_and_in_the_checkpoint() {
             "{flags}"
         );
     }
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_bom_is_dropped_with_a_note_and_control_characters_are_named() {
+    let dir = scratch("cli", "text");
+    fs::write(dir.join("bom.txt"), "\u{feff}ann\nbob\n").unwrap();
+    let out = xtask(&dir, "train --data bom.txt --steps 2 --samples 1");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("bom.txt starts with a byte-order mark (U+FEFF); it is dropped"),
+        "{stderr}"
+    );
+    // a b n o, and BOS.
+    assert!(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .contains("vocab size: 5")
+    );
+    // The reference mode keeps it, and says so.
+    let out = xtask(&dir, "train --data bom.txt --steps 2 --samples 1 --exact");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("an exact run keeps it"), "{stderr}");
+    assert!(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .contains("vocab size: 6")
+    );
+
+    fs::write(dir.join("ctl.txt"), "ann\nb\u{7}b\r\nc\u{1b}[0m\n").unwrap();
+    let out = xtask(&dir, "train --data ctl.txt --steps 2 --samples 1");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("holds 2 control characters inside documents")
+            && stderr.contains("'\\u{7}' on line 2, '\\u{1b}' on line 3"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "shown escaped, never raw: {stderr}"
+    );
     fs::remove_dir_all(&dir).unwrap();
 }

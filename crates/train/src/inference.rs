@@ -8,7 +8,7 @@ use params::StateDict;
 use crate::checkpoint::{Checkpoint, Zeros};
 use crate::error::Result;
 use crate::rng::{RngKind, RunRng};
-use crate::sample::{Sampler, check_prefix, check_temperature};
+use crate::sample::{Sampler, check_prefix};
 use crate::tokenizer::Tokenizer;
 
 /// A model ready to generate, with its tokenizer and a generator.
@@ -74,7 +74,7 @@ impl Inference {
     /// If the temperature is not a positive finite number, or the prefix does not
     /// fit the model.
     pub fn generate(&mut self, temperature: f64, prefix: &[usize]) -> Result<String> {
-        check_temperature(temperature)?;
+        // The temperature is checked by the sampler, by the one rule.
         let ids = self.sampler.generate(
             &self.gpt,
             &mut self.graph,

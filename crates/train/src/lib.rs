@@ -18,35 +18,40 @@
 //! ```
 
 mod adam;
-mod atomic;
 mod checkpoint;
 mod config;
 mod data;
 mod error;
 mod fingerprint;
+mod fnv;
 mod inference;
+mod memory;
 mod rng;
 mod rng_state;
 mod sample;
 mod tokenizer;
+mod tokens;
 mod trainer;
 
 // The surface a user of the library needs: a run (`Trainer`, its settings
 // `TrainConfig`, `Sizes`, `AdamConfig`, what a step reports, the optimiser it
-// exposes), its data (`Dataset`, `Tokenizer`), a frozen run (`Checkpoint`, with
-// the types of its fields), generating (`Inference`, `Sampler`, the generator),
-// and the errors. How memory is measured, how a run is shown, which flag sets
-// what: those are the program's (`xtask`).
+// exposes), its data (`Dataset`, how it is read and what reading it noticed,
+// `Tokenizer`), a frozen run (`Checkpoint`, with the types of its fields),
+// generating (`Inference`, `Sampler`, the generator), the documented limits, and
+// the errors. Which flag sets what, and the advice about it: the program's (`xtask`).
 pub use adam::{Adam, AdamConfig};
-pub use atomic::{check_writable, write_atomic};
-pub use checkpoint::Checkpoint;
+pub use checkpoint::{CHECKPOINT_VERSION, Checkpoint};
 pub use config::{Sizes, TrainConfig};
-pub use data::{Dataset, is_py_space};
+pub use data::{
+    DEFAULT_MAX_BYTES, Dataset, MAX_CONTROL_NOTES, MEMORY_PER_DATA_BYTE, ReadOptions, TextNotes,
+    is_py_space,
+};
 pub use error::{Error, Result};
 pub use fingerprint::DataFingerprint;
 pub use inference::Inference;
+pub use memory::available_memory;
 pub use rng::{RngKind, RunRng};
 pub use rng_state::RngState;
-pub use sample::{Sampler, check_temperature};
+pub use sample::{MIN_TEMPERATURE, Sampler, check_temperature};
 pub use tokenizer::Tokenizer;
 pub use trainer::{StepReport, Trainer};

@@ -16,6 +16,7 @@ use crate::fingerprint::DataFingerprint;
 use crate::rng::RunRng;
 use crate::sample::Sampler;
 use crate::tokenizer::Tokenizer;
+use crate::tokens::Corpus;
 
 /// What one step did.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -35,16 +36,16 @@ pub struct StepReport {
 pub struct Trainer {
     config: TrainConfig,
     tokenizer: Tokenizer,
-    /// The shuffled documents as the model trains on them, each `[BOS] + ids +
-    /// [BOS]`, end to end; `doc_ends[i]` ends doc `i`.
-    doc_tokens: Vec<usize>,
-    doc_ends: Vec<usize>,
+    /// The documents as token ids, in the shuffled order.
+    corpus: Corpus,
     graph: Graph,
     state: StateDict,
     gpt: Gpt,
     adam: Adam,
     rng: RunRng,
     cache: KvCache,
+    /// `[BOS] + doc + [BOS]` of the current step.
+    seq: Vec<usize>,
     /// The end of the parameters: each step's nodes come after it.
     mark: Mark,
     /// Steps taken.
@@ -96,7 +97,7 @@ impl Trainer {
             });
         }
         let saved_vocab = checkpoint.tokenizer()?;
-        let vocab = Tokenizer::new(&dataset.docs);
+        let vocab = Tokenizer::of_dataset(&dataset);
         if vocab != saved_vocab {
             let missing: String = saved_vocab
                 .chars()
@@ -142,21 +143,14 @@ impl Trainer {
     ) -> Result<Self> {
         config.validate()?;
         let data = dataset.fingerprint();
-        let mut docs = dataset.docs;
-        let tokenizer = Tokenizer::new(&docs);
+        let tokenizer = Tokenizer::of_dataset(&dataset);
         let model_config = sizes.config(tokenizer.vocab_size());
         model_config.validate()?;
         let mode = config.mode();
         model::check_memory(&model_config, mode, Adam::BYTES_PER_PARAM, memory_limit)?;
 
         let mut rng = RunRng::new(config.rng, config.seed);
-        rng.shuffle(config.seed, &mut docs);
-        let mut doc_tokens = Vec::new();
-        let mut doc_ends = Vec::with_capacity(docs.len());
-        for doc in &docs {
-            tokenizer.encode_doc_into(doc, &mut doc_tokens)?;
-            doc_ends.push(doc_tokens.len());
-        }
+        let corpus = Corpus::new(dataset, &tokenizer, &mut rng, config.seed)?;
 
         let mut graph = Graph::with_arith(mode.arith());
         let state = if init {
@@ -171,14 +165,14 @@ impl Trainer {
         Ok(Trainer {
             config,
             tokenizer,
-            doc_tokens,
-            doc_ends,
+            corpus,
             graph,
             state,
             gpt,
             adam,
             rng,
             cache,
+            seq: Vec::with_capacity(model_config.block_size + 2),
             mark,
             step: 0,
             // Room for every step's loss up front (up to a million, 8 MB), so that
@@ -229,7 +223,7 @@ impl Trainer {
 
     /// The number of documents.
     pub fn num_docs(&self) -> usize {
-        self.doc_ends.len()
+        self.corpus.len()
     }
 
     /// The tokenizer.
@@ -287,12 +281,6 @@ impl Trainer {
         self.step >= self.config.steps
     }
 
-    /// Where the `i`-th document of the shuffled order lies in `doc_tokens`.
-    fn doc_span(&self, i: usize) -> std::ops::Range<usize> {
-        let start = if i == 0 { 0 } else { self.doc_ends[i - 1] };
-        start..self.doc_ends[i]
-    }
-
     /// Takes the next step: document `step % num_docs`, forward, backward, Adam.
     ///
     /// # Errors
@@ -300,11 +288,14 @@ impl Trainer {
     /// were before the step.
     pub fn step(&mut self) -> Result<StepReport> {
         let step = self.step;
-        let span = self.doc_span(step % self.num_docs());
-        // Lent out for the step, which needs `self` mutably (moving a Vec is free).
-        let tokens = std::mem::take(&mut self.doc_tokens);
-        let result = self.train_on(&tokens[span], step);
-        self.doc_tokens = tokens;
+        let doc = step % self.num_docs();
+        let mut seq = std::mem::take(&mut self.seq);
+        seq.clear();
+        self.tokenizer
+            .frame(&mut seq, |seq| self.corpus.extend_doc(doc, seq));
+
+        let result = self.train_on(&seq, step);
+        self.seq = seq;
         self.graph.truncate(self.mark);
         let loss = result?;
         self.step += 1;
