@@ -4,6 +4,7 @@
 //! a span of the graph, row-major: `(T, C)` is `T` rows of `C`.
 
 use autograd::{Graph, Span, Var};
+use params::Activation;
 
 use crate::gpt::{Gpt, KvCache};
 
@@ -38,11 +39,14 @@ pub(crate) fn sequence(m: &Gpt, g: &mut Graph, tokens: &[usize]) -> Span {
         let att = g.attention(q, k, v, c, h, 0, m.attn_scale, arith); // (T, C)
         let att = g.linear(block.attn_wo.span, att, c, arith); // (T, C)
         x = g.add_vec(att, residual);
-        // MLP: r + fc2(relu(fc1(rmsnorm(r)))^2)
+        // MLP: r + fc2(act(fc1(rmsnorm(r)))), act relu^2 (v1) or relu (v2)
         let residual = x;
         let xn = g.rmsnorm(x, c, arith); // (T, C)
         let hid = g.linear(block.mlp_fc1.span, xn, 4 * c, arith); // (T, 4C)
-        let hid = g.relu_sq(hid, arith); // (T, 4C)
+        let hid = match m.config.activation {
+            Activation::Relu2 => g.relu_sq(hid, arith),
+            Activation::Relu => g.relu_vec(hid),
+        }; // (T, 4C)
         let hid = g.linear(block.mlp_fc2.span, hid, c, arith); // (T, C)
         x = g.add_vec(hid, residual);
     }
@@ -79,7 +83,10 @@ pub(crate) fn forward(m: &Gpt, g: &mut Graph, cache: &KvCache, token: usize, pos
         let residual = x;
         let xn = g.rmsnorm(x, c, arith); // (1, C)
         let hid = g.linear(block.mlp_fc1.span, xn, 4 * c, arith); // (1, 4C)
-        let hid = g.relu_sq(hid, arith); // (1, 4C)
+        let hid = match m.config.activation {
+            Activation::Relu2 => g.relu_sq(hid, arith),
+            Activation::Relu => g.relu_vec(hid),
+        }; // (1, 4C)
         let hid = g.linear(block.mlp_fc2.span, hid, c, arith); // (1, C)
         x = g.add_vec(hid, residual);
     }

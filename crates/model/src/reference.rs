@@ -7,7 +7,7 @@
 //! `sum` is Python's `sum`, which starts from the integer 0.
 
 use autograd::{Graph, Var, py_pow};
-use params::Tensor;
+use params::{Activation, Tensor};
 
 use crate::gpt::{Gpt, KvCache};
 
@@ -120,9 +120,13 @@ pub(crate) fn forward(m: &Gpt, g: &mut Graph, cache: &mut KvCache, token: usize,
         let x_residual = x.clone();
         rmsnorm(g, &x, &mut tmp);
         linear(g, &tmp, &block.mlp_fc1, &mut x);
+        // `xi.relu() ** 2` in v1, `xi.relu()` in v2: no pow node then.
         for xi in x.iter_mut() {
             let r = g.relu(*xi);
-            *xi = g.pow(r, 2.0);
+            *xi = match m.config.activation {
+                Activation::Relu2 => g.pow(r, 2.0),
+                Activation::Relu => r,
+            };
         }
         linear(g, &x, &block.mlp_fc2, &mut tmp);
         x = tmp

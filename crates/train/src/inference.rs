@@ -33,7 +33,12 @@ impl Inference {
     pub fn from_checkpoint(checkpoint: &Checkpoint) -> Result<Self> {
         checkpoint.check()?;
         let mut graph = Graph::new();
-        let state = StateDict::new(&mut graph, &checkpoint.model, &mut Zeros)?;
+        let state = StateDict::with_std(
+            &mut graph,
+            &checkpoint.model,
+            &checkpoint.train.init,
+            &mut Zeros,
+        )?;
         checkpoint.weights.load_into(&state, &mut graph)?;
         let gpt = Gpt::new(&state, checkpoint.train.mode()).for_inference();
         Ok(Inference {
