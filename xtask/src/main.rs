@@ -45,7 +45,7 @@ enum Command {
     Golden(golden::Args),
     /// Measure training speed, memory and scaling (in a release build).
     Bench(bench::Args),
-    /// Compare `train --rng python` with the reference program's output in ../shared.
+    /// Compare `train --rng python` (v1 and v2) with the reference programs' output in ../shared.
     Parity(parity::Args),
 }
 
