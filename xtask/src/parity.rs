@@ -41,6 +41,17 @@ pub(crate) fn shared() -> PathBuf {
 }
 
 pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
+    for (what, flag, path) in [
+        ("the reference output", "--reference", &args.reference),
+        ("the reference's dataset", "--data", &args.data),
+    ] {
+        if !path.is_file() {
+            bail!(
+                "parity compares with {what}, expected at {}, which is not there; put the shared folder (reference/ and data/) beside the repository, or give {flag} FILE",
+                path.display()
+            );
+        }
+    }
     check("v1", &args.reference, &args.data)?;
     if args.reference_v2.exists() {
         check("v2", &args.reference_v2, &args.data)?;

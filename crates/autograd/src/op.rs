@@ -1,9 +1,10 @@
 //! The tape entry: one recorded op, its inputs and outputs, and dispatch to its
-//! backward rule.
+//! backward rule. (Its variants come from the files that record them on the graph:
+//! the one import circle of this crate, explained in `graph.rs`.)
 
 use crate::fused::{AddVec, Attention, CrossEntropy, Embed, Linear, Relu, ReluSq, RmsNorm};
-use crate::graph::Var;
 use crate::scalar::ScalarOp;
+use crate::span::Var;
 
 /// One op on the tape. Scalar ops write one node; fused ops write a span.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -1,6 +1,6 @@
 //! The GPT: loss at initialisation, causality, the key/value cache, gradients, misuse.
 
-use autograd::Graph;
+use autograd::{Arith, Graph};
 use model::{Error, Gpt, Mode};
 use params::{Activation, ChaChaInit, InitSource, ModelConfig, StateDict};
 
@@ -8,7 +8,12 @@ use params::{Activation, ChaChaInit, InitSource, ModelConfig, StateDict};
 const EMMA: [usize; 6] = [26, 4, 12, 12, 0, 26];
 
 fn setup(config: &ModelConfig, init: &mut dyn InitSource) -> (Graph, StateDict) {
-    let mut graph = Graph::new();
+    setup_with(Arith::Fast, config, init)
+}
+
+/// [`setup`] on a graph whose fused ops round as `arith` says.
+fn setup_with(arith: Arith, config: &ModelConfig, init: &mut dyn InitSource) -> (Graph, StateDict) {
+    let mut graph = Graph::with_arith(arith);
     let state = StateDict::new(&mut graph, config, init).unwrap();
     (graph, state)
 }
@@ -67,12 +72,12 @@ fn exact_fused_forward_matches(activation: Activation) {
         block_size: 5,
         activation,
     };
-    let (mut graph, state) = setup(&config, &mut ChaChaInit::new(3));
+    let (mut graph, state) = setup_with(Arith::Exact, &config, &mut ChaChaInit::new(3));
     randomise(&mut graph, &state, 4);
     let tokens = [10, 3, 7, 7, 1, 10];
     let exact = Gpt::new(&state, Mode::Exact);
     let fused = exact.for_inference();
-    assert_eq!(fused.mode(), Mode::Exact);
+    assert_eq!(fused.mode(), Mode::Fast);
     let (a, b) = (
         loss_value(&exact, &mut graph, &tokens),
         loss_value(&fused, &mut graph, &tokens),
@@ -310,6 +315,21 @@ fn misuse_is_an_error_that_names_the_value() {
                 vocab_size: 27
             }
         );
+        // A cache that was never started, and one a training step used.
+        let mut fresh = gpt.new_cache();
+        let err = gpt
+            .forward(&mut graph, &mut fresh, 3, 0, &mut logits)
+            .unwrap_err();
+        assert_eq!(err, Error::CacheFull { capacity: 0 });
+        // After a step's loss the cache holds its positions (2 here); the fused
+        // engine's has room for no more.
+        gpt.loss(&mut graph, &mut fresh, &[26, 3, 26]).unwrap();
+        assert_eq!(fresh.len(), 2);
+        let next = gpt.forward(&mut graph, &mut fresh, 3, 2, &mut logits);
+        match mode {
+            Mode::Fast => assert_eq!(next.unwrap_err(), Error::CacheFull { capacity: 2 }),
+            Mode::Exact => next.unwrap(),
+        }
         let err = gpt.loss(&mut graph, &mut cache, &[26]).unwrap_err();
         assert_eq!(err, Error::SequenceTooShort { len: 1 });
         let err = gpt
@@ -323,4 +343,68 @@ fn misuse_is_an_error_that_names_the_value() {
             }
         ));
     }
+}
+
+#[test]
+fn inspection_shows_the_forward_pass() {
+    let config = ModelConfig {
+        vocab_size: 9,
+        n_embd: 8,
+        n_head: 2,
+        n_layer: 2,
+        block_size: 6,
+        activation: Activation::Relu,
+    };
+    let (mut graph, state) = setup(&config, &mut ChaChaInit::new(9));
+    randomise(&mut graph, &state, 10);
+    let tokens = [8, 3, 1, 4];
+    let gpt = Gpt::new(&state, Mode::Exact);
+    let before = graph.len();
+    let seen = gpt.inspect(&mut graph, &tokens).unwrap();
+    assert_eq!(graph.len(), before, "inspect leaves nothing on the graph");
+    assert_eq!((seen.len(), seen.n_layer, seen.n_head), (4, 2, 2));
+
+    // The logits are the forward pass's, bit for bit; the probabilities sum to 1.
+    let mut logits = vec![0.0; 4 * 9];
+    let fused = gpt.for_inference();
+    let mark = graph.mark();
+    fused
+        .forward_sequence(&mut graph, &mut fused.new_cache(), &tokens, &mut logits)
+        .unwrap();
+    graph.truncate(mark);
+    assert_eq!(seen.logits, logits);
+    for t in 0..4 {
+        let p = seen.probs_at(t);
+        let sum: f64 = p.iter().sum();
+        assert!((sum - 1.0).abs() < 1e-12, "position {t}: {sum}");
+        let best = |v: &[f64]| (0..9).max_by(|&a, &b| v[a].total_cmp(&v[b])).unwrap();
+        assert_eq!(best(p), best(seen.logits_at(t)));
+    }
+
+    // Each head's weights: a causal mask, rows that sum to 1, the first all on
+    // position 0; and heads that differ.
+    for layer in 0..2 {
+        for head in 0..2 {
+            let a = seen.attention_of(layer, head);
+            for t in 0..4 {
+                let row = &a[t * 4..(t + 1) * 4];
+                assert!(row[t + 1..].iter().all(|&w| w == 0.0), "{row:?}");
+                let sum: f64 = row.iter().sum();
+                assert!(
+                    (sum - 1.0).abs() < 1e-12,
+                    "layer {layer} head {head} row {t}"
+                );
+            }
+            assert_eq!(a[0], 1.0);
+        }
+        assert_ne!(seen.attention_of(layer, 0), seen.attention_of(layer, 1));
+    }
+
+    let err = gpt.inspect(&mut graph, &[8, 9]).unwrap_err();
+    assert!(
+        matches!(err, Error::TokenOutOfRange { token: 9, .. }),
+        "{err}"
+    );
+    let err = gpt.inspect(&mut graph, &[1; 7]).unwrap_err();
+    assert!(matches!(err, Error::PositionOutOfRange { .. }), "{err}");
 }

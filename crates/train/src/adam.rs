@@ -105,6 +105,9 @@ pub fn linear_lr(lr: f64, step: usize, num_steps: usize) -> f64 {
 }
 
 impl Adam {
+    /// Bytes of state it keeps per parameter: the two moments.
+    pub const BYTES_PER_PARAM: u128 = 2 * 8;
+
     /// Zero moments for `n` parameters. `arith` says how `g ** 2` and `v ** 0.5`
     /// are rounded: [`Arith::Exact`] calls `pow` as the reference does.
     pub fn new(config: AdamConfig, n: usize, arith: Arith) -> Self {

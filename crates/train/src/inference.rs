@@ -8,7 +8,7 @@ use params::StateDict;
 use crate::checkpoint::Checkpoint;
 use crate::error::{Error, Result};
 use crate::rng::{RngKind, RunRng};
-use crate::sample::{Sampler, check_temperature};
+use crate::sample::Sampler;
 use crate::tokenizer::Tokenizer;
 use crate::trainer::Zeros;
 
@@ -32,7 +32,8 @@ impl Inference {
     /// If the checkpoint's weights do not fit its model.
     pub fn from_checkpoint(checkpoint: &Checkpoint) -> Result<Self> {
         checkpoint.check()?;
-        let mut graph = Graph::new();
+        let mode = checkpoint.train.mode();
+        let mut graph = Graph::with_arith(mode.arith());
         let state = StateDict::with_std(
             &mut graph,
             &checkpoint.model,
@@ -40,7 +41,7 @@ impl Inference {
             &mut Zeros,
         )?;
         checkpoint.weights.load_into(&state, &mut graph)?;
-        let gpt = Gpt::new(&state, checkpoint.train.mode()).for_inference();
+        let gpt = Gpt::new(&state, mode).for_inference();
         Ok(Inference {
             tokenizer: checkpoint.tokenizer()?,
             graph,
@@ -91,7 +92,7 @@ impl Inference {
     /// If the temperature is not a positive finite number, or the prefix does not
     /// fit the model.
     pub fn generate(&mut self, temperature: f64, prefix: &[usize]) -> Result<String> {
-        check_temperature(temperature)?;
+        // The temperature is checked by the sampler, by the one rule.
         let ids = self.sampler.generate(
             &self.gpt,
             &mut self.graph,

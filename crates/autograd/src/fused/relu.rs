@@ -1,7 +1,8 @@
 //! The MLP's activation in microgpt.py's revision (v2): a plain `relu(x)`.
 
 use crate::fused::assert_disjoint;
-use crate::graph::{Graph, Span};
+use crate::graph::Graph;
+use crate::span::Span;
 
 /// `out[i] = max(0, x[i])`.
 #[derive(Clone, Copy, Debug, PartialEq)]
