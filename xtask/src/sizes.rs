@@ -9,8 +9,8 @@ use train::Preset;
 pub(crate) struct SizeArgs {
     /// Which microgpt.py to reproduce: `v1`, the first published one, or `v2`, the
     /// revision in the gist today (block 16, std 0.08 for every matrix, ReLU, betas
-    /// 0.85 and 0.99, 1000 steps, linear decay, step lines ending in `\r`). The
-    /// flags below override what it sets.
+    /// 0.85 and 0.99, 1000 steps, linear decay, step lines ending in `\r`). A
+    /// flag for one of these settings overrides it.
     #[arg(long, value_enum, default_value_t = PresetArg::V1)]
     pub(crate) preset: PresetArg,
     /// Embedding width, C.

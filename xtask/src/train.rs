@@ -476,8 +476,13 @@ fn title(trainer: &Trainer) -> String {
         RngKind::ChaCha => "chacha",
         RngKind::Python => "python",
     };
+    // v1's title is the one it always had; other versions are named.
+    let version = match c.preset {
+        train::Preset::V1 => String::new(),
+        p => format!(" {}", p.name()),
+    };
     format!(
-        "microgpt loss: {} steps, n_embd {}, n_head {}, n_layer {}, block_size {}, lr {}, seed {}, {rng}, {}",
+        "microgpt{version} loss: {} steps, n_embd {}, n_head {}, n_layer {}, block_size {}, lr {}, seed {}, {rng}, {}",
         c.steps,
         m.n_embd,
         m.n_head,
