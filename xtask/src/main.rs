@@ -50,7 +50,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Train the model on the embedded names (or --data FILE), then sample names.
-    Train(train_args::Args),
+    Train(Box<train_args::Args>),
     /// Generate names from a checkpoint, optionally continuing a --prefix.
     Sample(sample::Args),
     /// Write a checkpoint's weights as a safetensors file.
@@ -61,7 +61,7 @@ enum Command {
     Golden(golden::Args),
     /// Measure training speed, memory and scaling (in a release build).
     Bench(bench::Args),
-    /// Compare `train --exact` with the reference program's output in ../shared.
+    /// Compare `train --exact` (v1 and v2) with the reference programs' output in ../shared.
     Parity(parity::Args),
 }
 

@@ -9,6 +9,9 @@ fn flag(what: &str) -> Option<&'static str> {
     Some(match what {
         "steps" => "--steps",
         "learning_rate" => "--lr",
+        "beta1" => "--beta1",
+        "beta2" => "--beta2",
+        "init.std" => "--init-std",
         "temperature" => "--temperature",
         _ => return None,
     })

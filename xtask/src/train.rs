@@ -69,6 +69,8 @@ pub(crate) fn execute(
     };
     let config = *trainer.config();
     let stop_at = stop_at(args, &trainer)?;
+    // The run's own version sets the format, a resumed run's included.
+    let step_end = config.preset.step_end();
 
     // The last check that can fail: nothing is printed or written before it.
     let mut metrics = args.metrics.as_deref().map(Metrics::create).transpose()?;
@@ -93,9 +95,9 @@ pub(crate) fn execute(
                 bar.set_message(format!("loss {:.4}", r.loss));
                 bar.inc(1);
             }
-            None => writeln!(
+            None => write!(
                 out,
-                "step {:4} / {:4} | loss {:.4}",
+                "step {:4} / {:4} | loss {:.4}{step_end}",
                 r.step, r.steps, r.loss
             )?,
         }
@@ -173,7 +175,7 @@ pub(crate) fn execute(
         return Ok(Finished::Done);
     }
 
-    writeln!(out, "\n--- inference ---")?;
+    writeln!(out, "\n{}", config.preset.inference_header())?;
     let names = trainer
         .sample(config.samples)
         .map_err(|err| advise(err, false))?;
@@ -258,8 +260,13 @@ fn title(trainer: &Trainer) -> String {
     } else {
         c.rng.to_string()
     };
+    // v1's title is the one it always had; other versions are named.
+    let version = match c.preset {
+        train::Preset::V1 => String::new(),
+        p => format!(" {}", p.name()),
+    };
     format!(
-        "microgpt loss: {} steps, n_embd {}, n_head {}, n_layer {}, block_size {}, lr {}, seed {}, {rng}, {}",
+        "microgpt{version} loss: {} steps, n_embd {}, n_head {}, n_layer {}, block_size {}, lr {}, seed {}, {rng}, {}",
         c.steps,
         m.n_embd,
         m.n_head,

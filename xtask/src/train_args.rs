@@ -4,12 +4,13 @@
 use std::path::PathBuf;
 
 use clap::parser::ValueSource;
-use train::{AdamConfig, RngKind, TrainConfig};
+use params::InitStd;
+use train::{AdamConfig, LrSchedule, RngKind, TrainConfig};
 
 use crate::files::distinct::Flagged;
 use crate::sizes::SizeArgs;
 
-// The defaults are the library's (the reference's), so that they are written once.
+// The defaults are the library's (the presets'), so that they are written once.
 
 /// Train the model, then sample from it.
 ///
@@ -22,15 +23,15 @@ pub(crate) struct Args {
     /// with --resume the checkpoint's data].
     #[arg(long, value_name = "FILE")]
     pub(crate) data: Option<PathBuf>,
-    /// Training steps, one document each.
-    #[arg(long, default_value_t = TrainConfig::default().steps, value_name = "N")]
-    pub(crate) steps: usize,
+    /// Training steps, one document each [default: 500, or 1000 with --preset v2].
+    #[arg(long, value_name = "N")]
+    pub(crate) steps: Option<usize>,
     /// Seed of the shuffle, the initial weights and sampling.
     #[arg(long, default_value_t = TrainConfig::default().seed, value_name = "S", allow_hyphen_values = true, value_parser = crate::usage::parse_seed)]
     pub(crate) seed: u64,
     #[command(flatten)]
     pub(crate) sizes: SizeArgs,
-    /// Peak learning rate of Adam (cosine decay to 0).
+    /// Peak learning rate of Adam (decayed to 0 by --lr-schedule).
     // Hyphen values, so that `-1` and `-inf` reach the check that explains them.
     #[arg(
         long,
@@ -39,6 +40,24 @@ pub(crate) struct Args {
         allow_hyphen_values = true
     )]
     pub(crate) lr: f64,
+    /// The learning rate's decay: `cosine` (v1) or `linear` (v2) [default: the
+    /// preset's].
+    #[arg(long, value_enum)]
+    pub(crate) lr_schedule: Option<Schedule>,
+    /// Adam's first-moment decay [default: 0.9, or 0.85 with --preset v2].
+    #[arg(long, value_name = "F", allow_hyphen_values = true)]
+    pub(crate) beta1: Option<f64>,
+    /// Adam's second-moment decay [default: 0.95, or 0.99 with --preset v2].
+    #[arg(long, value_name = "F", allow_hyphen_values = true)]
+    pub(crate) beta2: Option<f64>,
+    /// The std of every matrix's initial Gaussian [default: 0.02, or 0.08 with
+    /// --preset v2].
+    #[arg(long, value_name = "F", allow_hyphen_values = true)]
+    pub(crate) init_std: Option<f64>,
+    /// Whether attn_wo and mlp_fc2 start at zero [default: true, or false with
+    /// --preset v2].
+    #[arg(long, value_name = "BOOL")]
+    pub(crate) zero_init_proj: Option<bool>,
     /// Sampling temperature.
     #[arg(
         long,
@@ -87,13 +106,38 @@ pub(crate) struct Args {
     pub(crate) given: Vec<String>,
 }
 
+/// `--lr-schedule`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Schedule {
+    /// lr * 0.5 * (1 + cos(pi * step / steps)).
+    Cosine,
+    /// lr * (1 - step / steps).
+    Linear,
+}
+
+impl From<Schedule> for LrSchedule {
+    fn from(s: Schedule) -> LrSchedule {
+        match s {
+            Schedule::Cosine => LrSchedule::Cosine,
+            Schedule::Linear => LrSchedule::Linear,
+        }
+    }
+}
+
 impl Args {
+    /// The run's settings: the preset's, with the flags given.
     pub(crate) fn train_config(&self) -> TrainConfig {
+        let preset = self.sizes.preset().train_config();
         TrainConfig {
-            steps: self.steps,
+            steps: self.steps.unwrap_or(preset.steps),
             adam: AdamConfig {
                 learning_rate: self.lr,
-                ..AdamConfig::default()
+                beta1: self.beta1.unwrap_or(preset.adam.beta1),
+                beta2: self.beta2.unwrap_or(preset.adam.beta2),
+                schedule: self
+                    .lr_schedule
+                    .map_or(preset.adam.schedule, LrSchedule::from),
+                ..preset.adam
             },
             seed: self.seed,
             temperature: self.temperature,
@@ -104,6 +148,11 @@ impl Args {
                 RngKind::ChaCha
             }),
             exact: self.exact,
+            init: InitStd {
+                std: self.init_std.unwrap_or(preset.init.std),
+                zero_init_proj: self.zero_init_proj.unwrap_or(preset.init.zero_init_proj),
+            },
+            preset: preset.preset,
         }
     }
 

@@ -94,7 +94,7 @@ pub enum Error {
     #[error("invalid {what}: {why}")]
     Invalid {
         /// The setting, by its field name: `steps`, `learning_rate`, `beta1`,
-        /// `beta2`, `eps`, `temperature`, or `vocab`.
+        /// `beta2`, `eps`, `init.std`, `temperature`, or `vocab`.
         what: &'static str,
         /// What is wrong with it and what would work.
         why: String,

@@ -26,6 +26,7 @@ mod fingerprint;
 mod fnv;
 mod inference;
 mod memory;
+mod preset;
 mod rng;
 mod rng_state;
 mod sample;
@@ -34,12 +35,13 @@ mod tokens;
 mod trainer;
 
 // The surface a user of the library needs: a run (`Trainer`, its settings
-// `TrainConfig`, `Sizes`, `AdamConfig`, what a step reports, the optimiser it
-// exposes), its data (`Dataset`, how it is read and what reading it noticed,
-// `Tokenizer`), a frozen run (`Checkpoint`, with the types of its fields),
-// generating (`Inference`, `Sampler`, the generator), the documented limits, and
-// the errors. Which flag sets what, and the advice about it: the program's (`xtask`).
-pub use adam::{Adam, AdamConfig};
+// `TrainConfig`, `Sizes`, `AdamConfig`, `LrSchedule`, the `Preset` they start
+// from, what a step reports, the optimiser it exposes), its data (`Dataset`, how
+// it is read and what reading it noticed, `Tokenizer`), a frozen run
+// (`Checkpoint`, with the types of its fields), generating (`Inference`,
+// `Sampler`, the generator), the documented limits, and the errors. Which flag
+// sets what, and the advice about it: the program's (`xtask`).
+pub use adam::{Adam, AdamConfig, LrSchedule};
 pub use checkpoint::{CHECKPOINT_VERSION, Checkpoint};
 pub use config::{Sizes, TrainConfig};
 pub use data::{
@@ -50,6 +52,7 @@ pub use error::{Error, Result};
 pub use fingerprint::DataFingerprint;
 pub use inference::Inference;
 pub use memory::available_memory;
+pub use preset::Preset;
 pub use rng::{RngKind, RunRng};
 pub use rng_state::RngState;
 pub use sample::{MIN_TEMPERATURE, Sampler, check_temperature};

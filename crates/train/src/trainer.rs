@@ -5,7 +5,7 @@ use autograd::{Graph, Mark};
 use model::{Gpt, KvCache};
 use params::{ModelConfig, SavedStateDict, StateDict};
 
-use crate::adam::{Adam, cosine_lr};
+use crate::adam::Adam;
 use crate::checkpoint::{
     CHECKPOINT_FORMAT, CHECKPOINT_VERSION, Checkpoint, Zeros, flat, like_weights,
 };
@@ -154,9 +154,9 @@ impl Trainer {
 
         let mut graph = Graph::with_arith(mode.arith());
         let state = if init {
-            StateDict::new(&mut graph, &model_config, rng.init_source())?
+            StateDict::with_std(&mut graph, &model_config, &config.init, rng.init_source())?
         } else {
-            StateDict::new(&mut graph, &model_config, &mut Zeros)?
+            StateDict::with_std(&mut graph, &model_config, &config.init, &mut Zeros)?
         };
         let gpt = Gpt::new(&state, mode);
         let adam = Adam::new(config.adam, state.num_params(), graph.arith());
@@ -300,7 +300,10 @@ impl Trainer {
         let loss = result?;
         self.step += 1;
         self.losses.push(loss);
-        let lr = cosine_lr(self.config.adam.learning_rate, step, self.config.steps);
+        let adam = self.config.adam;
+        let lr = adam
+            .schedule
+            .lr(adam.learning_rate, step, self.config.steps);
         Ok(StepReport {
             step: step + 1,
             steps: self.config.steps,
