@@ -169,7 +169,10 @@ fn bad_preset_settings_are_one_line() {
     let err = fails(&dir, "train --init-std -1");
     assert!(err.contains("invalid --init-std: -1"), "{err}");
     let err = fails(&dir, "train --preset v2 --beta1 1");
-    assert!(err.contains("invalid --beta1: 1") && err.contains("[0, 1)"), "{err}");
+    assert!(
+        err.contains("invalid --beta1: 1") && err.contains("[0, 1)"),
+        "{err}"
+    );
     let out = xtask(&dir, "train --zero-init-proj maybe");
     assert_eq!(out.status.code(), Some(2));
     let out = xtask(&dir, "train --preset v3");
