@@ -3,6 +3,7 @@
 //! stream. Start, pause, continue and stop change the run's status; the thread
 //! reads it between steps.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -143,6 +144,10 @@ struct State {
 pub(crate) struct Session {
     state: Mutex<State>,
     hub: Arc<Hub>,
+    /// Requests waiting for the lock: the training thread, which takes it once
+    /// per step, lets them go first (a mutex is not fair, and a thread that
+    /// unlocks and locks again at once would starve them).
+    waiting: AtomicUsize,
 }
 
 /// A tensor as a heatmap: its name and shape, and its values pooled to at most
@@ -164,6 +169,7 @@ impl Session {
         Session {
             state: Mutex::new(State::default()),
             hub,
+            waiting: AtomicUsize::new(0),
         }
     }
 

@@ -335,11 +335,17 @@ async function refresh() {
   showSamples(state.samples);
   showWeights(state.weights);
   drawCurve();
+  if (state.status !== "idle") inspect();
 }
 
 function listen() {
   const events = new EventSource("/api/events");
-  events.addEventListener("open", () => refresh().catch((err) => showError(err.message)));
+  // After a reconnect, events may have been missed: fetch the whole state again.
+  let opened = false;
+  events.addEventListener("open", () => {
+    if (opened) refresh().catch((err) => showError(err.message));
+    opened = true;
+  });
   events.addEventListener("losses", (e) => {
     const data = JSON.parse(e.data);
     addLosses(data.from, data.losses);
@@ -360,4 +366,6 @@ function listen() {
 }
 
 window.addEventListener("resize", scheduleCurve);
-listen();
+window.addEventListener("error", (e) => showError(`page error: ${e.message}`));
+window.addEventListener("unhandledrejection", (e) => showError(`page error: ${e.reason}`));
+refresh().then(listen, (err) => { showError(err.message); listen(); });
