@@ -173,7 +173,23 @@ impl Session {
         }
     }
 
+    /// The state, for a request: ahead of the training thread.
     fn lock(&self) -> MutexGuard<'_, State> {
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        // A panic in a handler must not take the session down with it.
+        let guard = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        guard
+    }
+
+    /// The state, for the training thread: after any request waiting for it.
+    fn lock_for_step(&self) -> MutexGuard<'_, State> {
+        while self.waiting.load(Ordering::SeqCst) > 0 {
+            std::thread::yield_now();
+        }
         // A panic in a handler must not take the session down with it.
         self.state
             .lock()
@@ -315,7 +331,7 @@ impl Session {
         let mut last_weights = Instant::now();
         let mut steps_since = 0usize;
         loop {
-            let mut state = self.lock();
+            let mut state = self.lock_for_step();
             let Some(run) = state.run.as_mut() else {
                 return;
             };
