@@ -20,7 +20,7 @@
 //! its pole at 0, a logit or rmsnorm input moves too far for its bend, or where
 //! halving the step moves the difference itself.
 
-use autograd::{Arith, Graph, Span, Var};
+use autograd::{Arith, AttentionShape, Graph, Span, Var};
 
 /// Leaves in a program, at most.
 const MAX_LEAVES: usize = 16;
@@ -465,16 +465,17 @@ impl Builder {
             return;
         };
         let mark = self.g.mark();
+        self.g.set_arith(arith);
         let w0 = self.g.add_vec(p, p);
-        self.g.linear(w0, x, nout, arith);
+        self.g.linear(w0, x, nout);
         self.g.truncate(mark);
         let w = self.g.add_vec(p, q);
         let y = if into {
             let y = self.g.alloc(rows * nout);
-            self.g.linear_into(w, x, y, nout, arith);
+            self.g.linear_into(w, x, y, nout);
             y
         } else {
-            self.g.linear(w, x, nout, arith)
+            self.g.linear(w, x, nout)
         };
         self.ops += 2;
         self.log(|| {
@@ -561,7 +562,8 @@ impl Builder {
                             self.curve(v, rms);
                         }
                     }
-                    let y = self.g.rmsnorm(x, width, arith);
+                    self.g.set_arith(arith);
+                    let y = self.g.rmsnorm(x, width);
                     let line = format!("rmsnorm({}, {width}, {arith:?})", show(x));
                     (y.iter().collect(), Some(y), line)
                 })
@@ -572,7 +574,8 @@ impl Builder {
                     for v in x.iter() {
                         self.watch(Watch::Kink, v);
                     }
-                    let y = self.g.relu_sq(x, arith);
+                    self.g.set_arith(arith);
+                    let y = self.g.relu_sq(x);
                     (
                         y.iter().collect(),
                         Some(y),
@@ -601,7 +604,8 @@ impl Builder {
                     for v in self.g.values(l).to_vec() {
                         self.curve(v, 1.0);
                     }
-                    let y = self.g.cross_entropy(l, &targets, arith);
+                    self.g.set_arith(arith);
+                    let y = self.g.cross_entropy(l, &targets);
                     let line = format!("cross_entropy({}, {targets:?}, {arith:?})", show(l));
                     (y.iter().collect(), Some(y), line)
                 })
@@ -640,12 +644,13 @@ impl Builder {
         if overlap(w, x) {
             return None;
         }
+        self.g.set_arith(arith);
         let y = if into {
             let y = self.g.alloc(rows * nout);
-            self.g.linear_into(w, x, y, nout, arith);
+            self.g.linear_into(w, x, y, nout);
             y
         } else {
-            self.g.linear(w, x, nout, arith)
+            self.g.linear(w, x, nout)
         };
         let name = if into { "linear_into" } else { "linear" };
         let line = format!("{name}({}, {}, {nout}, {arith:?})", show(w), show(x));
@@ -679,7 +684,14 @@ impl Builder {
                 }
             }
         }
-        let y = self.g.attention(q, k, v, width, n_head, pos0, scale, arith);
+        self.g.set_arith(arith);
+        let shape = AttentionShape {
+            width,
+            n_head,
+            pos0,
+            scale,
+        };
+        let y = self.g.attention(q, k, v, shape).out;
         let line = format!(
             "attention({}, {}, {}, {width}, {n_head}, {pos0}, {scale:?}, {arith:?})",
             show(q),

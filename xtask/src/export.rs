@@ -8,7 +8,11 @@
 //! - `vocab`: the characters in id order (BOS is the id after the last);
 //! - `tensor_order`: the names in state-dict order, comma-separated (the file's
 //!   header is a JSON object, which readers need not keep in order);
-//! - `step`: the training steps the weights have had.
+//! - `step`: the training steps the weights have had;
+//! - `activation` (`relu2` or `relu`), `init_std`, `zero_init_proj`,
+//!   `lr_schedule` (`cosine` or `linear`), `beta1`, `beta2` and `preset` (`v1` or
+//!   `v2`): how the model computes and how it was trained, written for every
+//!   file (the config leaves a v1 activation out).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -26,14 +30,17 @@ pub(crate) struct Args {
     /// The safetensors file to write.
     #[arg(long, value_name = "FILE")]
     pub(crate) out: PathBuf,
+    #[command(flatten)]
+    pub(crate) limit: crate::limits::InputLimit,
 }
 
 pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
-    train::check_writable(&args.out)?;
-    let checkpoint = Checkpoint::load(&args.checkpoint)
-        .with_context(|| format!("cannot export {}", args.checkpoint.display()))?;
+    let (input, output) = (("--checkpoint", &*args.checkpoint), ("--out", &*args.out));
+    crate::files::check_distinct(&[input], &[output], None)?;
+    crate::files::check_writable(&args.out)?;
+    let checkpoint = crate::load::checkpoint(&args.checkpoint, "cannot export", args.limit)?;
     let bytes = to_safetensors(&checkpoint)?;
-    train::write_atomic(&args.out, &bytes)?;
+    crate::files::write_atomic(&args.out, &bytes)?;
     eprintln!(
         "wrote {}: {} f64 tensors, {} parameters, {} bytes",
         args.out.display(),
@@ -78,12 +85,20 @@ pub(crate) fn to_safetensors(checkpoint: &Checkpoint) -> anyhow::Result<Vec<u8>>
         })
         .collect();
     let order: Vec<&str> = tensors.iter().map(|(name, _)| name.as_str()).collect();
+    let train = &checkpoint.train;
     let metadata: HashMap<String, String> = [
         ("format", "microgpt".to_string()),
         ("config", serde_json::to_string(&checkpoint.model)?),
         ("vocab", checkpoint.vocab.clone()),
         ("tensor_order", order.join(",")),
         ("step", checkpoint.step.to_string()),
+        ("activation", checkpoint.model.activation.name().into()),
+        ("init_std", train.init.std.to_string()),
+        ("zero_init_proj", train.init.zero_init_proj.to_string()),
+        ("lr_schedule", train.adam.schedule.name().into()),
+        ("beta1", train.adam.beta1.to_string()),
+        ("beta2", train.adam.beta2.to_string()),
+        ("preset", train.preset.name().into()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))

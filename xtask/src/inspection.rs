@@ -3,8 +3,6 @@
 //! serves `cargo xtask inspect --json` and the playground's inspect endpoint.
 
 use anyhow::{Context, bail};
-use autograd::Graph;
-use params::{ChaChaInit, StateDict};
 use serde::Serialize;
 use train::Checkpoint;
 
@@ -77,12 +75,8 @@ pub(crate) fn inspect(checkpoint: &Checkpoint, text: &str, top_k: usize) -> anyh
     let mut tokens = vec![tokenizer.bos()];
     tokens.extend(&ids);
 
-    let mut graph = Graph::new();
-    // The initial draws are overwritten at once by the checkpoint's weights.
-    let state = StateDict::new(&mut graph, &config, &mut ChaChaInit::new(0))?;
-    checkpoint.weights.load_into(&state, &mut graph)?;
-    let gpt = model::Gpt::new(&state, checkpoint.train.mode()).for_inference();
-    let seen = run_model(&gpt, &mut graph, &tokens).context("running the model")?;
+    let mut inference = train::Inference::from_checkpoint(checkpoint)?;
+    let seen = inference.inspect(&tokens).context("running the model")?;
 
     let label = |id: usize| match tokenizer.chars().get(id) {
         Some(c) => c.to_string(),
@@ -127,40 +121,5 @@ pub(crate) fn inspect(checkpoint: &Checkpoint, text: &str, top_k: usize) -> anyh
         logits: rows(&seen.logits, v),
         probs,
         attention,
-    })
-}
-
-/// What one forward pass over a sequence shows, flat and row-major: the shape of
-/// `model::Inspection`.
-struct Seen {
-    /// (T, V)
-    logits: Vec<f64>,
-    /// (T, V)
-    probs: Vec<f64>,
-    /// (n_layer, n_head, T, T)
-    attention: Vec<f64>,
-}
-
-/// The one place that asks the model to show its work.
-// TODO(issue 14): switch to `model::Gpt::inspect`, which also saves the attention
-// weights; until it lands on main the logits come from the model's own forward and
-// the attention is left at zero.
-fn run_model(gpt: &model::Gpt, graph: &mut Graph, tokens: &[usize]) -> anyhow::Result<Seen> {
-    let config = *gpt.config();
-    let (t, v) = (tokens.len(), config.vocab_size);
-    let mut logits = vec![0.0; t * v];
-    let mut cache = gpt.new_cache();
-    let mark = graph.mark();
-    let result = gpt.forward_sequence(graph, &mut cache, tokens, &mut logits);
-    graph.truncate(mark);
-    result?;
-    let mut probs = vec![0.0; t * v];
-    for (l, p) in logits.chunks_exact(v).zip(probs.chunks_exact_mut(v)) {
-        train::softmax_with_temperature(l, 1.0, gpt.arith(), p);
-    }
-    Ok(Seen {
-        logits,
-        probs,
-        attention: vec![0.0; config.n_layer * config.n_head * t * t],
     })
 }

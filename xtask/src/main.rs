@@ -2,13 +2,28 @@
 //!
 //! One binary, one module per subcommand. Run `cargo xtask --help` for the list.
 
+/// `eprintln!` that never panics: after SIGHUP the terminal may be gone, and a
+/// message that cannot be shown must not cost a run its save.
+macro_rules! note {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+mod against;
 mod bench;
+mod bench_memory;
 mod export;
+mod files;
 mod golden;
 mod inspect;
 mod inspection;
+mod limits;
+mod load;
 mod metrics;
 mod parity;
+mod pipe;
 mod plot;
 mod resume;
 mod sample;
@@ -37,7 +52,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Train the model on the embedded names (or --data FILE), then sample names.
-    Train(train::Args),
+    Train(Box<train::Args>),
     /// Generate names from a checkpoint, optionally continuing a --prefix.
     Sample(sample::Args),
     /// Write a checkpoint's weights as a safetensors file.
@@ -52,7 +67,7 @@ enum Command {
     Golden(golden::Args),
     /// Measure training speed, memory and scaling (in a release build).
     Bench(bench::Args),
-    /// Compare `train --rng python` with the reference program's output in ../shared.
+    /// Compare `train --rng python` (v1 and v2) with the reference programs' output in ../shared.
     Parity(parity::Args),
 }
 
@@ -72,6 +87,9 @@ fn main() -> std::process::ExitCode {
                 Ok(train::Finished::Interrupted(signal)) => {
                     return std::process::ExitCode::from(signal.exit_code());
                 }
+                Ok(train::Finished::OutputClosed) => {
+                    return std::process::ExitCode::from(pipe::CLOSED_EXIT_CODE);
+                }
                 Ok(train::Finished::Done) => Ok(()),
                 Err(err) => Err(err),
             }
@@ -87,6 +105,10 @@ fn main() -> std::process::ExitCode {
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        // `| head` had what it wanted: quiet, with the status of a tool SIGPIPE ended.
+        Err(err) if pipe::is_broken_pipe(&err) => {
+            std::process::ExitCode::from(pipe::CLOSED_EXIT_CODE)
+        }
         Err(err) => {
             eprintln!("error: {}", one_line(&err));
             std::process::ExitCode::FAILURE

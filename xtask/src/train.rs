@@ -10,10 +10,13 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use clap::parser::ValueSource;
-use indicatif::{ProgressBar, ProgressStyle};
-use train::{AdamConfig, Dataset, RngKind, TrainConfig, Trainer};
+use indicatif::{ProgressBar, ProgressState, ProgressStyle};
+use params::InitStd;
+use train::{AdamConfig, Dataset, LrSchedule, ReadOptions, RngKind, TrainConfig, Trainer};
 
+use crate::files::{self, Lock, distinct::Flagged};
 use crate::metrics::Metrics;
+use crate::pipe::PipeOut;
 use crate::signals::{Signal, Stop};
 use crate::sizes::SizeArgs;
 
@@ -28,15 +31,15 @@ pub(crate) struct Args {
     /// with --resume the checkpoint's data].
     #[arg(long, value_name = "FILE")]
     pub(crate) data: Option<PathBuf>,
-    /// Training steps, one document each.
-    #[arg(long, default_value_t = 500, value_name = "N")]
-    pub(crate) steps: usize,
+    /// Training steps, one document each [default: 500, or 1000 with --preset v2].
+    #[arg(long, value_name = "N")]
+    pub(crate) steps: Option<usize>,
     /// Seed of the shuffle, the initial weights and sampling.
-    #[arg(long, default_value_t = 42, value_name = "S")]
+    #[arg(long, default_value_t = 42, value_name = "S", allow_hyphen_values = true, value_parser = crate::usage::parse_seed)]
     pub(crate) seed: u64,
     #[command(flatten)]
     pub(crate) sizes: SizeArgs,
-    /// Peak learning rate of Adam (cosine decay to 0).
+    /// Peak learning rate of Adam (decayed to 0 by --lr-schedule).
     // Hyphen values, so that `-1` and `-inf` reach the check that explains them.
     #[arg(
         long,
@@ -45,6 +48,24 @@ pub(crate) struct Args {
         allow_hyphen_values = true
     )]
     pub(crate) lr: f64,
+    /// The learning rate's decay: `cosine` (v1) or `linear` (v2) [default: the
+    /// preset's].
+    #[arg(long, value_enum)]
+    pub(crate) lr_schedule: Option<Schedule>,
+    /// Adam's first-moment decay [default: 0.9, or 0.85 with --preset v2].
+    #[arg(long, value_name = "F", allow_hyphen_values = true)]
+    pub(crate) beta1: Option<f64>,
+    /// Adam's second-moment decay [default: 0.95, or 0.99 with --preset v2].
+    #[arg(long, value_name = "F", allow_hyphen_values = true)]
+    pub(crate) beta2: Option<f64>,
+    /// The std of every matrix's initial Gaussian [default: 0.02, or 0.08 with
+    /// --preset v2].
+    #[arg(long, value_name = "F", allow_hyphen_values = true)]
+    pub(crate) init_std: Option<f64>,
+    /// Whether attn_wo and mlp_fc2 start at zero [default: true, or false with
+    /// --preset v2].
+    #[arg(long, value_name = "BOOL")]
+    pub(crate) zero_init_proj: Option<bool>,
     /// Sampling temperature.
     #[arg(
         long,
@@ -82,6 +103,8 @@ pub(crate) struct Args {
     /// Write one JSON line per step to FILE: step, loss, lr, elapsed_s.
     #[arg(long, value_name = "FILE")]
     pub(crate) metrics: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) limit: crate::limits::InputLimit,
     /// The flags given on the command line (clap ids), as opposed to defaults.
     #[arg(skip)]
     pub(crate) given: Vec<String>,
@@ -96,13 +119,38 @@ pub(crate) enum Rng {
     Python,
 }
 
+/// `--lr-schedule`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Schedule {
+    /// lr * 0.5 * (1 + cos(pi * step / steps)).
+    Cosine,
+    /// lr * (1 - step / steps).
+    Linear,
+}
+
+impl From<Schedule> for LrSchedule {
+    fn from(s: Schedule) -> LrSchedule {
+        match s {
+            Schedule::Cosine => LrSchedule::Cosine,
+            Schedule::Linear => LrSchedule::Linear,
+        }
+    }
+}
+
 impl Args {
+    /// The run's settings: the preset's, with the flags given.
     pub(crate) fn train_config(&self) -> TrainConfig {
+        let preset = self.sizes.preset().train_config();
         TrainConfig {
-            steps: self.steps,
+            steps: self.steps.unwrap_or(preset.steps),
             adam: AdamConfig {
                 learning_rate: self.lr,
-                ..AdamConfig::default()
+                beta1: self.beta1.unwrap_or(preset.adam.beta1),
+                beta2: self.beta2.unwrap_or(preset.adam.beta2),
+                schedule: self
+                    .lr_schedule
+                    .map_or(preset.adam.schedule, LrSchedule::from),
+                ..preset.adam
             },
             seed: self.seed,
             temperature: self.temperature,
@@ -111,6 +159,11 @@ impl Args {
                 Rng::Chacha => RngKind::ChaCha,
                 Rng::Python => RngKind::Python,
             },
+            init: InitStd {
+                std: self.init_std.unwrap_or(preset.init.std),
+                zero_init_proj: self.zero_init_proj.unwrap_or(preset.init.zero_init_proj),
+            },
+            preset: preset.preset,
         }
     }
 
@@ -136,6 +189,9 @@ pub(crate) enum Finished {
     Done,
     /// After the step a signal interrupted, saved if `--save` was given.
     Interrupted(Signal),
+    /// Standard output was closed (`| head`): printing stopped, the run stopped
+    /// after its step and saved, as for a signal.
+    OutputClosed,
 }
 
 pub(crate) fn run(args: &Args) -> anyhow::Result<Finished> {
@@ -156,19 +212,27 @@ pub(crate) fn execute(
     if args.save_every == Some(0) {
         bail!("--save-every 0: give a number of steps of at least 1");
     }
-    // Every output path before any work: a typo must not cost a run its result.
-    for path in [&args.save, &args.plot, &args.metrics]
-        .into_iter()
-        .flatten()
-    {
-        train::check_writable(path)?;
+    // Every output path before any work: a typo must not cost a run its result,
+    // and no output may destroy an input or another output.
+    let mut inputs: Vec<Flagged<'_>> = Vec::new();
+    inputs.extend(args.data.as_deref().map(|p| ("--data", p)));
+    inputs.extend(args.resume.as_deref().map(|p| ("--resume", p)));
+    files::check_distinct(&inputs, &outputs(args), Some(("--resume", "--save")))?;
+    for (_, path) in outputs(args) {
+        files::check_writable(path)?;
     }
+    // Held until the run ends: no other run may save to this checkpoint meanwhile.
+    let _lock = args.save.as_deref().map(Lock::checkpoint).transpose()?;
+    let mut out = PipeOut::new(out);
+    let out = &mut out;
     let mut trainer = match &args.resume {
         None => start(args)?,
         Some(path) => crate::resume::start(args, path)?,
     };
     let config = *trainer.config();
     let stop_at = stop_at(args, &trainer)?;
+    // The run's own version sets the format, a resumed run's included.
+    let step_end = config.preset.step_end();
 
     // The last check that can fail: nothing is printed or written before it.
     let mut metrics = args.metrics.as_deref().map(Metrics::create).transpose()?;
@@ -184,7 +248,7 @@ pub(crate) fn execute(
     let mut saved = None;
     // The stop flag is read here, between steps, so a signal lets the step it
     // interrupted finish.
-    while trainer.steps_done() < stop_at && !stop.requested() {
+    while trainer.steps_done() < stop_at && !stop.requested() && !out.closed() {
         let r = trainer
             .step()
             .map_err(|err| failed(err.into(), args, saved))?;
@@ -193,9 +257,9 @@ pub(crate) fn execute(
                 bar.set_message(format!("loss {:.4}", r.loss));
                 bar.inc(1);
             }
-            None => writeln!(
+            None => write!(
                 out,
-                "step {:4} / {:4} | loss {:.4}",
+                "step {:4} / {:4} | loss {:.4}{step_end}",
                 r.step, r.steps, r.loss
             )?,
         }
@@ -214,17 +278,28 @@ pub(crate) fn execute(
     }
     let elapsed = start.elapsed();
     if let Some(bar) = bar {
+        // The bar goes, and the last step's line stays in its place, so the final
+        // loss remains readable on the terminal.
         bar.finish_and_clear();
+        if let Some(&loss) = trainer.losses().last() {
+            note!(
+                "step {:4} / {:4} | loss {loss:.4}",
+                trainer.steps_done(),
+                config.steps
+            );
+        }
     }
     let interrupted = stop.signal();
     let ran = trainer.steps_done() - first;
     if ran > 0 {
         let per_step = elapsed.as_secs_f64() * 1e6 / ran as f64;
-        eprintln!("trained {ran} steps in {elapsed:.2?} ({per_step:.1} µs per step)");
+        let s = if ran == 1 { "" } else { "s" };
+        note!("trained {ran} step{s} in {elapsed:.2?} ({per_step:.1} µs per step)");
     }
+    // The checkpoint, then the plot, are on disk before any sampling starts.
     if let Some(path) = &args.save {
         save(&trainer, path).map_err(|err| failed(err, args, saved))?;
-        eprintln!(
+        note!(
             "checkpoint: {} (step {} of {})",
             path.display(),
             trainer.steps_done(),
@@ -233,34 +308,59 @@ pub(crate) fn execute(
     }
     if let Some(path) = &args.plot {
         crate::plot::write(path, trainer.losses(), config.steps, &title(&trainer))?;
-        eprintln!("plot: {}", path.display());
+        note!("plot: {}", path.display());
     }
     if let Some(path) = &args.metrics {
-        eprintln!("metrics: {}", path.display());
+        note!("metrics: {}", path.display());
     }
     let how = match &args.save {
         Some(path) => format!("continue with --resume {}", path.display()),
         None => "nothing was saved (no --save)".into(),
     };
-    if let Some(signal) = interrupted {
-        eprintln!(
-            "interrupted by {}: stopped after step {} of {}; {how}",
-            signal.name(),
+    let stopped = |why: &str| {
+        note!(
+            "{why}: stopped after step {} of {}; {how}",
             trainer.steps_done(),
             config.steps
         );
+    };
+    if let Some(signal) = interrupted {
+        stopped(&format!("interrupted by {}", signal.name()));
         return Ok(Finished::Interrupted(signal));
     }
+    if out.closed() {
+        stopped("standard output was closed");
+        return Ok(Finished::OutputClosed);
+    }
     if stop_at < config.steps {
-        eprintln!("stopped after step {stop_at} of {}; {how}", config.steps);
+        note!("stopped after step {stop_at} of {}; {how}", config.steps);
         return Ok(Finished::Done);
     }
 
-    writeln!(out, "\n--- inference ---")?;
+    writeln!(out, "\n{}", config.preset.inference_header())?;
     for (i, name) in trainer.sample(config.samples)?.iter().enumerate() {
+        if out.closed() {
+            return Ok(Finished::OutputClosed);
+        }
         writeln!(out, "sample {:2}: {name}", i + 1)?;
     }
-    Ok(Finished::Done)
+    Ok(if out.closed() {
+        Finished::OutputClosed
+    } else {
+        Finished::Done
+    })
+}
+
+/// The output paths of the run, with their flags.
+pub(crate) fn outputs(args: &Args) -> Vec<Flagged<'_>> {
+    [
+        ("--save", &args.save),
+        ("--plot", &args.plot),
+        ("--metrics", &args.metrics),
+    ]
+    .into_iter()
+    .filter_map(|(flag, path)| path.as_deref().map(|p| (flag, p)))
+    .collect()
 }
 
 /// `err`, which ended the run, with what became of `--save`: the last checkpoint
@@ -281,13 +381,66 @@ fn failed(err: anyhow::Error, args: &Args, saved: Option<usize>) -> anyhow::Erro
 fn start(args: &Args) -> anyhow::Result<Trainer> {
     let config = args.train_config();
     config.validate()?;
+    // The sizes too, before the data is read: its vocabulary is not needed to
+    // tell that `--n-head 3` cannot divide `--n-embd 16`.
+    args.sizes.config(2).validate()?;
     let dataset = match &args.data {
-        Some(path) => Dataset::load(path)?,
+        Some(path) => load_data(path, args)?,
         None => Dataset::embedded(),
     };
-    eprintln!("data: {} ({} documents)", dataset.name, dataset.docs.len());
-    let memory = train::total_memory().unwrap_or(u128::MAX);
-    Ok(Trainer::new(dataset, args.sizes.sizes(), config, memory)?)
+    note!("data: {} ({} documents)", dataset.name, dataset.len());
+    let memory = crate::limits::available_memory();
+    Trainer::new(dataset, args.sizes.sizes(), config, memory).map_err(crate::limits::advise)
+}
+
+/// Reads a data file for the run, within `--max-input-mb` and the memory left,
+/// and says what it found worth knowing: a byte-order mark, control characters.
+pub(crate) fn load_data(path: &Path, args: &Args) -> anyhow::Result<Dataset> {
+    if path.as_os_str() == "-" {
+        bail!(
+            "--data -: reading standard input is not supported (a run may need its data again to resume); give the path of a file"
+        );
+    }
+    let exact = args.rng == Rng::Python;
+    let options = ReadOptions {
+        max_bytes: args.limit.bytes(),
+        memory_limit: crate::limits::available_memory(),
+        keep_bom: exact,
+    };
+    let dataset = Dataset::load_with(path, &options).map_err(crate::limits::advise)?;
+    let notes = &dataset.notes;
+    match notes.bom {
+        Some(false) => note!(
+            "note: {} starts with a byte-order mark (U+FEFF); it is dropped, not read as a character",
+            dataset.name
+        ),
+        Some(true) => note!(
+            "note: {} starts with a byte-order mark (U+FEFF); --rng python keeps it as a character of the first document, as the reference does",
+            dataset.name
+        ),
+        None => {}
+    }
+    if notes.control_count > 0 {
+        let listed: Vec<String> = notes
+            .control
+            .iter()
+            .map(|(line, ch)| format!("{ch:?} on line {line}"))
+            .collect();
+        let more = notes.control_count - notes.control.len();
+        let more = if more > 0 {
+            format!(", and {more} more")
+        } else {
+            String::new()
+        };
+        note!(
+            "note: {} holds {} control character{} inside documents, which become characters of the vocabulary: {}{more}",
+            dataset.name,
+            notes.control_count,
+            if notes.control_count == 1 { "" } else { "s" },
+            listed.join(", ")
+        );
+    }
+    Ok(dataset)
 }
 
 /// The step to stop after: `--stop-at`, checked, or the end of the schedule.
@@ -311,10 +464,9 @@ fn stop_at(args: &Args, trainer: &Trainer) -> anyhow::Result<usize> {
 }
 
 fn save(trainer: &Trainer, path: &Path) -> anyhow::Result<()> {
-    trainer
-        .checkpoint()
-        .and_then(|c| c.save(path))
-        .with_context(|| format!("saving the checkpoint at step {}", trainer.steps_done()))
+    let context = || format!("saving the checkpoint at step {}", trainer.steps_done());
+    let checkpoint = trainer.checkpoint().with_context(context)?;
+    files::write_atomic(path, checkpoint.to_json().as_bytes()).with_context(context)
 }
 
 /// The plot's title: the run's settings.
@@ -324,8 +476,13 @@ fn title(trainer: &Trainer) -> String {
         RngKind::ChaCha => "chacha",
         RngKind::Python => "python",
     };
+    // v1's title is the one it always had; other versions are named.
+    let version = match c.preset {
+        train::Preset::V1 => String::new(),
+        p => format!(" {}", p.name()),
+    };
     format!(
-        "microgpt loss: {} steps, n_embd {}, n_head {}, n_layer {}, block_size {}, lr {}, seed {}, {rng}, {}",
+        "microgpt{version} loss: {} steps, n_embd {}, n_head {}, n_layer {}, block_size {}, lr {}, seed {}, {rng}, {}",
         c.steps,
         m.n_embd,
         m.n_head,
@@ -341,9 +498,16 @@ fn progress_bar(steps: usize, done: usize) -> ProgressBar {
     let bar = ProgressBar::new(steps as u64);
     bar.set_position(done as u64);
     let style = ProgressStyle::with_template(
-        "step {pos:>4} / {len:4} [{bar:30}] {msg} | {per_sec} | eta {eta}",
+        "step {pos:>4} / {len:4} [{bar:30}] {msg} | {rate} | eta {eta}",
     )
     .expect("the template is valid")
+    // indicatif's own `{per_sec}` prints four decimals ("28,074.2754/s").
+    .with_key(
+        "rate",
+        |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = write!(w, "{:.0} steps/s", state.per_sec());
+        },
+    )
     .progress_chars("=> ");
     bar.set_style(style);
     bar

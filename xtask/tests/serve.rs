@@ -166,6 +166,40 @@ fn a_run_trains_to_completion_streams_its_curve_and_matches_the_command_line() {
 }
 
 #[test]
+fn a_v2_run_and_an_exact_run_match_the_command_line() {
+    let dir = scratch("serve", "presets");
+    let server = Server::start();
+    for (settings, flags) in [
+        (
+            json!({"preset": "v2", "steps": 20, "block_size": 16, "lr": 0.01, "sample_every": 0}),
+            "--preset v2 --steps 20 --lr 0.01",
+        ),
+        (
+            json!({"exact": true, "steps": 5, "sample_every": 0}),
+            "--rng python --steps 5",
+        ),
+    ] {
+        server.post_json("/api/train", &settings);
+        let state = server.wait_until_settled();
+        assert_eq!(state["status"], "done", "{state}");
+        ok(
+            &dir,
+            &format!("train {flags} --metrics m.jsonl --samples 1"),
+        );
+        let served: Vec<(u64, u64)> = (1..)
+            .zip(
+                state["losses"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|l| l.as_f64().unwrap().to_bits()),
+            )
+            .collect();
+        assert_eq!(served, metric_losses(&dir.join("m.jsonl")), "{flags}");
+    }
+}
+
+#[test]
 fn inspect_and_the_downloads_equal_the_command_lines() {
     let dir = scratch("serve", "inspect");
     let server = Server::start();
@@ -196,6 +230,22 @@ fn inspect_and_the_downloads_equal_the_command_lines() {
         assert_eq!(served["top_k"][0].as_array().unwrap().len(), 4);
         assert_eq!(served["attention"][0].as_array().unwrap().len(), 4, "heads");
         assert_eq!(served["attention"][0][0].as_array().unwrap().len(), t);
+        // Each query's weights over the keys up to it sum to 1, and are 0 after.
+        for head in served["attention"][0].as_array().unwrap() {
+            for (q, row) in head.as_array().unwrap().iter().enumerate() {
+                let row: Vec<f64> = row
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|w| w.as_f64().unwrap())
+                    .collect();
+                assert!(
+                    (row[..=q].iter().sum::<f64>() - 1.0).abs() < 1e-9,
+                    "{row:?}"
+                );
+                assert!(row[q + 1..].iter().all(|&w| w == 0.0), "{row:?}");
+            }
+        }
     }
 
     let tensors = server.request("GET", "/api/safetensors", b"");

@@ -1,6 +1,6 @@
 //! The autograd ops, forward and backward, at the reference model's sizes.
 
-use autograd::{Arith, Graph};
+use autograd::{AttentionShape, Graph};
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 
@@ -32,8 +32,8 @@ fn ops(c: &mut Criterion) {
             let x = g.leaves(&pattern(nin));
             let mark = g.mark();
             b.iter(|| {
-                let y = g.linear(w, x, nout, Arith::Fast);
-                let loss = g.sum(&y.iter().collect::<Vec<_>>());
+                let y = g.linear(w, x, nout);
+                let loss = g.sum(y.iter());
                 g.backward(black_box(loss));
                 g.truncate(mark);
             });
@@ -44,7 +44,7 @@ fn ops(c: &mut Criterion) {
         let x = g.leaves(&pattern(16));
         let mark = g.mark();
         b.iter(|| {
-            let y = g.rmsnorm(x, 16, Arith::Fast);
+            let y = g.rmsnorm(x, 16);
             g.backward(y.at(3));
             g.truncate(mark);
         });
@@ -58,8 +58,14 @@ fn ops(c: &mut Criterion) {
             let v = g.leaves(&pattern(128));
             let mark = g.mark();
             b.iter(|| {
-                let y = g.attention(q, k, v, 16, 4, 0, 0.5, Arith::Fast);
-                g.backward(y.at(5));
+                let shape = AttentionShape {
+                    width: 16,
+                    n_head: 4,
+                    pos0: 0,
+                    scale: 0.5,
+                };
+                let y = g.attention(q, k, v, shape);
+                g.backward(y.out.at(5));
                 g.truncate(mark);
             });
         },
@@ -69,7 +75,7 @@ fn ops(c: &mut Criterion) {
         let l = g.leaves(&pattern(27));
         let mark = g.mark();
         b.iter(|| {
-            let loss = g.cross_entropy(l, &[3], Arith::Fast);
+            let loss = g.cross_entropy(l, &[3]);
             g.backward(loss.at(0));
             g.truncate(mark);
         });

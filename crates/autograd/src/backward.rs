@@ -1,30 +1,9 @@
 //! The reverse passes: tape order (fast) and the reference's depth-first order.
 
-use crate::graph::{Graph, Var};
-
-/// Buffers the backward passes reuse from call to call.
-#[derive(Debug, Default, Clone)]
-pub(crate) struct Scratch {
-    /// For each slot, the tape index of the op that wrote it, or `NONE` for a leaf.
-    producer: Vec<u32>,
-    /// For each tape entry, whether the depth-first walk has reached it.
-    visited: Vec<bool>,
-    /// The depth-first walk's path: (tape index, next input to visit).
-    stack: Vec<(u32, u32)>,
-    /// Tape indices in depth-first post-order.
-    order: Vec<u32>,
-}
+use crate::graph::Graph;
+use crate::span::Var;
 
 const NONE: u32 = u32::MAX;
-
-impl Scratch {
-    pub(crate) fn capacity_bytes(&self) -> usize {
-        self.producer.capacity() * 4
-            + self.visited.capacity()
-            + self.stack.capacity() * 8
-            + self.order.capacity() * 4
-    }
-}
 
 impl Graph {
     /// Reverse-mode differentiation of `root`: sets `grad[root] = 1` and adds
@@ -58,44 +37,46 @@ impl Graph {
     /// the reference's rounding, because each gradient receives its terms in the same
     /// order. It costs a walk of the graph on top of the backward pass.
     pub fn backward_depth_first(&mut self, root: Var) {
-        let s = &mut self.scratch;
-        s.producer.clear();
-        s.producer.resize(self.len, NONE);
+        // For each slot, the tape index of the op that wrote it, or NONE for a leaf.
+        // (These buffers are made per call: only the exact mode walks the graph, and
+        // its scalar graph allocates far more per step anyway.)
+        let mut producer = vec![NONE; self.len];
         for (i, op) in self.tape.iter().enumerate() {
             for slot in op.outputs() {
-                s.producer[slot] = i as u32;
+                producer[slot] = i as u32;
             }
         }
-        s.visited.clear();
-        s.visited.resize(self.tape.len(), false);
-        s.order.clear();
-        s.stack.clear();
+        // For each tape entry, whether the walk has reached it; the walk's path as
+        // (tape index, next input to visit); and the ops in depth-first post-order.
+        let mut visited = vec![false; self.tape.len()];
+        let mut stack: Vec<(u32, u32)> = Vec::new();
+        let mut order: Vec<u32> = Vec::with_capacity(self.tape.len());
 
         self.grad[root.index()] = 1.0;
-        let start = s.producer[root.index()];
+        let start = producer[root.index()];
         if start == NONE {
             return;
         }
-        s.visited[start as usize] = true;
-        s.stack.push((start, 0));
-        while let Some(top) = s.stack.last_mut() {
+        visited[start as usize] = true;
+        stack.push((start, 0));
+        while let Some(top) = stack.last_mut() {
             let (op, k) = *top;
             match self.tape[op as usize].input(k as usize, &self.args) {
                 Some(input) => {
                     top.1 += 1;
-                    let p = s.producer[input.index()];
-                    if p != NONE && !s.visited[p as usize] {
-                        s.visited[p as usize] = true;
-                        s.stack.push((p, 0));
+                    let p = producer[input.index()];
+                    if p != NONE && !visited[p as usize] {
+                        visited[p as usize] = true;
+                        stack.push((p, 0));
                     }
                 }
                 None => {
-                    s.order.push(op);
-                    s.stack.pop();
+                    order.push(op);
+                    stack.pop();
                 }
             }
         }
-        for &op in s.order.iter().rev() {
+        for &op in order.iter().rev() {
             self.tape[op as usize].backward(&self.val, &mut self.grad, &self.args, &self.indices);
         }
     }

@@ -1,97 +1,14 @@
 //! The arena: every scalar lives in one slot of a `Graph`, addressed by a `Var`.
+//!
+//! One import circle is deliberate: the tape here holds `op::Op`, whose variants
+//! are the records of the ops in `scalar.rs` and `fused/`, and each of those files
+//! adds the method that records its op to `Graph`. So an op reads in one place,
+//! forward, record and backward rule, at the price of that circle.
 
+use crate::arith::Arith;
 use crate::op::Op;
-
-/// A scalar node of a [`Graph`]: a `Copy` index into its arena.
-///
-/// A `Var` is only meaningful for the graph that made it, and only until that graph
-/// is truncated below it (see [`Graph::truncate`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Var(pub(crate) u32);
-
-impl Var {
-    /// The slot index of this node in its graph's arena.
-    #[inline]
-    pub fn index(self) -> usize {
-        self.0 as usize
-    }
-}
-
-/// A run of `len` consecutive nodes starting at `start`: a vector, or a row-major
-/// matrix, of the arena.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Span {
-    pub(crate) start: u32,
-    pub(crate) len: u32,
-}
-
-impl Span {
-    /// The first slot of the run.
-    #[inline]
-    pub fn start(self) -> usize {
-        self.start as usize
-    }
-
-    /// The number of nodes in the run.
-    #[inline]
-    pub fn len(self) -> usize {
-        self.len as usize
-    }
-
-    /// Whether the run holds no node.
-    #[inline]
-    pub fn is_empty(self) -> bool {
-        self.len == 0
-    }
-
-    /// The slots of the run, as an index range into the arena.
-    #[inline]
-    pub fn range(self) -> std::ops::Range<usize> {
-        self.start()..self.start() + self.len()
-    }
-
-    /// The `i`-th node of the run.
-    ///
-    /// # Panics
-    /// If `i` is out of the run.
-    #[inline]
-    pub fn at(self, i: usize) -> Var {
-        assert!(i < self.len(), "index {i} out of a span of {}", self.len);
-        Var(self.start + i as u32)
-    }
-
-    /// Row `r` of the run read as a row-major matrix with rows of `width` nodes.
-    ///
-    /// # Panics
-    /// If the row does not lie inside the run.
-    #[inline]
-    pub fn row(self, r: usize, width: usize) -> Span {
-        self.sub(r * width, width)
-    }
-
-    /// The `len` nodes starting `offset` nodes into the run.
-    ///
-    /// # Panics
-    /// If the sub-run does not lie inside the run.
-    #[inline]
-    pub fn sub(self, offset: usize, len: usize) -> Span {
-        assert!(
-            offset + len <= self.len(),
-            "sub-span {offset}..{} out of a span of {}",
-            offset + len,
-            self.len
-        );
-        Span {
-            start: self.start + offset as u32,
-            len: len as u32,
-        }
-    }
-
-    /// Every node of the run, in order.
-    pub fn iter(self) -> impl ExactSizeIterator<Item = Var> {
-        (self.start..self.start + self.len).map(Var)
-    }
-}
+use crate::span::{Span, Var};
+use crate::transpose::TransposeCache;
 
 /// A point in a graph's history, returned by [`Graph::mark`]. Truncating to it drops
 /// every node and op created after it, and keeps the memory for reuse.
@@ -124,20 +41,40 @@ pub struct Graph {
     pub(crate) args: Vec<Var>,
     /// Integer operands of fused ops (token ids, targets), referenced by range.
     pub(crate) indices: Vec<u32>,
-    /// Scratch space reused by the backward passes, so that they never allocate
-    /// once warm.
-    pub(crate) scratch: crate::backward::Scratch,
-    /// Transposed copies of the matrices [`Graph::linear`] reads.
-    pub(crate) transposed: crate::transpose::TransposeCache,
-    /// Counts writes to values through the public API; a transposed copy made at
-    /// an older generation may be stale.
-    pub(crate) generation: u64,
+    /// Fast machinery, fenced off in `transpose.rs`: transposed copies of the
+    /// matrices [`Graph::linear`] reads. The graph only tells it when values are
+    /// written through its public API, after which a copy may be stale.
+    pub(crate) transposed: TransposeCache,
+    /// How the fused ops round, for every op recorded from now on.
+    pub(crate) arith: Arith,
 }
 
 impl Graph {
     /// An empty graph.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty graph whose fused ops round as `arith` says: the reference's
+    /// digits ([`Arith::Exact`]) or the fast arithmetic ([`Arith::Fast`], the
+    /// default of [`Graph::new`]).
+    pub fn with_arith(arith: Arith) -> Self {
+        Graph {
+            arith,
+            ..Self::default()
+        }
+    }
+
+    /// How the fused ops of this graph round.
+    #[inline]
+    pub fn arith(&self) -> Arith {
+        self.arith
+    }
+
+    /// Changes how the fused ops recorded from now on round; ops already on the
+    /// tape keep theirs, backward included. Meant for tests that mix the two.
+    pub fn set_arith(&mut self, arith: Arith) {
+        self.arith = arith;
     }
 
     /// An empty graph with room for `slots` nodes and `ops` tape entries.
@@ -238,7 +175,7 @@ impl Graph {
     /// this call see the new value.
     #[inline]
     pub fn set_value(&mut self, v: Var, value: f64) {
-        self.generation += 1;
+        self.transposed.values_written();
         self.val[v.index()] = value;
     }
 
@@ -251,7 +188,7 @@ impl Graph {
     /// The values of a span, to write, for example to load or update parameters.
     #[inline]
     pub fn values_mut(&mut self, s: Span) -> &mut [f64] {
-        self.generation += 1;
+        self.transposed.values_written();
         &mut self.val[s.range()]
     }
 
@@ -264,7 +201,7 @@ impl Graph {
     /// The values and gradients of a span, both writable: what an optimiser needs.
     #[inline]
     pub fn values_and_grads_mut(&mut self, s: Span) -> (&mut [f64], &mut [f64]) {
-        self.generation += 1;
+        self.transposed.values_written();
         (&mut self.val[s.range()], &mut self.grad[s.range()])
     }
 
@@ -305,6 +242,18 @@ impl Graph {
         self.indices.truncate(mark.indices);
     }
 
+    /// Gives back the memory the arena, the tape and the side buffers hold beyond
+    /// what they use now.
+    pub fn shrink_to_fit(&mut self) {
+        self.val.truncate(self.len);
+        self.grad.truncate(self.len);
+        self.val.shrink_to_fit();
+        self.grad.shrink_to_fit();
+        self.tape.shrink_to_fit();
+        self.args.shrink_to_fit();
+        self.indices.shrink_to_fit();
+    }
+
     /// Bytes currently reserved by the arena, the tape and the scratch space.
     pub fn capacity_bytes(&self) -> usize {
         use std::mem::size_of;
@@ -312,7 +261,6 @@ impl Graph {
             + self.tape.capacity() * size_of::<Op>()
             + self.args.capacity() * size_of::<Var>()
             + self.indices.capacity() * size_of::<u32>()
-            + self.scratch.capacity_bytes()
             + self.transposed.capacity_bytes()
     }
 

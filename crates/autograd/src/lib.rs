@@ -18,11 +18,14 @@
 //! A GPT built from scalar nodes makes tens of thousands of them per step. The fused
 //! ops ([`Graph::embed`], [`Graph::linear`], [`Graph::rmsnorm`],
 //! [`Graph::attention`], [`Graph::cross_entropy`], [`Graph::relu_sq`],
-//! [`Graph::add_vec`]) cover a whole `(T, C)` block of rows, a layer step for every
+//! [`Graph::relu_vec`], [`Graph::add_vec`]) cover a whole `(T, C)` block of rows, a layer step for every
 //! position of a sequence, with one tape entry, and run their forward and backward
-//! as tight loops. With [`Arith::Exact`] they compute the very sums of the scalar
-//! chains they replace, in the same order; [`Arith::Fast`] trades the reference's
-//! last bits for fused multiply-adds, a vectorised `exp` and no `pow`.
+//! as tight loops. How they round is set once, on the graph
+//! ([`Graph::with_arith`]): with [`Arith::Exact`] they compute the very sums of the
+//! scalar chains they replace, in the same order; [`Arith::Fast`] trades the
+//! reference's last bits for fused multiply-adds, a vectorised `exp` and no `pow`.
+//! Each op names what it saves for its backward pass, as llm.c does (`att`,
+//! `rstd`, ...).
 //!
 //! # Memory
 //! Parameters are created first and outlive a training step; everything a step makes
@@ -53,14 +56,18 @@
 mod arith;
 mod backward;
 mod exp;
+mod footprint;
 mod fused;
 mod graph;
 mod kernels;
 mod op;
 mod scalar;
+mod span;
 mod transpose;
 
-pub use arith::{Arith, py_pow};
-pub use fused::RMSNORM_EPS;
-pub use graph::{Graph, Mark, Span, Var};
+pub use arith::{Arith, py_max, py_pow};
+pub use footprint::Footprint;
+pub use fused::{AttentionOutput, AttentionShape, RMSNORM_EPS};
+pub use graph::{Graph, Mark};
 pub use scalar::Operand;
+pub use span::{Span, Var};

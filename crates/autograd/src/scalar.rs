@@ -3,8 +3,9 @@
 //! the primitives, as in the reference, and need no backward of their own.
 
 use crate::arith::py_pow;
-use crate::graph::{Graph, Var};
+use crate::graph::Graph;
 use crate::op::Op;
+use crate::span::Var;
 
 /// Either side of a binary op: a node, or a plain number.
 ///
@@ -130,18 +131,27 @@ impl Graph {
     /// The sum of `terms`, left to right starting from 0, as one op.
     ///
     /// An empty sum is the constant 0.
-    pub fn sum(&mut self, terms: &[Var]) -> Var {
-        if terms.is_empty() {
+    pub fn sum<I>(&mut self, terms: I) -> Var
+    where
+        I: IntoIterator,
+        I::Item: std::borrow::Borrow<Var>,
+    {
+        use std::borrow::Borrow;
+        let start = self.args.len();
+        self.args.extend(terms.into_iter().map(|t| *t.borrow()));
+        let len = self.args.len() - start;
+        if len == 0 {
             return self.constant(0.0);
         }
-        let total = terms.iter().fold(0.0, |acc, &t| acc + self.value(t));
-        let start = u32::try_from(self.args.len()).expect("at most u32::MAX sum operands");
-        self.args.extend_from_slice(terms);
+        let total = self.args[start..]
+            .iter()
+            .fold(0.0, |acc, &t| acc + self.val[t.index()]);
+        let start = u32::try_from(start).expect("at most u32::MAX sum operands");
         self.scalar(
             total,
             ScalarOp::Sum {
                 start,
-                len: terms.len() as u32,
+                len: len as u32,
             },
         )
     }

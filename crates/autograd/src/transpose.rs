@@ -9,8 +9,8 @@
 //! graph's public API (an optimiser step), after the matrix's slots are truncated
 //! away, or after an op writes into them.
 
-use crate::graph::Span;
 use crate::kernels;
+use crate::span::Span;
 
 /// One cached transpose.
 #[derive(Debug, Clone)]
@@ -19,7 +19,7 @@ struct Entry {
     w: Span,
     /// Its number of rows.
     rows: usize,
-    /// The graph's generation when `data` was made.
+    /// The cache's generation when `data` was made.
     generation: u64,
     /// `W^T`, `nin x nout`, row-major, each row padded with zeros to `stride`.
     data: Vec<f64>,
@@ -29,17 +29,27 @@ struct Entry {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct TransposeCache {
     entries: Vec<Entry>,
+    /// Counts writes to the graph's values through its public API; a copy made at
+    /// an older generation may be stale.
+    generation: u64,
 }
 
 impl TransposeCache {
+    /// Values of the arena were written: every copy may be stale.
+    #[inline]
+    pub(crate) fn values_written(&mut self) {
+        self.generation += 1;
+    }
+
     /// `W^T` for the `rows x (w.len / rows)` matrix `w`, whose values are `val[w]`,
     /// made fresh unless a copy of this generation exists; its rows are padded to
     /// [`TransposeCache::stride`].
-    pub(crate) fn get(&mut self, val: &[f64], w: Span, rows: usize, generation: u64) -> &[f64] {
+    pub(crate) fn get(&mut self, val: &[f64], w: Span, rows: usize) -> &[f64] {
+        let generation = self.generation;
         let i = match self.entries.iter().position(|e| e.w == w && e.rows == rows) {
             Some(i) => i,
             None => {
-                let data = Vec::with_capacity(w.len());
+                let data = Vec::with_capacity(Self::stride(rows) * (w.len() / rows));
                 self.entries.push(Entry {
                     w,
                     rows,

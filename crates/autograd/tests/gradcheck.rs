@@ -1,17 +1,22 @@
 //! Every op's gradient against central finite differences.
 
-use autograd::{Arith, Graph, Span, Var};
+use autograd::{Arith, AttentionShape, Graph, Span, Var};
 
 /// Checks d(out)/d(x_i) from both backward passes against central differences.
 fn check(name: &str, x0: &[f64], build: &dyn Fn(&mut Graph, Span) -> Var) {
+    check_in(Arith::default(), name, x0, build);
+}
+
+/// [`check`] on graphs whose fused ops round as `arith` says.
+fn check_in(arith: Arith, name: &str, x0: &[f64], build: &dyn Fn(&mut Graph, Span) -> Var) {
     let eval = |x: &[f64]| {
-        let mut g = Graph::new();
+        let mut g = Graph::with_arith(arith);
         let xs = g.leaves(x);
         let out = build(&mut g, xs);
         g.value(out)
     };
     for depth_first in [false, true] {
-        let mut g = Graph::new();
+        let mut g = Graph::with_arith(arith);
         let xs = g.leaves(x0);
         let out = build(&mut g, xs);
         if depth_first {
@@ -30,7 +35,7 @@ fn check(name: &str, x0: &[f64], build: &dyn Fn(&mut Graph, Span) -> Var) {
             let tol = 1e-6 * (1.0 + numeric.abs());
             assert!(
                 (numeric - analytic).abs() <= tol,
-                "{name} (depth-first: {depth_first}): d/dx{i} analytic {analytic} vs numeric {numeric}"
+                "{name} ({arith:?}, depth-first: {depth_first}): d/dx{i} analytic {analytic} vs numeric {numeric}"
             );
         }
     }
@@ -58,7 +63,7 @@ fn scalar_ops() {
     check("relu -", &x, &|g, s| g.relu(s.at(1)));
     check("sum", &[0.7, -1.3, 2.0], &|g, s| {
         let terms = [s.at(0), s.at(1), s.at(0), s.at(2)];
-        g.sum(&terms)
+        g.sum(terms)
     });
 }
 
@@ -68,7 +73,7 @@ fn weigh(g: &mut Graph, y: Span) -> Var {
     let terms: Vec<Var> = (0..y.len())
         .map(|i| g.mul(y.at(i), 0.3 + 0.17 * i as f64))
         .collect();
-    g.sum(&terms)
+    g.sum(terms)
 }
 
 fn pattern(n: usize, seed: f64) -> Vec<f64> {
@@ -82,64 +87,62 @@ fn fused_ops() {
     for arith in [Arith::Exact, Arith::Fast] {
         // linear: W is 3 x 4, x is 2 rows of 4
         let x = pattern(12 + 8, 0.5);
-        check("linear", &x, &move |g, s| {
-            let y = g.linear(s.sub(0, 12), s.sub(12, 8), 3, arith);
+        check_in(arith, "linear", &x, &move |g, s| {
+            let y = g.linear(s.sub(0, 12), s.sub(12, 8), 3);
             weigh(g, y)
         });
-        check("rmsnorm", &pattern(10, 1.0), &move |g, s| {
-            let y = g.rmsnorm(s, 5, arith);
+        check_in(arith, "rmsnorm", &pattern(10, 1.0), &move |g, s| {
+            let y = g.rmsnorm(s, 5);
             weigh(g, y)
         });
-        check("relu_sq", &pattern(6, 2.0), &move |g, s| {
-            let y = g.relu_sq(s, arith);
+        check_in(arith, "relu_sq", &pattern(6, 2.0), &move |g, s| {
+            let y = g.relu_sq(s);
             weigh(g, y)
         });
-        check("add_vec", &pattern(6, 3.0), &|g, s| {
+        check_in(arith, "relu_vec", &pattern(6, 2.0), &|g, s| {
+            let y = g.relu_vec(s);
+            weigh(g, y)
+        });
+        check_in(arith, "add_vec", &pattern(6, 3.0), &|g, s| {
             let y = g.add_vec(s.sub(0, 3), s.sub(3, 3));
             weigh(g, y)
         });
-        check("add_vec self", &pattern(3, 3.0), &|g, s| {
+        check_in(arith, "add_vec self", &pattern(3, 3.0), &|g, s| {
             let y = g.add_vec(s, s);
             weigh(g, y)
         });
         // embed: a table of 4 rows of 3, positions 3 rows of 3; token 2 used twice
-        check("embed", &pattern(12 + 9, 3.5), &|g, s| {
+        check_in(arith, "embed", &pattern(12 + 9, 3.5), &|g, s| {
             let y = g.embed(s.sub(0, 12), s.sub(12, 9), 3, &[2, 0, 2]);
             weigh(g, y)
         });
-        check("cross_entropy", &pattern(10, 4.0), &move |g, s| {
-            let losses = g.cross_entropy(s, &[2, 4], arith);
+        check_in(arith, "cross_entropy", &pattern(10, 4.0), &move |g, s| {
+            let losses = g.cross_entropy(s, &[2, 4]);
             weigh(g, losses)
         });
         // attention: C = 4, 2 heads, 3 query rows over 3 keys (causal)
         let x = pattern(12 + 12 + 12, 5.0);
-        check("attention", &x, &move |g, s| {
-            let y = g.attention(
-                s.sub(0, 12),
-                s.sub(12, 12),
-                s.sub(24, 12),
-                4,
-                2,
-                0,
-                0.7,
-                arith,
-            );
-            weigh(g, y)
+        check_in(arith, "attention", &x, &move |g, s| {
+            let shape = AttentionShape {
+                width: 4,
+                n_head: 2,
+                pos0: 0,
+                scale: 0.7,
+            };
+            let y = g.attention(s.sub(0, 12), s.sub(12, 12), s.sub(24, 12), shape);
+            weigh(g, y.out)
         });
         // one query row at position 2 against a cache of 3 keys
         let x = pattern(4 + 12 + 12, 6.0);
-        check("attention, one row", &x, &move |g, s| {
-            let y = g.attention(
-                s.sub(0, 4),
-                s.sub(4, 12),
-                s.sub(16, 12),
-                4,
-                2,
-                2,
-                0.7,
-                arith,
-            );
-            weigh(g, y)
+        check_in(arith, "attention, one row", &x, &move |g, s| {
+            let shape = AttentionShape {
+                width: 4,
+                n_head: 2,
+                pos0: 2,
+                scale: 0.7,
+            };
+            let y = g.attention(s.sub(0, 4), s.sub(4, 12), s.sub(16, 12), shape);
+            weigh(g, y.out)
         });
     }
 }
@@ -149,9 +152,9 @@ fn fused_ops_match_scalar_chains() {
     // A fused op must compute the very sums of the scalar chain it replaces.
     let w = pattern(12, 0.1);
     let x = pattern(4, 0.2);
-    let mut g = Graph::new();
+    let mut g = Graph::with_arith(Arith::Exact);
     let (ws, xs) = (g.leaves(&w), g.leaves(&x));
-    let fused = g.linear(ws, xs, 3, Arith::Exact);
+    let fused = g.linear(ws, xs, 3);
     for o in 0..3 {
         let mut acc = g.constant(0.0);
         for i in 0..4 {
@@ -165,9 +168,9 @@ fn fused_ops_match_scalar_chains() {
         );
     }
 
-    let mut g = Graph::new();
+    let mut g = Graph::with_arith(Arith::Exact);
     let xs = g.leaves(&x);
-    let fused = g.rmsnorm(xs, 4, Arith::Exact);
+    let fused = g.rmsnorm(xs, 4);
     let sq: Vec<Var> = xs.iter().map(|v| g.mul(v, v)).collect();
     let sumsq = g.sum(&sq);
     let ms = g.div(sumsq, 4.0);
@@ -181,6 +184,19 @@ fn fused_ops_match_scalar_chains() {
             "rmsnorm {i}"
         );
     }
+
+    // relu over a span is the scalar relu, element for element, NaN and -0 included.
+    let mut g = Graph::new();
+    let xs = g.leaves(&[0.5, -0.25, 0.0, -0.0, f64::NAN, 3.0]);
+    let fused = g.relu_vec(xs);
+    for i in 0..xs.len() {
+        let y = g.relu(xs.at(i));
+        assert_eq!(
+            g.value(y).to_bits(),
+            g.value(fused.at(i)).to_bits(),
+            "relu {i}"
+        );
+    }
 }
 
 #[test]
@@ -188,9 +204,9 @@ fn cross_entropy_of_an_all_but_impossible_target_stays_finite() {
     // The target's probability is about e^-720, below the normal range: the loss is
     // about 720 nats, and the gradient (p - onehot) is finite (found by fuzzing).
     for arith in [Arith::Exact, Arith::Fast] {
-        let mut g = Graph::new();
+        let mut g = Graph::with_arith(arith);
         let l = g.leaves(&[0.0, -720.0]);
-        let loss = g.cross_entropy(l, &[1], arith);
+        let loss = g.cross_entropy(l, &[1]);
         g.backward(loss.at(0));
         assert!(
             (g.value(loss.at(0)) - 720.0).abs() < 1e-9,

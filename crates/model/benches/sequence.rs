@@ -10,7 +10,7 @@ fn sequence(c: &mut Criterion) {
     // BOS, "emma", BOS: 5 positions, close to the average name.
     let tokens = [26, 4, 12, 12, 0, 26];
     for mode in [Mode::Fast, Mode::Exact] {
-        let mut graph = Graph::new();
+        let mut graph = Graph::with_arith(mode.arith());
         let state = StateDict::new(
             &mut graph,
             &ModelConfig::reference(27),

@@ -23,6 +23,15 @@ pub enum Error {
         /// How many positions the cache holds.
         cached: usize,
     },
+    /// A cache with no room for the next position: not started, or started for a
+    /// shorter sequence (a training step's).
+    #[error(
+        "the key/value cache has room for {capacity} positions; start it with Gpt::start before feeding tokens"
+    )]
+    CacheFull {
+        /// The positions it has room for.
+        capacity: usize,
+    },
     /// A token id outside the vocabulary.
     #[error(
         "token id {token} is out of range: the vocabulary has {vocab_size} tokens (ids 0..{vocab_size})"
@@ -38,6 +47,18 @@ pub enum Error {
     SequenceTooShort {
         /// Its length.
         len: usize,
+    },
+    /// Training the model would not fit in memory, or its graph in the arena.
+    #[error(
+        "training this model would need {needed} (a graph of {slots} nodes), more than the {limit} available (or the 2^32 nodes an arena holds); choose smaller sizes"
+    )]
+    TooLarge {
+        /// The bytes it would take.
+        needed: params::Bytes,
+        /// The bytes available.
+        limit: params::Bytes,
+        /// The nodes of its graph.
+        slots: u128,
     },
     /// A logits buffer of the wrong length.
     #[error("the logits buffer holds {got} values, it needs {expected} (positions x vocabulary)")]

@@ -1,87 +1,110 @@
-//! The forward pass on fused ops: a handful of tape entries per layer.
+//! The forward pass on fused ops, for training and decoding alike: a handful of
+//! tape entries per layer.
 //!
-//! Shapes: `T` positions, `C` n_embd, `V` vocab_size, `H` n_head. Every tensor is
-//! a span of the graph, row-major: `(T, C)` is `T` rows of `C`.
+//! Shapes: `T` positions fed at once, `C` n_embd, `V` vocab_size, `H` n_head.
+//! Every tensor is a span of the graph, row-major: `(T, C)` is `T` rows of `C`.
 
-use autograd::{Graph, Span, Var};
+use autograd::{AttentionShape, Footprint, Graph, Span};
+use params::{Activation, ModelConfig};
 
-use crate::gpt::{Gpt, KvCache};
+use crate::cache::KvCache;
+use crate::weights::{Block, Weights};
 
-/// The mean cross-entropy of predicting `tokens[t + 1]` from `tokens[..=t]`, for
-/// the `T = tokens.len() - 1` positions at once.
-pub(crate) fn loss(m: &Gpt, g: &mut Graph, cache: &mut KvCache, tokens: &[usize]) -> Var {
-    let n = tokens.len() - 1;
-    let logits = sequence(m, g, &tokens[..n]); // (T, V)
-    let losses = g.cross_entropy(logits, &tokens[1..], m.arith); // (T,)
-    // (1 / n) * sum(losses), as the reference writes it
-    cache.losses.clear();
-    cache.losses.extend(losses.iter());
-    let total = g.sum(&cache.losses);
-    g.mul(total, 1.0 / n as f64)
-}
-
-/// The `(T, V)` logits of every position of `tokens`, each seeing the tokens up to
-/// its own: the whole sequence in one pass, with causal attention.
-pub(crate) fn sequence(m: &Gpt, g: &mut Graph, tokens: &[usize]) -> Span {
-    let (w, arith) = (&m.w, m.arith);
-    let (c, h, t) = (m.config.n_embd, m.config.n_head, tokens.len());
+/// The `(T, V)` logits of `tokens` fed at positions `pos0 .. pos0 + T`, each
+/// seeing the positions up to its own.
+///
+/// The tokens' keys and values are written into rows `pos0 ..` of `cache`, and
+/// attention reads rows `0 .. pos0 + T`: training feeds a whole sequence from
+/// `pos0 = 0`, decoding one token at a time. With `att` given, each layer's
+/// attention weights are pushed onto it (see [`autograd::AttentionOutput::att`]).
+pub(crate) fn forward(
+    w: &Weights,
+    g: &mut Graph,
+    cache: &KvCache,
+    tokens: &[usize],
+    pos0: usize,
+    mut att: Option<&mut Vec<Span>>,
+) -> Span {
+    let (c, t) = (w.config.n_embd, tokens.len());
     // (T, C) token embedding plus position embedding, normalised
-    let x = g.embed(w.wte.span, w.wpe.span.sub(0, t * c), c, tokens);
-    let mut x = g.rmsnorm(x, c, arith);
-    for block in &w.blocks {
-        // Attention: r + wo(attention(rmsnorm(r)))
-        let residual = x;
-        let xn = g.rmsnorm(x, c, arith); // (T, C)
-        let q = g.linear(block.attn_wq.span, xn, c, arith); // (T, C)
-        let k = g.linear(block.attn_wk.span, xn, c, arith); // (T, C)
-        let v = g.linear(block.attn_wv.span, xn, c, arith); // (T, C)
-        let att = g.attention(q, k, v, c, h, 0, m.attn_scale, arith); // (T, C)
-        let att = g.linear(block.attn_wo.span, att, c, arith); // (T, C)
-        x = g.add_vec(att, residual);
-        // MLP: r + fc2(relu(fc1(rmsnorm(r)))^2)
-        let residual = x;
-        let xn = g.rmsnorm(x, c, arith); // (T, C)
-        let hid = g.linear(block.mlp_fc1.span, xn, 4 * c, arith); // (T, 4C)
-        let hid = g.relu_sq(hid, arith); // (T, 4C)
-        let hid = g.linear(block.mlp_fc2.span, hid, c, arith); // (T, C)
-        x = g.add_vec(hid, residual);
+    let x = g.embed(w.wte.span, w.wpe.span.sub(pos0 * c, t * c), c, tokens);
+    let mut x = g.rmsnorm(x, c);
+    for (l, block) in w.blocks.iter().enumerate() {
+        let (keys, values) = cache.rows(l);
+        let (out, weights) = transformer_block(w, g, block, x, (keys, values), pos0);
+        x = out;
+        if let Some(att) = att.as_deref_mut() {
+            att.push(weights);
+        }
     }
-    g.linear(w.lm_head.span, x, m.config.vocab_size, arith) // (T, V)
+    g.linear(w.lm_head.span, x, w.config.vocab_size) // (T, V)
 }
 
-/// The `(V,)` logits of the next token after `token` at `pos`: one row against the
-/// key/value cache, to which this position's keys and values are added.
-pub(crate) fn forward(m: &Gpt, g: &mut Graph, cache: &KvCache, token: usize, pos: usize) -> Span {
-    let (w, arith) = (&m.w, m.arith);
-    let (c, h) = (m.config.n_embd, m.config.n_head);
-    // (1, C) token embedding plus position embedding, normalised
-    let x = g.embed(w.wte.span, w.wpe.row(pos), c, &[token]);
-    let mut x = g.rmsnorm(x, c, arith);
-    for (block, &(keys, values)) in w.blocks.iter().zip(&cache.rows) {
-        let residual = x;
-        let xn = g.rmsnorm(x, c, arith); // (1, C)
-        let q = g.linear(block.attn_wq.span, xn, c, arith); // (1, C)
-        g.linear_into(block.attn_wk.span, xn, keys.row(pos, c), c, arith); // (1, C) into the cache
-        g.linear_into(block.attn_wv.span, xn, values.row(pos, c), c, arith); // (1, C) into the cache
-        let seen = (pos + 1) * c; // (pos+1, C) cached so far, this position included
-        let att = g.attention(
-            q,
-            keys.sub(0, seen),
-            values.sub(0, seen),
-            c,
-            h,
-            pos,
-            m.attn_scale,
-            arith,
-        );
-        let att = g.linear(block.attn_wo.span, att, c, arith); // (1, C)
-        x = g.add_vec(att, residual);
-        let residual = x;
-        let xn = g.rmsnorm(x, c, arith); // (1, C)
-        let hid = g.linear(block.mlp_fc1.span, xn, 4 * c, arith); // (1, 4C)
-        let hid = g.relu_sq(hid, arith); // (1, 4C)
-        let hid = g.linear(block.mlp_fc2.span, hid, c, arith); // (1, C)
-        x = g.add_vec(hid, residual);
-    }
-    g.linear(w.lm_head.span, x, m.config.vocab_size, arith) // (1, V)
+/// One block over the `(T, C)` rows `x` at positions `pos0 ..`: attention, then the
+/// MLP, each as `x + f(rmsnorm(x))`. Returns the block's output and its attention
+/// weights.
+fn transformer_block(
+    w: &Weights,
+    g: &mut Graph,
+    block: &Block,
+    x: Span,
+    (keys, values): (Span, Span),
+    pos0: usize,
+) -> (Span, Span) {
+    let (c, t) = (w.config.n_embd, x.len() / w.config.n_embd);
+    // Attention: x + wo(attention(rmsnorm(x)))
+    let xn = g.rmsnorm(x, c); // (T, C)
+    let q = g.linear(block.attn_wq.span, xn, c); // (T, C)
+    g.linear_into(block.attn_wk.span, xn, keys.sub(pos0 * c, t * c), c); // (T, C) into the cache
+    g.linear_into(block.attn_wv.span, xn, values.sub(pos0 * c, t * c), c); // (T, C) into the cache
+    let seen = (pos0 + t) * c; // (pos0 + T, C) cached so far, these positions included
+    let shape = AttentionShape {
+        width: c,
+        n_head: w.config.n_head,
+        pos0,
+        scale: w.attn_scale,
+    };
+    let att = g.attention(q, keys.sub(0, seen), values.sub(0, seen), shape); // (T, C)
+    let proj = g.linear(block.attn_wo.span, att.out, c); // (T, C)
+    let x = g.add_vec(proj, x);
+    // MLP: x + fc2(act(fc1(rmsnorm(x)))), act relu^2 (v1) or relu (v2)
+    let xn = g.rmsnorm(x, c); // (T, C)
+    let hid = g.linear(block.mlp_fc1.span, xn, 4 * c); // (T, 4C)
+    let hid = match w.config.activation {
+        Activation::Relu2 => g.relu_sq(hid),
+        Activation::Relu => g.relu_vec(hid),
+    }; // (T, 4C)
+    let hid = g.linear(block.mlp_fc2.span, hid, c); // (T, C)
+    (g.add_vec(hid, x), att.att)
+}
+
+/// What one training step over a full `block_size` sequence adds to the graph,
+/// op by op as [`forward`] and the loss build it: the key/value rows, the
+/// forward, the cross-entropy and the mean.
+pub(crate) fn step_footprint(config: &ModelConfig) -> Footprint {
+    let (t, c, v, h) = (
+        config.block_size,
+        config.n_embd,
+        config.vocab_size,
+        config.n_head,
+    );
+    let block = Footprint::rmsnorm(t, c)
+        + Footprint::linear(t, c, c, false) // q
+        + Footprint::linear(t, c, c, true).times(2) // k and v, into the cache
+        + Footprint::attention(t, t, c, h)
+        + Footprint::linear(t, c, c, false) // wo
+        + Footprint::elementwise(t * c) // residual
+        + Footprint::rmsnorm(t, c)
+        + Footprint::linear(t, 4 * c, c, false) // fc1
+        + Footprint::elementwise(t * 4 * c) // relu² or relu
+        + Footprint::linear(t, c, 4 * c, false) // fc2
+        + Footprint::elementwise(t * c); // residual
+    Footprint::leaves(2 * config.n_layer * t * c) // the cache's rows for the t positions
+        + Footprint::embed(t, c)
+        + Footprint::rmsnorm(t, c)
+        + block.times(config.n_layer)
+        + Footprint::linear(t, v, c, false) // lm_head
+        + Footprint::cross_entropy(t, v)
+        + Footprint::sum(t)
+        + Footprint::scalars(1) // * (1 / n)
 }

@@ -1,10 +1,13 @@
 //! The microgpt GPT, on the autograd graph.
 //!
-//! [`Gpt`] reads its weights from a [`params::StateDict`] and runs one token at a
-//! time with a key/value cache, as the reference program does. It has two modes:
-//! [`Mode::Fast`] builds a handful of fused ops per layer and is the training engine;
-//! [`Mode::Exact`] builds the reference's own graph of scalar nodes and reproduces
-//! its arithmetic to the last bit.
+//! [`Gpt`] reads its weights from a [`params::StateDict`] and runs a whole sequence
+//! at once, or one token at a time with a key/value cache as the reference program
+//! does, through one forward pass (`fused.rs`). It has two modes: [`Mode::Fast`]
+//! builds a handful of fused ops per layer and is the training engine;
+//! [`Mode::Exact`] builds the reference's own graph of scalar nodes
+//! (`reference.rs`) and, on a graph that rounds as the reference does, reproduces it to the
+//! last bit. [`Gpt::inspect`] shows what one forward pass computes: the
+//! probabilities at each position and every head's attention weights.
 //!
 //! # Example: the loss of a sequence, and its gradients
 //! ```
@@ -34,19 +37,17 @@
 //! gpt.forward(&mut graph, &mut cache, 26, 0, &mut logits).unwrap();
 //! ```
 
+mod cache;
 mod error;
 mod fused;
 mod gpt;
+mod inspect;
+mod memory;
 mod reference;
 mod weights;
 
+pub use cache::KvCache;
 pub use error::{Error, Result};
-pub use gpt::{Gpt, KvCache, Mode};
-
-/// The largest of `values`, found as Python's `max` finds it: the first value,
-/// replaced by each later one that is greater.
-pub fn max_value(values: impl IntoIterator<Item = f64>) -> f64 {
-    let mut values = values.into_iter();
-    let first = values.next().expect("max of no values");
-    values.fold(first, |m, v| if v > m { v } else { m })
-}
+pub use gpt::{Gpt, Mode};
+pub use inspect::Inspection;
+pub use memory::{check_memory, training_bytes, training_footprint};

@@ -6,10 +6,12 @@
 //! order and rounds the same way. The functions mirror the reference's helpers;
 //! `sum` is Python's `sum`, which starts from the integer 0.
 
-use autograd::{Graph, Var, py_pow};
-use params::Tensor;
+use autograd::{Footprint, Graph, Var, py_pow};
+use params::ModelConfig;
+use params::{Activation, Tensor};
 
-use crate::gpt::{Gpt, KvCache};
+use crate::cache::KvCache;
+use crate::weights::Weights;
 
 /// Python's `sum(terms)`: `0 + t0` (a node `t0 + 0`), then `+ t1`, `+ t2`, ...
 fn sum(g: &mut Graph, terms: impl IntoIterator<Item = Var>) -> Var {
@@ -44,7 +46,7 @@ fn linear(g: &mut Graph, x: &[Var], w: &Tensor, out: &mut Vec<Var>) {
 /// `softmax(logits)`: subtract the max (a plain number), exponentiate, sum, and
 /// divide each by the sum, which makes a fresh `total ** -1` node for each.
 fn softmax(g: &mut Graph, logits: &[Var], out: &mut Vec<Var>) {
-    let max = crate::max_value(logits.iter().map(|&v| g.value(v)));
+    let max = autograd::py_max(logits.iter().map(|&v| g.value(v)));
     out.clear();
     for &v in logits {
         let shifted = g.add(v, -max); // v - max is v + (-max)
@@ -67,9 +69,17 @@ fn rmsnorm(g: &mut Graph, x: &[Var], out: &mut Vec<Var>) {
     out.extend(x.iter().map(|&xi| g.mul(xi, scale)));
 }
 
-/// `gpt(token_id, pos_id, keys, values)`: leaves the logits in `cache.logits`.
-pub(crate) fn forward(m: &Gpt, g: &mut Graph, cache: &mut KvCache, token: usize, pos: usize) {
-    let (w, c, hd) = (&m.w, m.config.n_embd, m.config.head_dim());
+/// `gpt(token_id, pos_id, keys, values)` at the next position of `cache`, which
+/// it extends: writes the logits' nodes into `logits`.
+pub(crate) fn forward(
+    w: &Weights,
+    g: &mut Graph,
+    cache: &mut KvCache,
+    token: usize,
+    logits: &mut Vec<Var>,
+) {
+    let (c, hd) = (w.config.n_embd, w.config.head_dim());
+    let pos = cache.len;
     let (wte, wpe) = (w.wte.row(token), w.wpe.row(pos));
     let mut x: Vec<Var> = (0..c).map(|i| g.add(wte.at(i), wpe.at(i))).collect();
     let mut tmp = Vec::with_capacity(4 * c);
@@ -84,13 +94,14 @@ pub(crate) fn forward(m: &Gpt, g: &mut Graph, cache: &mut KvCache, token: usize,
         linear(g, &tmp, &block.attn_wk, &mut k);
         let mut v = Vec::with_capacity(c);
         linear(g, &tmp, &block.attn_wv, &mut v);
-        cache.keys[li].extend(k);
-        cache.values[li].extend(v);
-        let (keys, values) = (&cache.keys[li], &cache.values[li]);
+        let (keys, values) = cache.nodes(li);
+        keys.extend(k);
+        values.extend(v);
+        let (keys, values) = (&*keys, &*values);
         let t_len = pos + 1;
         let mut x_attn = Vec::with_capacity(c);
         let mut weights = Vec::with_capacity(t_len);
-        for h in 0..m.config.n_head {
+        for h in 0..w.config.n_head {
             let hs = h * hd;
             // attn_logits[t] = sum(q_h[j] * k_h[t][j] for j) / head_dim ** 0.5
             let logits: Vec<Var> = (0..t_len)
@@ -120,9 +131,13 @@ pub(crate) fn forward(m: &Gpt, g: &mut Graph, cache: &mut KvCache, token: usize,
         let x_residual = x.clone();
         rmsnorm(g, &x, &mut tmp);
         linear(g, &tmp, &block.mlp_fc1, &mut x);
+        // `xi.relu() ** 2` in v1, `xi.relu()` in v2: no pow node then.
         for xi in x.iter_mut() {
             let r = g.relu(*xi);
-            *xi = g.pow(r, 2.0);
+            *xi = match w.config.activation {
+                Activation::Relu2 => g.pow(r, 2.0),
+                Activation::Relu => r,
+            };
         }
         linear(g, &x, &block.mlp_fc2, &mut tmp);
         x = tmp
@@ -131,36 +146,77 @@ pub(crate) fn forward(m: &Gpt, g: &mut Graph, cache: &mut KvCache, token: usize,
             .map(|(&a, &b)| g.add(a, b))
             .collect();
     }
-    let mut logits = std::mem::take(&mut cache.logits);
-    linear(g, &x, &w.lm_head, &mut logits);
-    cache.logits = logits;
+    linear(g, &x, &w.lm_head, logits);
+    cache.len += 1;
 }
 
-/// The training loss of one sequence, as the reference builds it.
-pub(crate) fn loss(m: &Gpt, g: &mut Graph, cache: &mut KvCache, tokens: &[usize]) -> Var {
-    let n = tokens.len() - 1;
-    cache.losses.clear();
-    let mut probs = Vec::with_capacity(m.config.vocab_size);
-    for pos in 0..n {
-        forward(m, g, cache, tokens[pos], pos);
-        cache.len += 1;
+/// The training loss of predicting each of `targets` from the `inputs` up to its
+/// own, as the reference builds it, on a started `cache`.
+pub(crate) fn loss(
+    w: &Weights,
+    g: &mut Graph,
+    cache: &mut KvCache,
+    inputs: &[usize],
+    targets: &[usize],
+) -> Var {
+    let n = inputs.len();
+    let mut losses = Vec::with_capacity(n);
+    let (mut logits, mut probs) = (Vec::new(), Vec::new());
+    for (&token, &target) in inputs.iter().zip(targets) {
+        forward(w, g, cache, token, &mut logits);
         // probs = softmax(logits); loss_t = -probs[target].log(). Only the target's
-        // probability is reachable from the loss, so only it is built.
-        let max = crate::max_value(cache.logits.iter().map(|&v| g.value(v)));
-        probs.clear();
-        for &l in &cache.logits {
-            let shifted = g.add(l, -max);
-            probs.push(g.exp(shifted));
-        }
-        let total = sum(g, probs.iter().copied());
-        let p = g.div(probs[tokens[pos + 1]], total);
-        let log_p = g.log(p);
-        let loss = g.neg(log_p);
-        cache.losses.push(loss);
+        // probability is reachable from the loss, so the depth-first pass visits no
+        // other.
+        softmax(g, &logits, &mut probs);
+        let log_p = g.log(probs[target]);
+        losses.push(g.neg(log_p));
     }
     // loss = (1 / n) * sum(losses)
-    let losses = std::mem::take(&mut cache.losses);
-    let total = sum(g, losses.iter().copied());
-    cache.losses = losses;
+    let total = sum(g, losses);
     g.mul(total, 1.0 / n as f64)
+}
+
+/// The nodes one training step over a full `block_size` sequence builds, counted
+/// as [`forward`] and [`loss`] make them (every node is an op: the constants are
+/// folded into `AddConst` and `MulConst`).
+pub(crate) fn step_footprint(config: &ModelConfig) -> Footprint {
+    let [c, v, l, h, hd] = [
+        config.n_embd,
+        config.vocab_size,
+        config.n_layer,
+        config.n_head,
+        config.head_dim(),
+    ]
+    .map(|x| x as u128);
+    // rmsnorm: C squares, a sum of C (C nodes), / n, + eps, ** -0.5, C products.
+    let rmsnorm = 3 * c + 3;
+    // linear: a product and a sum node per multiply-add.
+    let linear = |nout: u128, nin: u128| 2 * nout * nin;
+    // The activation: relu, and in v1 its ** 2.
+    let act = match config.activation {
+        Activation::Relu2 => 2 * 4 * c,
+        Activation::Relu => 4 * c,
+    };
+    let position = |t_len: u128| {
+        // Per head and key: the dot product (hd products, a sum of hd), / sqrt(hd);
+        // the softmax (- max, exp, a sum node, / total as ** -1 and a product);
+        // the weighted values (hd products and hd sum nodes).
+        let heads = h * t_len * (2 * hd + 1 + 5 + 2 * hd);
+        let block = rmsnorm
+            + 3 * linear(c, c)
+            + heads
+            + linear(c, c)
+            + c // residual
+            + rmsnorm
+            + linear(4 * c, c)
+            + act
+            + linear(c, 4 * c)
+            + c; // residual
+        // wte + wpe, rmsnorm, the blocks, lm_head, then the softmax of the logits
+        // (5 per logit as above), log and negation.
+        c + rmsnorm + l * block + linear(v, c) + 5 * v + 2
+    };
+    let t = config.block_size as u128;
+    let nodes: u128 = (1..=t).map(position).sum::<u128>() + t + 1; // the mean of t losses
+    Footprint::scalars(nodes)
 }

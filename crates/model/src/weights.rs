@@ -1,6 +1,8 @@
-//! The state dict's tensors, resolved once into the spans the forward pass reads.
+//! The state dict's tensors, resolved once into the spans the forward pass reads,
+//! with the sizes and constants the forward needs.
 
-use params::{LayerTensor, StateDict, Tensor, TensorName};
+use autograd::py_pow;
+use params::{LayerTensor, ModelConfig, StateDict, Tensor, TensorName};
 
 /// One transformer block's weights.
 #[derive(Clone, Copy, Debug)]
@@ -13,9 +15,13 @@ pub(crate) struct Block {
     pub(crate) mlp_fc2: Tensor, // (C, 4C)
 }
 
-/// Every weight of the model.
+/// Every weight of the model, and its sizes.
 #[derive(Clone, Debug)]
 pub(crate) struct Weights {
+    pub(crate) config: ModelConfig,
+    /// `head_dim ** 0.5 ** -1`: the reference divides each attention logit by
+    /// `head_dim ** 0.5`, which is a multiplication by its `pow(_, -1)`.
+    pub(crate) attn_scale: f64,
     pub(crate) wte: Tensor,     // (V, C)
     pub(crate) wpe: Tensor,     // (T, C)
     pub(crate) lm_head: Tensor, // (V, C)
@@ -38,7 +44,10 @@ impl Weights {
                 }
             })
             .collect();
+        let config = *state.config();
         Weights {
+            config,
+            attn_scale: py_pow(py_pow(config.head_dim() as f64, 0.5), -1.0),
             wte: t(TensorName::Wte),
             wpe: t(TensorName::Wpe),
             lm_head: t(TensorName::LmHead),

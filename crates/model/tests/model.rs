@@ -1,14 +1,19 @@
 //! The GPT: loss at initialisation, causality, the key/value cache, gradients, misuse.
 
-use autograd::Graph;
+use autograd::{Arith, Graph};
 use model::{Error, Gpt, Mode};
-use params::{ChaChaInit, InitSource, ModelConfig, StateDict};
+use params::{Activation, ChaChaInit, InitSource, ModelConfig, StateDict};
 
 /// BOS, "emma", BOS with the 26-letter vocabulary (a = 0, ..., BOS = 26).
 const EMMA: [usize; 6] = [26, 4, 12, 12, 0, 26];
 
 fn setup(config: &ModelConfig, init: &mut dyn InitSource) -> (Graph, StateDict) {
-    let mut graph = Graph::new();
+    setup_with(Arith::Fast, config, init)
+}
+
+/// [`setup`] on a graph whose fused ops round as `arith` says.
+fn setup_with(arith: Arith, config: &ModelConfig, init: &mut dyn InitSource) -> (Graph, StateDict) {
+    let mut graph = Graph::with_arith(arith);
     let state = StateDict::new(&mut graph, config, init).unwrap();
     (graph, state)
 }
@@ -51,25 +56,37 @@ const GOLDEN_LOSS: f64 = 3.3238906943312907;
 
 #[test]
 fn exact_fused_forward_is_the_reference_forward_bit_for_bit() {
-    // The fused ops with exact arithmetic must compute what the scalar graph does.
+    // The fused ops with exact arithmetic must compute what the scalar graph does,
+    // with either activation.
+    for activation in [Activation::Relu2, Activation::Relu] {
+        exact_fused_forward_matches(activation);
+    }
+}
+
+fn exact_fused_forward_matches(activation: Activation) {
     let config = ModelConfig {
         vocab_size: 11,
         n_embd: 12,
         n_head: 3,
         n_layer: 2,
         block_size: 5,
+        activation,
     };
-    let (mut graph, state) = setup(&config, &mut ChaChaInit::new(3));
+    let (mut graph, state) = setup_with(Arith::Exact, &config, &mut ChaChaInit::new(3));
     randomise(&mut graph, &state, 4);
     let tokens = [10, 3, 7, 7, 1, 10];
     let exact = Gpt::new(&state, Mode::Exact);
     let fused = exact.for_inference();
-    assert_eq!(fused.mode(), Mode::Exact);
+    assert_eq!(fused.mode(), Mode::Fast);
     let (a, b) = (
         loss_value(&exact, &mut graph, &tokens),
         loss_value(&fused, &mut graph, &tokens),
     );
-    assert_eq!(a.to_bits(), b.to_bits(), "loss {a:?} vs {b:?}");
+    assert_eq!(
+        a.to_bits(),
+        b.to_bits(),
+        "{activation:?}: loss {a:?} vs {b:?}"
+    );
     // And position by position, every logit.
     let (mut ca, mut cb) = (exact.new_cache(), fused.new_cache());
     exact.start(&mut graph, &mut ca);
@@ -79,7 +96,7 @@ fn exact_fused_forward_is_the_reference_forward_bit_for_bit() {
         exact.forward(&mut graph, &mut ca, t, pos, &mut la).unwrap();
         fused.forward(&mut graph, &mut cb, t, pos, &mut lb).unwrap();
         let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-        assert_eq!(bits(&la), bits(&lb), "position {pos}");
+        assert_eq!(bits(&la), bits(&lb), "{activation:?}: position {pos}");
     }
 }
 
@@ -91,6 +108,7 @@ fn logits_do_not_see_the_future() {
         n_head: 2,
         n_layer: 2,
         block_size: 6,
+        activation: Activation::Relu2,
     };
     let (mut graph, state) = setup(&config, &mut ChaChaInit::new(5));
     randomise(&mut graph, &state, 6);
@@ -124,6 +142,7 @@ fn the_cache_gives_the_logits_of_recomputing_the_prefix() {
         n_head: 2,
         n_layer: 2,
         block_size: 6,
+        activation: Activation::Relu2,
     };
     let (mut graph, state) = setup(&config, &mut ChaChaInit::new(7));
     randomise(&mut graph, &state, 8);
@@ -161,12 +180,19 @@ fn the_cache_gives_the_logits_of_recomputing_the_prefix() {
 
 #[test]
 fn gradients_of_every_tensor_match_finite_differences() {
+    for activation in [Activation::Relu2, Activation::Relu] {
+        gradients_match_finite_differences(activation);
+    }
+}
+
+fn gradients_match_finite_differences(activation: Activation) {
     let config = ModelConfig {
         vocab_size: 7,
         n_embd: 8,
         n_head: 2,
         n_layer: 2,
         block_size: 4,
+        activation,
     };
     let tokens = [6, 2, 5, 2, 0, 6];
     for mode in [Mode::Fast, Mode::Exact] {
@@ -198,7 +224,7 @@ fn gradients_of_every_tensor_match_finite_differences() {
                 worst = worst.max(err);
                 assert!(
                     err < 1e-5,
-                    "{mode:?}: {} [{i}]: analytic {a}, numeric {numeric}",
+                    "{activation:?} {mode:?}: {} [{i}]: analytic {a}, numeric {numeric}",
                     tensor.name
                 );
             }
@@ -215,6 +241,7 @@ fn fast_and_exact_agree_to_rounding() {
         n_head: 2,
         n_layer: 2,
         block_size: 4,
+        activation: Activation::Relu,
     };
     let (mut graph, state) = setup(&config, &mut ChaChaInit::new(13));
     randomise(&mut graph, &state, 14);
@@ -288,6 +315,21 @@ fn misuse_is_an_error_that_names_the_value() {
                 vocab_size: 27
             }
         );
+        // A cache that was never started, and one a training step used.
+        let mut fresh = gpt.new_cache();
+        let err = gpt
+            .forward(&mut graph, &mut fresh, 3, 0, &mut logits)
+            .unwrap_err();
+        assert_eq!(err, Error::CacheFull { capacity: 0 });
+        // After a step's loss the cache holds its positions (2 here); the fused
+        // engine's has room for no more.
+        gpt.loss(&mut graph, &mut fresh, &[26, 3, 26]).unwrap();
+        assert_eq!(fresh.len(), 2);
+        let next = gpt.forward(&mut graph, &mut fresh, 3, 2, &mut logits);
+        match mode {
+            Mode::Fast => assert_eq!(next.unwrap_err(), Error::CacheFull { capacity: 2 }),
+            Mode::Exact => next.unwrap(),
+        }
         let err = gpt.loss(&mut graph, &mut cache, &[26]).unwrap_err();
         assert_eq!(err, Error::SequenceTooShort { len: 1 });
         let err = gpt
@@ -301,4 +343,68 @@ fn misuse_is_an_error_that_names_the_value() {
             }
         ));
     }
+}
+
+#[test]
+fn inspection_shows_the_forward_pass() {
+    let config = ModelConfig {
+        vocab_size: 9,
+        n_embd: 8,
+        n_head: 2,
+        n_layer: 2,
+        block_size: 6,
+        activation: Activation::Relu,
+    };
+    let (mut graph, state) = setup(&config, &mut ChaChaInit::new(9));
+    randomise(&mut graph, &state, 10);
+    let tokens = [8, 3, 1, 4];
+    let gpt = Gpt::new(&state, Mode::Exact);
+    let before = graph.len();
+    let seen = gpt.inspect(&mut graph, &tokens).unwrap();
+    assert_eq!(graph.len(), before, "inspect leaves nothing on the graph");
+    assert_eq!((seen.len(), seen.n_layer, seen.n_head), (4, 2, 2));
+
+    // The logits are the forward pass's, bit for bit; the probabilities sum to 1.
+    let mut logits = vec![0.0; 4 * 9];
+    let fused = gpt.for_inference();
+    let mark = graph.mark();
+    fused
+        .forward_sequence(&mut graph, &mut fused.new_cache(), &tokens, &mut logits)
+        .unwrap();
+    graph.truncate(mark);
+    assert_eq!(seen.logits, logits);
+    for t in 0..4 {
+        let p = seen.probs_at(t);
+        let sum: f64 = p.iter().sum();
+        assert!((sum - 1.0).abs() < 1e-12, "position {t}: {sum}");
+        let best = |v: &[f64]| (0..9).max_by(|&a, &b| v[a].total_cmp(&v[b])).unwrap();
+        assert_eq!(best(p), best(seen.logits_at(t)));
+    }
+
+    // Each head's weights: a causal mask, rows that sum to 1, the first all on
+    // position 0; and heads that differ.
+    for layer in 0..2 {
+        for head in 0..2 {
+            let a = seen.attention_of(layer, head);
+            for t in 0..4 {
+                let row = &a[t * 4..(t + 1) * 4];
+                assert!(row[t + 1..].iter().all(|&w| w == 0.0), "{row:?}");
+                let sum: f64 = row.iter().sum();
+                assert!(
+                    (sum - 1.0).abs() < 1e-12,
+                    "layer {layer} head {head} row {t}"
+                );
+            }
+            assert_eq!(a[0], 1.0);
+        }
+        assert_ne!(seen.attention_of(layer, 0), seen.attention_of(layer, 1));
+    }
+
+    let err = gpt.inspect(&mut graph, &[8, 9]).unwrap_err();
+    assert!(
+        matches!(err, Error::TokenOutOfRange { token: 9, .. }),
+        "{err}"
+    );
+    let err = gpt.inspect(&mut graph, &[1; 7]).unwrap_err();
+    assert!(matches!(err, Error::PositionOutOfRange { .. }), "{err}");
 }

@@ -1,7 +1,9 @@
-//! The model's hyperparameters, their validation, and what they cost in memory.
+//! The model's hyperparameters, their validation, and what its parameters cost in
+//! memory.
 
 use serde::{Deserialize, Serialize};
 
+use crate::activation::Activation;
 use crate::error::{Bytes, Error, Result};
 
 /// The shape of a microgpt model.
@@ -17,19 +19,18 @@ pub struct ModelConfig {
     pub n_layer: usize,
     /// Number of positions the model can attend over (T at most).
     pub block_size: usize,
+    /// The MLP's activation. Left out of files when it is v1's `relu2`, so that
+    /// files written before it existed read as they always did.
+    #[serde(default, skip_serializing_if = "Activation::is_default")]
+    pub activation: Activation,
 }
 
-/// Bytes one parameter takes during training: value, gradient, and Adam's two moments.
-const BYTES_PER_PARAM: u128 = 4 * 8;
-/// Bytes one node of the fused graph takes: value and gradient.
-const BYTES_PER_FUSED_NODE: u128 = 2 * 8;
-/// Bytes one node of the scalar graph takes: value, gradient, its tape entry and the
-/// depth-first walk's bookkeeping.
-const BYTES_PER_SCALAR_NODE: u128 = 2 * 8 + 24 + 4 + 1 + 4 + 8;
+/// Bytes one parameter takes in the graph: its value and its gradient.
+const BYTES_PER_PARAM: u128 = 2 * 8;
 
 impl ModelConfig {
-    /// The reference program's sizes: `n_embd` 16, `n_head` 4, `n_layer` 1,
-    /// `block_size` 8. The vocabulary comes from the data.
+    /// The first reference program's (v1) model: `n_embd` 16, `n_head` 4,
+    /// `n_layer` 1, `block_size` 8, ReLU². The vocabulary comes from the data.
     pub fn reference(vocab_size: usize) -> Self {
         ModelConfig {
             vocab_size,
@@ -37,6 +38,17 @@ impl ModelConfig {
             n_head: 4,
             n_layer: 1,
             block_size: 8,
+            activation: Activation::Relu2,
+        }
+    }
+
+    /// The revised reference program's (v2) model: v1's with `block_size` 16 and
+    /// ReLU.
+    pub fn reference_v2(vocab_size: usize) -> Self {
+        ModelConfig {
+            block_size: 16,
+            activation: Activation::Relu,
+            ..Self::reference(vocab_size)
         }
     }
 
@@ -84,60 +96,17 @@ impl ModelConfig {
         usize::try_from(self.num_params_wide()).expect("parameter count overflows usize")
     }
 
-    /// An upper bound on the nodes one training step adds to the graph, for the
-    /// fused graph (`scalar == false`) or the scalar one the Python-exact mode builds.
-    pub fn nodes_per_step(&self, scalar: bool) -> u128 {
-        let [v, c, t, l, h] = [
-            self.vocab_size,
-            self.n_embd,
-            self.block_size,
-            self.n_layer,
-            self.n_head,
-        ]
-        .map(W::from);
-        let nodes = if scalar {
-            // Two nodes (a product and a sum) per multiply-add, plus a few per value.
-            let macs = l * (W(12) * c * c + W(2) * t * c) + v * c;
-            let per_pos = W(2) * macs + l * (h * t * W(8) + W(20) * c) + W(8) * v + W(8) * c;
-            t * per_pos
-        } else {
-            let per_layer = W(19) * c + h * (W(2) * t + W(1)) + W(4);
-            let per_pos = W(2) * c + W(2) + l * per_layer + W(2) * v + W(2);
-            t * per_pos + W(2) * l * t * c
-        };
-        nodes.0
-    }
-
-    /// Checks, before anything is allocated, that training this model fits in
-    /// `limit` bytes: the parameters with their gradients and Adam moments, plus the
-    /// graph of one step, and that the graph fits the arena's `u32` indices.
-    pub fn check_memory(&self, limit: u128, scalar: bool) -> Result<()> {
-        let params = self.num_params_wide().saturating_mul(BYTES_PER_PARAM);
-        if params > limit {
-            let what = "the parameters with their gradients and Adam moments";
+    /// Checks, before anything is allocated, that the parameters (values and
+    /// gradients) fit in `limit` bytes and in the arena's `u32` indices. What a
+    /// step of training adds on top is the model's to say: see `model::check_memory`.
+    pub fn check_memory(&self, limit: u128) -> Result<()> {
+        let n = self.num_params_wide();
+        let needed = n.saturating_mul(BYTES_PER_PARAM);
+        if needed > limit || n > u128::from(u32::MAX) {
             return Err(Error::TooLarge {
-                what,
-                needed: Bytes(params),
-                limit: Bytes(limit),
-            });
-        }
-        let nodes = self
-            .num_params_wide()
-            .saturating_add(self.nodes_per_step(scalar));
-        let per_node = if scalar {
-            BYTES_PER_SCALAR_NODE
-        } else {
-            BYTES_PER_FUSED_NODE
-        };
-        let graph = nodes.saturating_mul(per_node);
-        if nodes > u128::from(u32::MAX) || params.saturating_add(graph) > limit {
-            let what = "the graph of one training step";
-            let needed = Bytes(params.saturating_add(graph));
-            let limit = Bytes(limit.min(u128::from(u32::MAX) * per_node));
-            return Err(Error::TooLarge {
-                what,
-                needed,
-                limit,
+                what: "the parameters with their gradients",
+                needed: Bytes(needed),
+                limit: Bytes(limit.min(u128::from(u32::MAX) * BYTES_PER_PARAM)),
             });
         }
         Ok(())
@@ -149,8 +118,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reference_has_4064_params() {
+    fn reference_has_4064_params_and_v2_4192() {
         assert_eq!(ModelConfig::reference(27).num_params(), 4064);
+        assert_eq!(ModelConfig::reference_v2(27).num_params(), 4192);
     }
 
     #[test]
@@ -183,8 +153,9 @@ mod tests {
             n_head: 4,
             n_layer: 64,
             block_size: 8,
+            activation: Activation::Relu2,
         };
-        let err = c.check_memory(16 << 30, false).unwrap_err();
+        let err = c.check_memory(16 << 30).unwrap_err();
         assert!(err.to_string().contains("parameters"), "{err}");
         let huge = ModelConfig {
             vocab_size: usize::MAX,
@@ -192,13 +163,10 @@ mod tests {
             n_head: 1,
             n_layer: usize::MAX,
             block_size: usize::MAX,
+            activation: Activation::Relu,
         };
-        assert!(huge.check_memory(16 << 30, true).is_err());
-        assert!(
-            ModelConfig::reference(27)
-                .check_memory(16 << 30, true)
-                .is_ok()
-        );
+        assert!(huge.check_memory(16 << 30).is_err());
+        assert!(ModelConfig::reference(27).check_memory(16 << 30).is_ok());
     }
 }
 

@@ -8,7 +8,7 @@ use params::StateDict;
 use crate::checkpoint::Checkpoint;
 use crate::error::{Error, Result};
 use crate::rng::{RngKind, RunRng};
-use crate::sample::{Sampler, check_temperature};
+use crate::sample::Sampler;
 use crate::tokenizer::Tokenizer;
 use crate::trainer::Zeros;
 
@@ -32,10 +32,16 @@ impl Inference {
     /// If the checkpoint's weights do not fit its model.
     pub fn from_checkpoint(checkpoint: &Checkpoint) -> Result<Self> {
         checkpoint.check()?;
-        let mut graph = Graph::new();
-        let state = StateDict::new(&mut graph, &checkpoint.model, &mut Zeros)?;
+        let mode = checkpoint.train.mode();
+        let mut graph = Graph::with_arith(mode.arith());
+        let state = StateDict::with_std(
+            &mut graph,
+            &checkpoint.model,
+            &checkpoint.train.init,
+            &mut Zeros,
+        )?;
         checkpoint.weights.load_into(&state, &mut graph)?;
-        let gpt = Gpt::new(&state, checkpoint.train.mode()).for_inference();
+        let gpt = Gpt::new(&state, mode).for_inference();
         Ok(Inference {
             tokenizer: checkpoint.tokenizer()?,
             graph,
@@ -79,6 +85,15 @@ impl Inference {
         Ok(ids)
     }
 
+    /// What the model computes along `tokens` (BOS first): every position's
+    /// logits and probabilities, and every head's attention weights.
+    ///
+    /// # Errors
+    /// If `tokens` is empty, longer than `block_size`, or out of the vocabulary.
+    pub fn inspect(&mut self, tokens: &[usize]) -> Result<model::Inspection> {
+        Ok(self.gpt.inspect(&mut self.graph, tokens)?)
+    }
+
     /// Generates one text: `prefix` (ids from [`Inference::encode_prefix`]), then
     /// tokens drawn at `temperature` until BOS or the end of the context.
     ///
@@ -86,7 +101,7 @@ impl Inference {
     /// If the temperature is not a positive finite number, or the prefix does not
     /// fit the model.
     pub fn generate(&mut self, temperature: f64, prefix: &[usize]) -> Result<String> {
-        check_temperature(temperature)?;
+        // The temperature is checked by the sampler, by the one rule.
         let ids = self.sampler.generate(
             &self.gpt,
             &mut self.graph,

@@ -1,31 +1,11 @@
 //! Generating text: feed BOS, draw the next token from the softmax of the logits
 //! divided by the temperature, stop at BOS or after `block_size` tokens.
 
-use autograd::{Arith, Graph};
+use autograd::Graph;
 use model::{Gpt, KvCache};
 
 use crate::error::{Error, Result};
 use crate::rng::RunRng;
-
-/// `softmax(logits / temperature)` as the reference computes it: each logit times
-/// `temperature ** -1`, the maximum subtracted, `exp`, a left-to-right sum, and each
-/// exponential times `total ** -1`.
-pub fn softmax_with_temperature(logits: &[f64], temperature: f64, arith: Arith, probs: &mut [f64]) {
-    let inv_t = arith.recip(temperature);
-    for (p, &l) in probs.iter_mut().zip(logits) {
-        *p = l * inv_t;
-    }
-    let max = model::max_value(probs.iter().copied());
-    let mut total = 0.0;
-    for p in probs.iter_mut() {
-        *p = (*p - max).exp();
-        total += *p;
-    }
-    let inv_total = arith.recip(total);
-    for p in probs.iter_mut() {
-        *p *= inv_total;
-    }
-}
 
 /// Reusable buffers for sampling.
 #[derive(Clone, Debug, Default)]
@@ -36,15 +16,24 @@ pub struct Sampler {
     cache: Option<KvCache>,
 }
 
-/// Checks a sampling temperature.
+/// The lowest sampling temperature. Below it sampling is already as greedy as it
+/// gets (a logit gap of 0.05 is a factor of e^50), and a tiny one fails: the
+/// reciprocal of 1e-320 is infinite, and so would be every scaled logit.
+pub const MIN_TEMPERATURE: f64 = 1e-3;
+
+/// The one rule for a sampling temperature, wherever it comes from (a flag of
+/// either command, or a checkpoint): a finite number of at least
+/// [`MIN_TEMPERATURE`].
 ///
 /// # Errors
-/// Unless it is a positive finite number.
+/// Otherwise, saying the rule.
 pub fn check_temperature(temperature: f64) -> Result<()> {
-    if temperature.is_finite() && temperature > 0.0 {
+    if temperature.is_finite() && temperature >= MIN_TEMPERATURE {
         Ok(())
     } else {
-        let why = format!("{temperature} is not a positive finite number (the reference uses 0.5)");
+        let why = format!(
+            "{temperature} is not a positive finite number of at least {MIN_TEMPERATURE} (the reference uses 0.5)"
+        );
         Err(Error::Invalid {
             what: "temperature",
             why,
@@ -96,12 +85,9 @@ impl Sampler {
                 if let Some(&next) = prefix.get(pos) {
                     token = next;
                 } else {
-                    softmax_with_temperature(
-                        &self.logits,
-                        temperature,
-                        gpt.arith(),
-                        &mut self.probs,
-                    );
+                    graph
+                        .arith()
+                        .softmax(&self.logits, temperature, &mut self.probs);
                     token = rng.choose(&self.probs)?;
                     if token == bos {
                         break;

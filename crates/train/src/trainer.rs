@@ -1,22 +1,24 @@
 //! The training run: shuffle, tokenize, initialise, then one document per step,
 //! forward, backward, Adam; and sampling at the end.
 
-use autograd::{Arith, Graph, Mark};
+use autograd::{Graph, Mark};
 use model::{Gpt, KvCache, Mode};
-use params::{InitSource, ModelConfig, SavedStateDict, StateDict};
+use params::{Activation, InitSource, InitStd, ModelConfig, SavedStateDict, StateDict};
 use serde::{Deserialize, Serialize};
 
-use crate::adam::{Adam, AdamConfig, cosine_lr};
+use crate::adam::{Adam, AdamConfig};
 use crate::checkpoint::{CHECKPOINT_FORMAT, CHECKPOINT_VERSION, Checkpoint, flat, like_weights};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::fingerprint::DataFingerprint;
+use crate::preset::Preset;
 use crate::rng::{RngKind, RunRng};
 use crate::sample::{Sampler, check_temperature};
 use crate::tokenizer::Tokenizer;
+use crate::tokens::Corpus;
 
 /// Everything about a run that is not the model's shape. The defaults are the
-/// reference's.
+/// first reference's (v1); [`Preset::train_config`] gives v2's.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrainConfig {
     /// Training steps, one document each; also the length of the lr schedule.
@@ -31,6 +33,18 @@ pub struct TrainConfig {
     pub samples: usize,
     /// Which generator draws the randomness.
     pub rng: RngKind,
+    /// The initial stds. Left out of files when they are v1's.
+    #[serde(default, skip_serializing_if = "is_v1_init")]
+    pub init: InitStd,
+    /// The version of the reference the run started from: it sets the output
+    /// format (a fresh run's other settings come from it too, but are recorded on
+    /// their own, flags overriding it). Left out of files when it is v1.
+    #[serde(default, skip_serializing_if = "Preset::is_default")]
+    pub preset: Preset,
+}
+
+fn is_v1_init(init: &InitStd) -> bool {
+    *init == InitStd::V1
 }
 
 impl Default for TrainConfig {
@@ -42,6 +56,8 @@ impl Default for TrainConfig {
             temperature: 0.5,
             samples: 20,
             rng: RngKind::ChaCha,
+            init: InitStd::V1,
+            preset: Preset::V1,
         }
     }
 }
@@ -62,6 +78,7 @@ impl TrainConfig {
             beta1,
             beta2,
             eps,
+            schedule: _,
         } = self.adam;
         if !(learning_rate.is_finite() && learning_rate > 0.0) {
             return invalid(
@@ -79,6 +96,13 @@ impl TrainConfig {
         if !(eps.is_finite() && eps > 0.0) {
             return invalid("eps", format!("{eps} is not a positive finite number"));
         }
+        let std = self.init.std;
+        if !(std.is_finite() && std >= 0.0) {
+            return invalid(
+                "init std",
+                format!("{std} is not a finite number of at least 0 (v1 uses 0.02, v2 0.08)"),
+            );
+        }
         check_temperature(self.temperature)
     }
 
@@ -92,8 +116,9 @@ impl TrainConfig {
     }
 }
 
-/// The model's sizes; the vocabulary comes from the data. The default is the
-/// reference's: 16, 4, 1, 8.
+/// The model's sizes and activation; the vocabulary comes from the data. The
+/// default is the first reference's: 16, 4, 1, 8, ReLU² ([`Preset::sizes`] gives
+/// v2's).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sizes {
     /// Embedding width.
@@ -104,6 +129,9 @@ pub struct Sizes {
     pub n_layer: usize,
     /// Context length.
     pub block_size: usize,
+    /// The MLP's activation.
+    #[serde(default)]
+    pub activation: Activation,
 }
 
 impl Default for Sizes {
@@ -114,6 +142,7 @@ impl Default for Sizes {
             n_head: r.n_head,
             n_layer: r.n_layer,
             block_size: r.block_size,
+            activation: r.activation,
         }
     }
 }
@@ -126,6 +155,7 @@ impl Sizes {
             n_head: config.n_head,
             n_layer: config.n_layer,
             block_size: config.block_size,
+            activation: config.activation,
         }
     }
 
@@ -136,6 +166,7 @@ impl Sizes {
             n_head,
             n_layer,
             block_size,
+            activation,
         } = *self;
         ModelConfig {
             vocab_size,
@@ -143,6 +174,7 @@ impl Sizes {
             n_head,
             n_layer,
             block_size,
+            activation,
         }
     }
 }
@@ -165,9 +197,8 @@ pub struct StepReport {
 pub struct Trainer {
     config: TrainConfig,
     tokenizer: Tokenizer,
-    /// The shuffled documents as token ids, end to end; `doc_ends[i]` ends doc `i`.
-    doc_tokens: Vec<usize>,
-    doc_ends: Vec<usize>,
+    /// The documents as token ids, in the shuffled order.
+    corpus: Corpus,
     graph: Graph,
     state: StateDict,
     gpt: Gpt,
@@ -240,7 +271,7 @@ impl Trainer {
             });
         }
         let saved_vocab = checkpoint.tokenizer()?;
-        let vocab = Tokenizer::new(&dataset.docs);
+        let vocab = Tokenizer::of_dataset(&dataset);
         if vocab != saved_vocab {
             let missing: String = saved_vocab
                 .chars()
@@ -286,42 +317,29 @@ impl Trainer {
     ) -> Result<Self> {
         config.validate()?;
         let data = DataFingerprint::of(&dataset);
-        let mut docs = dataset.docs;
-        let tokenizer = Tokenizer::new(&docs);
+        let tokenizer = Tokenizer::of_dataset(&dataset);
         let model_config = sizes.config(tokenizer.vocab_size());
         model_config.validate()?;
         let mode = config.mode();
-        model_config.check_memory(memory_limit, mode == Mode::Exact)?;
+        model::check_memory(&model_config, mode, Adam::BYTES_PER_PARAM, memory_limit)?;
 
         let mut rng = RunRng::new(config.rng, config.seed);
-        rng.shuffle(config.seed, &mut docs);
-        let mut doc_tokens = Vec::new();
-        let mut doc_ends = Vec::with_capacity(docs.len());
-        for doc in &docs {
-            tokenizer.encode_into(doc, &mut doc_tokens)?;
-            doc_ends.push(doc_tokens.len());
-        }
+        let corpus = Corpus::new(dataset, &tokenizer, &mut rng, config.seed)?;
 
-        let mut graph = Graph::new();
+        let mut graph = Graph::with_arith(mode.arith());
         let state = if init {
-            StateDict::new(&mut graph, &model_config, rng.init_source())?
+            StateDict::with_std(&mut graph, &model_config, &config.init, rng.init_source())?
         } else {
-            StateDict::new(&mut graph, &model_config, &mut Zeros)?
+            StateDict::with_std(&mut graph, &model_config, &config.init, &mut Zeros)?
         };
         let gpt = Gpt::new(&state, mode);
-        let arith = if mode == Mode::Exact {
-            Arith::Exact
-        } else {
-            Arith::Fast
-        };
-        let adam = Adam::new(config.adam, state.num_params(), arith);
+        let adam = Adam::new(config.adam, state.num_params(), graph.arith());
         let cache = gpt.new_cache();
         let mark = graph.mark();
         Ok(Trainer {
             config,
             tokenizer,
-            doc_tokens,
-            doc_ends,
+            corpus,
             graph,
             state,
             gpt,
@@ -380,7 +398,7 @@ impl Trainer {
 
     /// The number of documents.
     pub fn num_docs(&self) -> usize {
-        self.doc_ends.len()
+        self.corpus.len()
     }
 
     /// The tokenizer.
@@ -479,12 +497,6 @@ impl Trainer {
         self.step >= self.config.steps
     }
 
-    /// The `i`-th document of the shuffled order, as token ids.
-    fn doc(&self, i: usize) -> &[usize] {
-        let start = if i == 0 { 0 } else { self.doc_ends[i - 1] };
-        &self.doc_tokens[start..self.doc_ends[i]]
-    }
-
     /// Takes the next step: document `step % num_docs`, forward, backward, Adam.
     ///
     /// # Errors
@@ -497,7 +509,7 @@ impl Trainer {
         let mut seq = std::mem::take(&mut self.seq);
         seq.clear();
         seq.push(bos);
-        seq.extend_from_slice(self.doc(doc));
+        self.corpus.extend_doc(doc, &mut seq);
         seq.push(bos);
 
         let result = self.train_on(&seq, step);
@@ -506,7 +518,10 @@ impl Trainer {
         let loss = result?;
         self.step += 1;
         self.losses.push(loss);
-        let lr = cosine_lr(self.config.adam.learning_rate, step, self.config.steps);
+        let adam = self.config.adam;
+        let lr = adam
+            .schedule
+            .lr(adam.learning_rate, step, self.config.steps);
         Ok(StepReport {
             step: step + 1,
             steps: self.config.steps,

@@ -9,7 +9,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
-use train::{AdamConfig, Checkpoint, Dataset, RngKind, Sizes, TrainConfig, Trainer};
+use train::{AdamConfig, Checkpoint, Dataset, Preset, RngKind, Sizes, TrainConfig, Trainer};
 
 use super::events::Hub;
 use super::reply::ApiError;
@@ -42,12 +42,22 @@ pub(crate) struct Settings {
     pub(crate) samples: usize,
     /// `names` (embedded) or `upload` (the last uploaded text).
     pub(crate) data: String,
+    /// `v1` or `v2` (`--preset`): the settings the page does not show (Adam's
+    /// betas and schedule, the initial stds, the activation) come from it.
+    pub(crate) preset: String,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        let train = TrainConfig::default();
-        let sizes = Sizes::default();
+        Settings::of_preset(Preset::V1)
+    }
+}
+
+impl Settings {
+    /// The command line's defaults with `--preset`.
+    pub(crate) fn of_preset(preset: Preset) -> Self {
+        let train = preset.train_config();
+        let sizes = preset.sizes();
         Settings {
             steps: train.steps,
             seed: train.seed,
@@ -61,17 +71,37 @@ impl Default for Settings {
             sample_every: 100,
             samples: 5,
             data: "names".into(),
+            preset: preset.name().into(),
         }
     }
-}
 
-impl Settings {
-    fn train_config(&self) -> TrainConfig {
+    fn preset(&self) -> Result<Preset, ApiError> {
+        match self.preset.as_str() {
+            "v1" => Ok(Preset::V1),
+            "v2" => Ok(Preset::V2),
+            other => Err(ApiError::bad(format!(
+                "preset {other:?}: use \"v1\" or \"v2\""
+            ))),
+        }
+    }
+
+    fn sizes(&self, preset: Preset) -> Sizes {
+        Sizes {
+            n_embd: self.n_embd,
+            n_head: self.n_head,
+            n_layer: self.n_layer,
+            block_size: self.block_size,
+            activation: preset.sizes().activation,
+        }
+    }
+
+    fn train_config(&self, preset: Preset) -> TrainConfig {
+        let base = preset.train_config();
         TrainConfig {
             steps: self.steps,
             adam: AdamConfig {
                 learning_rate: self.lr,
-                ..AdamConfig::default()
+                ..base.adam
             },
             seed: self.seed,
             temperature: self.temperature,
@@ -81,6 +111,7 @@ impl Settings {
             } else {
                 RngKind::ChaCha
             },
+            ..base
         }
     }
 
@@ -98,6 +129,7 @@ impl Settings {
             temperature: checkpoint.train.temperature,
             exact: checkpoint.train.rng == RngKind::Python,
             data: data.into(),
+            preset: checkpoint.train.preset.name().into(),
             ..Settings::default()
         }
     }
@@ -223,14 +255,10 @@ impl Session {
         if settings.samples > 50 {
             return Err(ApiError::bad("samples: at most 50 at a time"));
         }
-        let sizes = Sizes {
-            n_embd: settings.n_embd,
-            n_head: settings.n_head,
-            n_layer: settings.n_layer,
-            block_size: settings.block_size,
-        };
+        let preset = settings.preset()?;
         let memory = train::total_memory().unwrap_or(u128::MAX);
-        let mut trainer = Trainer::new(dataset, sizes, settings.train_config(), memory)?;
+        let config = settings.train_config(preset);
+        let mut trainer = Trainer::new(dataset, settings.sizes(preset), config, memory)?;
         trainer.track_grad_norms(true);
         let generation = state.run.as_ref().map_or(0, |r| r.generation + 1);
         state.run = Some(Run {
@@ -405,10 +433,10 @@ impl Session {
         bytes: &[u8],
     ) -> Result<serde_json::Value, ApiError> {
         let dataset = Dataset::from_bytes(name, bytes)?;
-        let vocab = train::Tokenizer::new(&dataset.docs);
+        let vocab = train::Tokenizer::new(&dataset.docs().collect::<Vec<_>>());
         let value = serde_json::json!({
             "name": dataset.name,
-            "docs": dataset.docs.len(),
+            "docs": dataset.docs().len(),
             "vocab": vocab.chars().iter().collect::<String>(),
         });
         self.lock().upload = Some(dataset);
@@ -519,12 +547,13 @@ impl Session {
         let upload = state
             .upload
             .as_ref()
-            .map(|d| serde_json::json!({"name": d.name, "docs": d.docs.len()}));
+            .map(|d| serde_json::json!({"name": d.name, "docs": d.docs().len()}));
         match &state.run {
             None => serde_json::json!({
                 "status": "idle",
                 "message": "no run yet",
                 "defaults": Settings::default(),
+                "presets": presets(),
                 "upload": upload,
             }),
             Some(run) => {
@@ -534,6 +563,7 @@ impl Session {
                     "message": run.message,
                     "settings": run.settings,
                     "defaults": Settings::default(),
+                    "presets": presets(),
                     "step": t.steps_done(),
                     "steps": t.config().steps,
                     "steps_per_s": run.steps_per_s,
@@ -564,6 +594,14 @@ impl Session {
             let _ = thread.join();
         }
     }
+}
+
+/// Each preset's settings, for the page's preset control.
+fn presets() -> serde_json::Value {
+    serde_json::json!({
+        "v1": Settings::of_preset(Preset::V1),
+        "v2": Settings::of_preset(Preset::V2),
+    })
 }
 
 /// `POST /api/sample`.

@@ -1,7 +1,8 @@
-//! Element-wise sum of two vectors: the residual connection, and token plus position
-//! embedding.
+//! Element-wise sum of two blocks of rows: the residual connections. (Token plus
+//! position embedding is [`Graph::embed`]'s own.)
 
-use crate::graph::{Graph, Span};
+use crate::graph::Graph;
+use crate::span::Span;
 
 /// `out[i] = a[i] + b[i]`.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -8,22 +8,54 @@
 //! (`pos0 = 0`, `Tq = Tk`); generation feeds one row against a cache.
 
 use crate::arith::Arith;
-use crate::fused::{assert_disjoint, max_of};
-use crate::graph::{Graph, Span};
+use crate::arith::py_max;
+use crate::footprint::attention_slots;
+use crate::fused::assert_disjoint;
+use crate::graph::Graph;
+use crate::span::Span;
 
-/// For each row and head: `logit_t = (q_h . k_t,h) * scale`, `w = softmax(logit)`,
-/// `out_h = sum_t w_t * v_t,h`.
+/// The shape of one attention op: how its rows split into heads, and where its
+/// query rows sit.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AttentionShape {
+    /// The width `C` of every row of `q`, `keys` and `values`: n_embd.
+    pub width: usize,
+    /// The number of heads `H`; head `h` owns dims `h*hd .. (h+1)*hd`, `hd = C / H`.
+    pub n_head: usize,
+    /// The position of the first query row: row `r` attends keys `0 ..= pos0 + r`.
+    pub pos0: usize,
+    /// What every dot product is multiplied by; the reference's
+    /// `head_dim ** 0.5 ** -1`.
+    pub scale: f64,
+}
+
+/// What [`Graph::attention`] makes: the output rows, and the softmax weights it
+/// saved for the backward pass, which are also what one looks at to see where
+/// each head attends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AttentionOutput {
+    /// `(Tq, C)`: each query row's heads, side by side.
+    pub out: Span,
+    /// `(Tq, H, Tk)`: the softmax weight of each query row and head on each key.
+    /// Row `r` uses its first `pos0 + r + 1` entries; the rest hold 0.
+    pub att: Span,
+}
+
+/// For each row and head: `preatt_t = (q_h . k_t,h) * scale`,
+/// `att = softmax(preatt)`, `out_h = sum_t att_t * v_t,h`.
 ///
-/// Scratch follows the output: `e_t` for every row and head (`Tq x H x Tk`), then
-/// `w_t` laid out the same, then the softmax sums (`Tq x H`); of each row's `Tk`
-/// entries, the first `pos0 + r + 1` are used.
+/// Saved for the backward pass, each `(Tq, H, Tk)` like `att` unless said:
+/// `exps`, the `exp(preatt_t - max)`; `att`, the weights; `sums` `(Tq, H)`, the
+/// softmax denominators.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) struct Attention {
     q: Span,
     keys: Span,
     values: Span,
-    /// The output, then the scratch.
     out: Span,
+    exps: Span,
+    att: Span,
+    sums: Span,
     width: u32,
     n_head: u32,
     pos0: u32,
@@ -47,25 +79,14 @@ struct Dims {
 }
 
 impl Dims {
-    /// Where the `e` of row `r`, head `h` starts in the scratch; its `w` is
-    /// [`Dims::block`] later.
+    /// Where row `r`, head `h` starts in a `(Tq, H, Tk)` buffer.
     fn at(&self, r: usize, h: usize) -> usize {
         (r * self.n_head + h) * self.t_len
     }
 
-    /// The size of the `e` block, and of the `w` block: `Tq x H x Tk`.
+    /// The length of a `(Tq, H, Tk)` buffer.
     fn block(&self) -> usize {
         self.rows * self.n_head * self.t_len
-    }
-
-    /// Where the softmax sum of row `r`, head `h` is in the scratch.
-    fn total(&self, r: usize, h: usize) -> usize {
-        2 * self.block() + r * self.n_head + h
-    }
-
-    /// The scratch of all rows and heads.
-    fn scratch_len(&self) -> usize {
-        2 * self.block() + self.rows * self.n_head
     }
 
     /// The number of keys row `r` attends.
@@ -75,26 +96,25 @@ impl Dims {
 }
 
 impl Graph {
-    /// Attention of the query rows `q` over `keys` and `values`, all rows of
-    /// `width`, with `n_head` heads. The first query row is at position `pos0`.
-    /// `scale` multiplies every dot product; the reference uses
-    /// `head_dim ** 0.5 ** -1`.
+    /// Attention of the query rows `q` over `keys` and `values`, as `shape` says.
     ///
     /// # Panics
     /// If the shapes disagree, `n_head` does not divide `width`, or a query row
     /// would see past the last key.
-    #[allow(clippy::too_many_arguments)]
     pub fn attention(
         &mut self,
         q: Span,
         keys: Span,
         values: Span,
-        width: usize,
-        n_head: usize,
-        pos0: usize,
-        scale: f64,
-        arith: Arith,
-    ) -> Span {
+        shape: AttentionShape,
+    ) -> AttentionOutput {
+        let AttentionShape {
+            width,
+            n_head,
+            pos0,
+            scale,
+        } = shape;
+        let arith = self.arith;
         assert!(
             n_head > 0 && width.is_multiple_of(n_head),
             "attention: {n_head} heads do not divide {width}"
@@ -121,23 +141,33 @@ impl Graph {
             pos0 + d.rows - 1,
             d.t_len
         );
-        let all = self.alloc(q.len() + d.scratch_len());
+        // One allocation, carved into the output and the saved activations.
+        let all = self.alloc(attention_slots(d.rows, d.t_len, width, n_head));
         assert_disjoint("attention", &[q, keys, values, all]);
-        let [qv, kv, vv, av] = self
+        let out = all.sub(0, q.len());
+        let exps = all.sub(q.len(), d.block());
+        let att = all.sub(q.len() + d.block(), d.block());
+        let sums = all.sub(q.len() + 2 * d.block(), d.rows * n_head);
+        let [qv, kv, vv, ov, ev, wv, sv] = self
             .val
-            .get_disjoint_mut([q.range(), keys.range(), values.range(), all.range()])
+            .get_disjoint_mut([
+                q.range(),
+                keys.range(),
+                values.range(),
+                out.range(),
+                exps.range(),
+                att.range(),
+                sums.range(),
+            ])
             .unwrap();
-        let (out, scratch) = av.split_at_mut(q.len());
-        let (e_all, rest) = scratch.split_at_mut(d.block());
-        let (w_all, totals) = rest.split_at_mut(d.block());
         // (Tq, H, Tk) logits: each query row's heads against the keys it sees, scaled,
-        // less their maximum (a plain number); e holds them until the exp.
+        // less their maximum (a plain number); `exps` holds them until the exp.
         for (r, qr) in qv.chunks_exact(d.c).enumerate() {
             let seen = d.seen(r);
             for h in 0..n_head {
                 let hs = h * d.hd;
                 let qh = &qr[hs..hs + d.hd];
-                let e = &mut e_all[d.at(r, h)..d.at(r, h) + seen];
+                let e = &mut ev[d.at(r, h)..d.at(r, h) + seen];
                 for (et, krow) in e.iter_mut().zip(kv.chunks_exact(d.c)) {
                     let mut dot = 0.0;
                     for (a, b) in qh.iter().zip(&krow[hs..hs + d.hd]) {
@@ -145,21 +175,21 @@ impl Graph {
                     }
                     *et = dot * scale;
                 }
-                let max = max_of(e);
+                let max = py_max(e.iter().copied());
                 e.iter_mut().for_each(|x| *x -= max);
             }
         }
         // Every exponential of the op in one pass, unused entries included (they
         // hold 0, and are never read).
-        arith.exp_in_place(e_all);
+        arith.exp_in_place(ev);
         // (Tq, H, Tk) softmax weights, then the (Tq, C) outputs: the weighted sums
         // of the values, each from 0, key by key.
-        for (r, outr) in out.chunks_exact_mut(d.c).enumerate() {
+        for (r, outr) in ov.chunks_exact_mut(d.c).enumerate() {
             let seen = d.seen(r);
             for h in 0..n_head {
                 let (hs, at) = (h * d.hd, d.at(r, h));
-                let e = &e_all[at..at + seen];
-                let w = &mut w_all[at..at + seen];
+                let e = &ev[at..at + seen];
+                let w = &mut wv[at..at + seen];
                 let mut sum = 0.0;
                 for &x in e {
                     sum += x;
@@ -168,7 +198,7 @@ impl Graph {
                 for (wt, &et) in w.iter_mut().zip(e) {
                     *wt = et * inv;
                 }
-                totals[r * n_head + h] = sum;
+                sv[r * n_head + h] = sum;
                 let oh = &mut outr[hs..hs + d.hd];
                 let mut values = vv.chunks_exact(d.c);
                 let first = &values.next().expect("a row sees at least one key")[hs..hs + d.hd];
@@ -186,7 +216,10 @@ impl Graph {
             q,
             keys,
             values,
-            out: all,
+            out,
+            exps,
+            att,
+            sums,
             width: width as u32,
             n_head: n_head as u32,
             pos0: pos0 as u32,
@@ -194,7 +227,7 @@ impl Graph {
             arith,
         };
         self.record(crate::op::Op::Attention(op));
-        all.sub(0, q.len())
+        AttentionOutput { out, att }
     }
 }
 
@@ -219,30 +252,35 @@ impl Attention {
             &val[self.keys.range()],
             &val[self.values.range()],
         );
-        let scratch = &val[self.out.start() + self.q.len()..self.out.start() + self.out.len()];
-        let [dq, dk, dv, dall] = grad
+        let (exps, att, sums) = (
+            &val[self.exps.range()],
+            &val[self.att.range()],
+            &val[self.sums.range()],
+        );
+        // The gradient slots of `att` hold d(loss)/d(att_t) between the two passes
+        // over a row's keys below.
+        let [dq, dk, dv, dout, datt] = grad
             .get_disjoint_mut([
                 self.q.range(),
                 self.keys.range(),
                 self.values.range(),
                 self.out.range(),
+                self.att.range(),
             ])
             .unwrap();
-        let (dout, dscratch) = dall.split_at_mut(self.q.len());
         // Last row first, as the reference meets the positions.
         for r in (0..d.rows).rev() {
             let seen = d.seen(r);
             for h in 0..d.n_head {
                 let (hs, at) = (h * d.hd, d.at(r, h));
-                let e = &scratch[at..at + seen];
-                let w = &scratch[d.block() + at..d.block() + at + seen];
-                let total = scratch[d.total(r, h)];
+                let e = &exps[at..at + seen];
+                let w = &att[at..at + seen];
+                let total = sums[r * d.n_head + h];
                 let inv = self.arith.recip(total);
                 // -1 * total ** -2, the derivative of total ** -1
                 let dinv_dtotal = -self.arith.recip_square(total);
                 let dout_h = &dout[r * d.c + hs..r * d.c + hs + d.hd];
-                // The gradient slots of w_t hold d(loss)/d(w_t) between the passes.
-                let dw = &mut dscratch[d.block() + at..d.block() + at + seen];
+                let dw = &mut datt[at..at + seen];
 
                 let mut dtotal = 0.0;
                 for t in (0..seen).rev() {
@@ -278,8 +316,9 @@ impl Attention {
         }
     }
 
+    /// The output and the saved activations: one allocation, in that order.
     pub(crate) fn outputs(&self) -> std::ops::Range<usize> {
-        self.out.range()
+        self.out.start()..self.sums.start() + self.sums.len()
     }
 
     pub(crate) fn inputs(&self) -> [Option<Span>; 3] {

@@ -4,18 +4,23 @@
 //! Shapes: `T` rows, `V` classes; `logits` is `(T, V)`, the losses `(T,)`.
 
 use crate::arith::Arith;
-use crate::fused::{assert_disjoint, max_of};
-use crate::graph::{Graph, Span};
+use crate::arith::py_max;
+use crate::footprint::cross_entropy_slots;
+use crate::fused::assert_disjoint;
+use crate::graph::Graph;
+use crate::span::Span;
 
-/// The loss of each row. Scratch follows the losses: `e[t][o] = exp(l[t][o] - max)`
-/// (T x V), then each row's sum (T).
+/// The loss of each row. Saved for the backward pass: `exps` (T, V), the
+/// `exp(l[t][o] - max)`, and `sums` (T), each row's softmax denominator.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) struct CrossEntropy {
     logits: Span,
     /// The targets are `indices[targets .. targets + T]`.
     targets: u32,
-    /// The losses, then the scratch.
+    /// The losses, `(T,)`.
     out: Span,
+    exps: Span,
+    sums: Span,
     /// V.
     classes: u32,
     arith: Arith,
@@ -29,7 +34,8 @@ impl Graph {
     ///
     /// # Panics
     /// If `logits` is not `T = targets.len()` rows, or a target is out of its row.
-    pub fn cross_entropy(&mut self, logits: Span, targets: &[usize], arith: Arith) -> Span {
+    pub fn cross_entropy(&mut self, logits: Span, targets: &[usize]) -> Span {
+        let arith = self.arith;
         let rows = targets.len();
         assert!(
             rows > 0 && logits.len().is_multiple_of(rows),
@@ -40,16 +46,19 @@ impl Graph {
             targets.iter().all(|&t| t < v),
             "cross_entropy: a target is out of {v} classes"
         );
-        let all = self.alloc(rows + rows * v + rows);
+        let all = self.alloc(cross_entropy_slots(rows, v));
         assert_disjoint("cross_entropy", &[logits, all]);
-        let [lv, av] = self
+        let (out, exps, sums) = (
+            all.sub(0, rows),
+            all.sub(rows, rows * v),
+            all.sub(rows + rows * v, rows),
+        );
+        let [lv, losses, e, totals] = self
             .val
-            .get_disjoint_mut([logits.range(), all.range()])
+            .get_disjoint_mut([logits.range(), out.range(), exps.range(), sums.range()])
             .unwrap();
-        let (losses, rest) = av.split_at_mut(rows);
-        let (e, totals) = rest.split_at_mut(rows * v);
         for (l, e) in lv.chunks_exact(v).zip(e.chunks_exact_mut(v)) {
-            let max = max_of(l);
+            let max = py_max(l.iter().copied());
             for (e, &l) in e.iter_mut().zip(l) {
                 *e = l - max;
             }
@@ -67,23 +76,24 @@ impl Graph {
                 // A probability below the normal range has lost its digits: take the
                 // same quantity as log(total) - (l_t - max). (A probability of exactly
                 // 0 keeps its infinite loss, which stops a run as divergence.)
-                total.ln() - (l[targets[t]] - max_of(l))
+                total.ln() - (l[targets[t]] - py_max(l.iter().copied()))
             } else {
                 // -log(p) is `log(p) * -1` in the reference, which is exactly -log(p).
                 -p.ln()
             };
         }
-        let out = all;
         let targets = self.push_indices(targets);
         let op = CrossEntropy {
             logits,
             targets,
             out,
+            exps,
+            sums,
             classes: v as u32,
             arith,
         };
         self.record(crate::op::Op::CrossEntropy(op));
-        out.sub(0, rows)
+        out
     }
 }
 
@@ -92,8 +102,7 @@ impl CrossEntropy {
         let v = self.classes as usize;
         let rows = self.logits.len() / v;
         let targets = &indices[self.targets as usize..self.targets as usize + rows];
-        let all = &val[self.out.range()];
-        let (e, totals) = all[rows..].split_at(rows * v);
+        let (e, totals) = (&val[self.exps.range()], &val[self.sums.range()]);
         let [dlogits, dall] = grad
             .get_disjoint_mut([self.logits.range(), self.out.range()])
             .unwrap();
@@ -129,8 +138,9 @@ impl CrossEntropy {
         }
     }
 
+    /// The losses and the saved activations: one allocation, in that order.
     pub(crate) fn outputs(&self) -> std::ops::Range<usize> {
-        self.out.range()
+        self.out.start()..self.sums.start() + self.sums.len()
     }
 
     pub(crate) fn inputs(&self) -> [Option<Span>; 3] {

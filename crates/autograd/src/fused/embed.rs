@@ -4,7 +4,8 @@
 //! rows of the position table for these positions, `out` is `(T, C)`.
 
 use crate::fused::assert_disjoint;
-use crate::graph::{Graph, Span};
+use crate::graph::Graph;
+use crate::span::Span;
 
 /// Row `t` of `out` is row `tokens[t]` of `table` plus row `t` of `positions`.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -5,8 +5,9 @@
 
 use crate::arith::Arith;
 use crate::fused::assert_disjoint;
-use crate::graph::{Graph, Span};
+use crate::graph::Graph;
 use crate::kernels;
+use crate::span::Span;
 use crate::transpose::TransposeCache;
 
 /// `out[t][o] = sum_i w[o][i] * x[t][i]`, each sum left to right from 0.
@@ -21,15 +22,15 @@ pub(crate) struct Linear {
 
 impl Graph {
     /// `W x` for every row of `x`, with `W` row-major of `nout` rows: `(T, nout)`.
-    /// [`Arith::Fast`] rounds each multiply-add once (a fused multiply-add);
-    /// [`Arith::Exact`] rounds the product and the sum, as the reference does.
+    /// With [`Arith::Fast`] each multiply-add rounds once (a fused multiply-add);
+    /// with [`Arith::Exact`] the product and the sum round, as the reference does.
     ///
     /// # Panics
     /// If `W` is not `nout` whole rows, or `x` is not whole rows of `W`'s width.
-    pub fn linear(&mut self, w: Span, x: Span, nout: usize, arith: Arith) -> Span {
+    pub fn linear(&mut self, w: Span, x: Span, nout: usize) -> Span {
         let (rows, _) = Linear::shape(w, x, nout);
         let out = self.alloc(rows * nout);
-        self.linear_into(w, x, out, nout, arith);
+        self.linear_into(w, x, out, nout);
         out
     }
 
@@ -38,7 +39,8 @@ impl Graph {
     ///
     /// # Panics
     /// If the shapes disagree, or the spans overlap.
-    pub fn linear_into(&mut self, w: Span, x: Span, out: Span, nout: usize, arith: Arith) {
+    pub fn linear_into(&mut self, w: Span, x: Span, out: Span, nout: usize) {
+        let arith = self.arith;
         let (rows, _) = Linear::shape(w, x, nout);
         assert_eq!(
             out.len(),
@@ -48,7 +50,7 @@ impl Graph {
         assert_disjoint("linear", &[w, x, out]);
         // `out` may hold a matrix of an earlier call (a cache row, say): forget it.
         self.transposed.invalidate(out);
-        let wt = self.transposed.get(&self.val, w, nout, self.generation);
+        let wt = self.transposed.get(&self.val, w, nout);
         let stride = TransposeCache::stride(nout);
         let [xv, yv] = self.val.get_disjoint_mut([x.range(), out.range()]).unwrap();
         match arith {

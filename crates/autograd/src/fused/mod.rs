@@ -14,9 +14,11 @@ mod attention;
 mod cross_entropy;
 mod embed;
 mod linear;
+mod relu;
 mod relu_sq;
 mod rmsnorm;
 
+pub use attention::{AttentionOutput, AttentionShape};
 pub use rmsnorm::RMSNORM_EPS;
 
 pub(crate) use add_vec::AddVec;
@@ -24,10 +26,11 @@ pub(crate) use attention::Attention;
 pub(crate) use cross_entropy::CrossEntropy;
 pub(crate) use embed::Embed;
 pub(crate) use linear::Linear;
+pub(crate) use relu::Relu;
 pub(crate) use relu_sq::ReluSq;
 pub(crate) use rmsnorm::RmsNorm;
 
-use crate::graph::Span;
+use crate::span::Span;
 
 /// Panics unless the spans are pairwise disjoint: a fused op's backward writes the
 /// gradients of its inputs and outputs through disjoint slices.
@@ -38,19 +41,4 @@ pub(crate) fn assert_disjoint(op: &str, spans: &[Span]) {
             assert!(!overlap, "{op}: operand spans {a:?} and {b:?} overlap");
         }
     }
-}
-
-/// The largest value, found as Python's `max` finds it: the first value, replaced by
-/// each later one that is greater.
-///
-/// # Panics
-/// If `values` is empty.
-pub(crate) fn max_of(values: &[f64]) -> f64 {
-    let mut m = values[0];
-    for &v in &values[1..] {
-        if v > m {
-            m = v;
-        }
-    }
-    m
 }

@@ -1,8 +1,8 @@
 //! The MLP's activation, ReLU squared: `relu(x) ** 2`.
 
-use crate::arith::Arith;
 use crate::fused::assert_disjoint;
-use crate::graph::{Graph, Span};
+use crate::graph::Graph;
+use crate::span::Span;
 
 /// `out[i] = max(0, x[i]) ** 2`.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -12,8 +12,10 @@ pub(crate) struct ReluSq {
 }
 
 impl Graph {
-    /// `relu(x) ** 2`, element-wise; `arith` says how the square is rounded.
-    pub fn relu_sq(&mut self, x: Span, arith: Arith) -> Span {
+    /// `relu(x) ** 2`, element-wise; the graph's [`Arith`](crate::Arith) says how the square is
+    /// rounded.
+    pub fn relu_sq(&mut self, x: Span) -> Span {
+        let arith = self.arith;
         let out = self.alloc(x.len());
         for i in 0..x.len() {
             let xi = self.val[x.start() + i];

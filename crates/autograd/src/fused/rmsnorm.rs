@@ -4,20 +4,25 @@
 //! Shapes: `T` rows of width `C`; `x` and `y` are `(T, C)`.
 
 use crate::arith::Arith;
+use crate::footprint::rmsnorm_slots;
 use crate::fused::assert_disjoint;
-use crate::graph::{Graph, Span};
+use crate::graph::Graph;
+use crate::span::Span;
 
 /// The epsilon of the reference's rmsnorm.
 pub const RMSNORM_EPS: f64 = 1e-5;
 
-/// `out[t][i] = x[t][i] * scale[t]`,
-/// `scale[t] = (sum_i x[t][i]^2 * C**-1 + eps) ** -0.5`.
+/// `out[t][i] = x[t][i] * rstd[t]`,
+/// `rstd[t] = (sum_i x[t][i]^2 * C**-1 + eps) ** -0.5`.
 ///
-/// Scratch follows the outputs: `scale` (T), then `ms + eps` (T).
+/// Saved for the backward pass: `rstd` (T), the reciprocal standard deviations,
+/// and `ms_eps` (T), the `mean(x^2) + eps` they came from.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) struct RmsNorm {
     x: Span,
     out: Span,
+    rstd: Span,
+    ms_eps: Span,
     width: u32,
     inv_n: f64,
     arith: Arith,
@@ -29,20 +34,24 @@ impl Graph {
     ///
     /// # Panics
     /// If `x` is not whole rows of `width`.
-    pub fn rmsnorm(&mut self, x: Span, width: usize, arith: Arith) -> Span {
+    pub fn rmsnorm(&mut self, x: Span, width: usize) -> Span {
+        let arith = self.arith;
         assert!(
             width > 0 && x.len().is_multiple_of(width),
             "rmsnorm: x is not whole rows of {width}"
         );
         let rows = x.len() / width;
-        let all = self.alloc(x.len() + 2 * rows);
+        let all = self.alloc(rmsnorm_slots(rows, width));
         assert_disjoint("rmsnorm", &[x, all]);
         let out = all.sub(0, x.len());
+        let rstd = all.sub(x.len(), rows);
+        let ms_eps = all.sub(x.len() + rows, rows);
         // `sum / n` is `sum * n ** -1` in the reference.
         let inv_n = arith.recip(width as f64);
-        let [xv, yv] = self.val.get_disjoint_mut([x.range(), all.range()]).unwrap();
-        let (yv, scratch) = yv.split_at_mut(x.len());
-        let (scales, ms_eps) = scratch.split_at_mut(rows);
+        let [xv, yv, scales, msv] = self
+            .val
+            .get_disjoint_mut([x.range(), out.range(), rstd.range(), ms_eps.range()])
+            .unwrap();
         for (t, (xr, yr)) in xv
             .chunks_exact(width)
             .zip(yv.chunks_exact_mut(width))
@@ -52,8 +61,8 @@ impl Graph {
             for &xi in xr {
                 sumsq += xi * xi;
             }
-            ms_eps[t] = sumsq * inv_n + RMSNORM_EPS;
-            scales[t] = arith.rsqrt(ms_eps[t]);
+            msv[t] = sumsq * inv_n + RMSNORM_EPS;
+            scales[t] = arith.rsqrt(msv[t]);
             for (y, &xi) in yr.iter_mut().zip(xr) {
                 *y = xi * scales[t];
             }
@@ -61,6 +70,8 @@ impl Graph {
         let op = RmsNorm {
             x,
             out,
+            rstd,
+            ms_eps,
             width: width as u32,
             inv_n,
             arith,
@@ -75,9 +86,7 @@ impl RmsNorm {
         let width = self.width as usize;
         let rows = self.x.len() / width;
         let x = &val[self.x.range()];
-        let scratch =
-            &val[self.out.start() + self.out.len()..self.out.start() + self.out.len() + 2 * rows];
-        let (scales, ms_eps) = scratch.split_at(rows);
+        let (scales, ms_eps) = (&val[self.rstd.range()], &val[self.ms_eps.range()]);
         let [dx, dy] = grad
             .get_disjoint_mut([self.x.range(), self.out.range()])
             .unwrap();
@@ -104,9 +113,9 @@ impl RmsNorm {
         }
     }
 
+    /// The output and the saved activations: one allocation, in that order.
     pub(crate) fn outputs(&self) -> std::ops::Range<usize> {
-        let rows = self.x.len() / self.width as usize;
-        self.out.start()..self.out.start() + self.out.len() + 2 * rows
+        self.out.start()..self.ms_eps.start() + self.ms_eps.len()
     }
 
     pub(crate) fn inputs(&self) -> [Option<Span>; 3] {

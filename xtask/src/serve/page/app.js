@@ -5,7 +5,7 @@
 const $ = (id) => document.getElementById(id);
 const SMOOTH = 50; // the mean of the last 50 steps, as `train --plot` draws it
 
-const view = { losses: [], steps: 0, status: "idle", uploaded: null };
+const view = { losses: [], steps: 0, status: "idle", presets: {} };
 
 // --- talking to the server -------------------------------------------------
 
@@ -62,6 +62,7 @@ function readSettings() {
     n_layer: num("n_layer"), block_size: num("block_size"), lr: num("lr"),
     temperature: num("temperature"), sample_every: num("sample_every"), samples: num("samples"),
     exact: form.elements.exact.checked, data: form.elements.data.value,
+    preset: form.elements.preset.value,
   };
 }
 
@@ -90,6 +91,13 @@ for (const [id, path] of [["pause", "/api/pause"], ["continue", "/api/continue"]
     try { setStatus(await call("POST", path)); } catch (err) { showError(err.message); }
   });
 }
+
+// A preset fills the controls with its defaults; the data stays as chosen.
+$("settings").elements.preset.addEventListener("change", () => {
+  const form = $("settings");
+  const chosen = view.presets[form.elements.preset.value];
+  if (chosen) writeSettings({ ...chosen, data: form.elements.data.value });
+});
 
 $("datafile").addEventListener("change", async () => {
   const file = $("datafile").files[0];
@@ -327,6 +335,7 @@ $("sample").addEventListener("click", async () => {
 
 async function refresh() {
   const state = await call("GET", "/api/state");
+  view.presets = state.presets || {};
   if (state.settings) writeSettings(state.settings);
   else if (state.defaults) writeSettings(state.defaults);
   setStatus(state);

@@ -1,0 +1,50 @@
+//! What training a model costs in memory, estimated before anything is allocated,
+//! from the footprints the two forward passes give of themselves.
+
+use autograd::Footprint;
+use params::{Bytes, ModelConfig};
+
+use crate::error::{Error, Result};
+use crate::gpt::Mode;
+use crate::{fused, reference};
+
+/// The graph of training `config` in `mode`: the parameters, and one step over a
+/// full `block_size` sequence (the longest a step can be).
+pub fn training_footprint(config: &ModelConfig, mode: Mode) -> Footprint {
+    let params = Footprint::leaves(config.num_params_wide().try_into().unwrap_or(usize::MAX));
+    params
+        + match mode {
+            Mode::Fast => fused::step_footprint(config),
+            Mode::Exact => reference::step_footprint(config),
+        }
+}
+
+/// The bytes of [`training_footprint`], the depth-first walk of [`Mode::Exact`]
+/// included.
+pub fn training_bytes(config: &ModelConfig, mode: Mode) -> u128 {
+    let f = training_footprint(config, mode);
+    match mode {
+        Mode::Fast => f.bytes(),
+        Mode::Exact => f.bytes().saturating_add(f.depth_first_bytes()),
+    }
+}
+
+/// Checks, before anything is allocated, that training `config` in `mode` fits in
+/// `limit` bytes, with `per_param` more bytes for each parameter (an optimiser's
+/// state), and that its graph fits the arena's `u32` indices.
+///
+/// # Errors
+/// [`Error::TooLarge`], saying what would not fit.
+pub fn check_memory(config: &ModelConfig, mode: Mode, per_param: u128, limit: u128) -> Result<()> {
+    let optimiser = config.num_params_wide().saturating_mul(per_param);
+    let needed = training_bytes(config, mode).saturating_add(optimiser);
+    let slots = training_footprint(config, mode).slots;
+    if needed > limit || slots > u128::from(u32::MAX) {
+        return Err(Error::TooLarge {
+            needed: Bytes(needed),
+            limit: Bytes(limit),
+            slots,
+        });
+    }
+    Ok(())
+}
