@@ -78,18 +78,15 @@ fn the_page_shows_a_run_its_weights_and_a_prefix() {
     let server = Server::start();
     let url = format!("{}/", server.origin());
 
-    // A run stopped midway: headless Chromium takes its screenshot as the page
-    // finishes loading, so a run still in progress would be caught mid-fetch.
+    // A run of 2000 steps, to its end.
     server.post_json(
         "/api/train",
-        &json!({"steps": 100_000, "sample_every": 200, "samples": 10, "seed": 7}),
+        &json!({"steps": 2000, "sample_every": 250, "samples": 10, "seed": 7}),
     );
-    std::thread::sleep(Duration::from_millis(1500));
-    let stopped = server.post_json("/api/stop", &json!({}));
-    assert!(stopped["step"].as_u64().unwrap() > 0);
+    assert_eq!(server.wait_until_settled()["status"], "done");
 
-    // The curve, the samples and the heatmaps; then the whole page, down to the
-    // per-position bars and the attention of the prefix the page inspects on load.
+    // The curve and the samples; then the whole page, down to the per-position
+    // bars and the attention of the prefix the page inspects as it loads.
     let training = out.join("playground-training.png");
     let arg = format!("--screenshot={}", training.display());
     headless(
@@ -105,7 +102,7 @@ fn the_page_shows_a_run_its_weights_and_a_prefix() {
         &browser,
         &dir.join("profile2"),
         &url,
-        &["--window-size=1400,2300", "--timeout=8000", &arg],
+        &["--window-size=1400,1820", "--timeout=8000", &arg],
     );
     assert!(is_png(&asking), "{}", asking.display());
 }

@@ -145,12 +145,17 @@ function drawCurve() {
   const pad = { left: 44, right: 10, top: 10, bottom: 24 };
   const w = width - pad.left - pad.right, h = height - pad.top - pad.bottom;
   const n = Math.max(view.steps, losses.length, 1);
+  // From the lowest loss to the 99th percentile: a rare spike would flatten the rest.
   let lo = Infinity, hi = -Infinity;
-  for (const l of losses) { if (l < lo) lo = l; if (l > hi) hi = l; }
+  if (losses.length) {
+    const sorted = [...losses].sort((a, b) => a - b);
+    lo = sorted[0];
+    hi = sorted[Math.min(sorted.length - 1, Math.floor(0.99 * sorted.length))];
+  }
   if (!isFinite(lo)) { lo = 0; hi = 4; }
   if (hi - lo < 1e-9) { hi += 0.5; lo -= 0.5; }
   const x = (i) => pad.left + (w * (i + 1)) / n;
-  const y = (v) => pad.top + h * (1 - (v - lo) / (hi - lo));
+  const y = (v) => pad.top + h * (1 - (Math.min(v, hi) - lo) / (hi - lo));
   ctx.strokeStyle = "#e3e6eb"; ctx.fillStyle = "#6b7280"; ctx.font = "11px system-ui"; ctx.lineWidth = 1;
   for (let k = 0; k <= 4; k++) {
     const v = lo + ((hi - lo) * k) / 4;
@@ -219,8 +224,8 @@ function sequential(v) {
 }
 
 // Draws a (rows, cols) matrix into a canvas, `cell` pixels a value, at most `maxSide` wide.
-function heatmap(values, rows, cols, color, maxSide) {
-  const cell = Math.max(2, Math.min(14, Math.floor(maxSide / Math.max(rows, cols))));
+function heatmap(values, rows, cols, color, maxSide, maxCell = 14) {
+  const cell = Math.max(2, Math.min(maxCell, Math.floor(maxSide / Math.max(rows, cols))));
   const canvas = document.createElement("canvas");
   canvas.width = cols * cell; canvas.height = rows * cell;
   const ctx = canvas.getContext("2d");
@@ -310,7 +315,7 @@ function showInspection(report) {
   const T = report.tokens.length;
   const heads = [];
   report.attention.forEach((layer, l) => layer.forEach((head, h) => {
-    const canvas = heatmap(head.flat(), T, T, sequential, 160);
+    const canvas = heatmap(head.flat(), T, T, sequential, 200, 40);
     const fig = figure(`layer${l} head ${h}`, `queries ↓ keys → (${report.inputs.join(" ")})`, canvas);
     heads.push(fig);
   }));
@@ -333,8 +338,20 @@ $("sample").addEventListener("click", async () => {
 
 // --- the whole state, and the stream of changes ----------------------------
 
-async function refresh() {
-  const state = await call("GET", "/api/state");
+// The first state and inspection are read synchronously, while the page loads:
+// the page is whole when its load event fires (which is also when a headless
+// browser takes its screenshot), with no flash of empty views.
+function callWhileLoading(method, path, body) {
+  const xhr = new XMLHttpRequest();
+  xhr.open(method, path, false);
+  if (body !== undefined) xhr.setRequestHeader("Content-Type", "application/json");
+  xhr.send(body === undefined ? null : JSON.stringify(body));
+  const value = JSON.parse(xhr.responseText);
+  if (xhr.status !== 200) throw new Error(value.error || `HTTP ${xhr.status}`);
+  return value;
+}
+
+function show(state) {
   view.presets = state.presets || {};
   if (state.settings) writeSettings(state.settings);
   else if (state.defaults) writeSettings(state.defaults);
@@ -344,7 +361,23 @@ async function refresh() {
   showSamples(state.samples);
   showWeights(state.weights);
   drawCurve();
+}
+
+async function refresh() {
+  const state = await call("GET", "/api/state");
+  show(state);
   if (state.status !== "idle") inspect();
+}
+
+function loadNow() {
+  const state = callWhileLoading("GET", "/api/state");
+  show(state);
+  if (state.status === "idle") return;
+  try {
+    showInspection(callWhileLoading("POST", "/api/inspect", { text: $("prefix").value, top_k: Number($("topk").value) }));
+  } catch (err) {
+    $("inspecterror").textContent = err.message;
+  }
 }
 
 function listen() {
@@ -377,4 +410,5 @@ function listen() {
 window.addEventListener("resize", scheduleCurve);
 window.addEventListener("error", (e) => showError(`page error: ${e.message}`));
 window.addEventListener("unhandledrejection", (e) => showError(`page error: ${e.reason}`));
-refresh().then(listen, (err) => { showError(err.message); listen(); });
+try { loadNow(); } catch (err) { showError(err.message); }
+listen();
