@@ -14,6 +14,15 @@ mod common;
 use common::server::Server;
 use common::{metric_losses, ok, scratch, xtask};
 
+/// `(step, loss bits)` of every step of a state, as `metric_losses` reads a
+/// `--metrics` file.
+fn step_losses(state: &Value) -> Vec<(u64, u64)> {
+    let losses = state["losses"].as_array().unwrap();
+    (1..)
+        .zip(losses.iter().map(|l| l.as_f64().unwrap().to_bits()))
+        .collect()
+}
+
 /// A short run: 40 steps, samples every 20.
 fn short_run() -> Value {
     json!({"steps": 40, "seed": 3, "sample_every": 20, "samples": 3})
@@ -92,8 +101,7 @@ fn a_run_trains_to_completion_streams_its_curve_and_matches_the_command_line() {
     // The same run on the command line: the same loss at every step, bit for bit.
     ok(&dir, "train --steps 40 --seed 3 --metrics m.jsonl");
     let cli = metric_losses(&dir.join("m.jsonl"));
-    let served: Vec<(u64, u64)> = (1..).zip(losses.iter().map(|l| l.to_bits())).collect();
-    assert_eq!(served, cli);
+    assert_eq!(step_losses(&state), cli);
 
     // The stream carried the same curve, samples at steps 20 and 40, weights, and
     // the end; read until the status event says done (bounded by the timeout).
@@ -186,16 +194,11 @@ fn a_v2_run_and_an_exact_run_match_the_command_line() {
             &dir,
             &format!("train {flags} --metrics m.jsonl --samples 1"),
         );
-        let served: Vec<(u64, u64)> = (1..)
-            .zip(
-                state["losses"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|l| l.as_f64().unwrap().to_bits()),
-            )
-            .collect();
-        assert_eq!(served, metric_losses(&dir.join("m.jsonl")), "{flags}");
+        assert_eq!(
+            step_losses(&state),
+            metric_losses(&dir.join("m.jsonl")),
+            "{flags}"
+        );
     }
 }
 
@@ -342,16 +345,7 @@ fn checkpoint_and_data_uploads_are_checked() {
     );
     // The very losses of the command line's uninterrupted run.
     ok(&dir, "train --steps 30 --metrics m.jsonl --samples 1");
-    let served: Vec<(u64, u64)> = (1..)
-        .zip(
-            state["losses"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|l| l.as_f64().unwrap().to_bits()),
-        )
-        .collect();
-    assert_eq!(served, metric_losses(&dir.join("m.jsonl")));
+    assert_eq!(step_losses(&state), metric_losses(&dir.join("m.jsonl")));
 
     // Data: good, then bad ones, which leave the good one in place.
     let data = server.request("POST", "/api/data?name=pets.txt", b"rex\nfido\nbella\n");

@@ -666,9 +666,9 @@ mod tests {
     fn small_tensors_are_not_pooled_and_large_ones_are_averaged() {
         let v: Vec<f64> = (0..6).map(f64::from).collect();
         assert_eq!(pooled(&v, 2, 3, 96), ([2, 3], v.clone()));
-        // Blocks of 2x2 (and a last column of 2x1).
-        let (cells, out) = pooled(&v, 2, 3, 2);
-        assert_eq!(cells, [1, 2]);
-        assert_eq!(out, vec![(0.0 + 1.0 + 3.0 + 4.0) / 4.0, (2.0 + 5.0) / 2.0]);
+        // At most 2 columns: blocks of 1x2, and a last one of 1x1.
+        assert_eq!(pooled(&v, 2, 3, 2), ([2, 2], vec![0.5, 2.0, 3.5, 5.0]));
+        // At most 1 of each: the mean of all.
+        assert_eq!(pooled(&v, 2, 3, 1), ([1, 1], vec![2.5]));
     }
 }
