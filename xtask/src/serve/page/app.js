@@ -177,8 +177,13 @@ function drawCurve() {
 }
 
 function addLosses(from, losses) {
-  // `from` is the 1-based step of the first loss: fill to it, in case of a gap.
-  view.losses.length = Math.min(view.losses.length, from - 1);
+  // `from` is the 1-based step of the first loss. After a gap, the whole state
+  // is fetched again instead.
+  if (from - 1 > view.losses.length) {
+    refresh().catch((err) => showError(err.message));
+    return;
+  }
+  view.losses.length = from - 1;
   for (const l of losses) view.losses.push(l);
   const n = view.losses.length;
   $("step").textContent = n;
@@ -382,12 +387,9 @@ function loadNow() {
 
 function listen() {
   const events = new EventSource("/api/events");
-  // After a reconnect, events may have been missed: fetch the whole state again.
-  let opened = false;
-  events.addEventListener("open", () => {
-    if (opened) refresh().catch((err) => showError(err.message));
-    opened = true;
-  });
+  // Events sent before the stream opened (or while it was down) were missed:
+  // fetch the whole state again.
+  events.addEventListener("open", () => refresh().catch((err) => showError(err.message)));
   events.addEventListener("losses", (e) => {
     const data = JSON.parse(e.data);
     addLosses(data.from, data.losses);
