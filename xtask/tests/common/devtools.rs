@@ -79,18 +79,18 @@ impl Browser {
             session: String::new(),
             next_id: 0,
         };
-        let target = browser.call("Target.createTarget", json!({ "url": url }));
+        let target = browser.call("Target.createTarget", &json!({ "url": url }));
         let target = target["targetId"].as_str().unwrap().to_string();
         let attached = browser.call(
             "Target.attachToTarget",
-            json!({ "targetId": target, "flatten": true }),
+            &json!({ "targetId": target, "flatten": true }),
         );
         browser.session = attached["sessionId"].as_str().unwrap().to_string();
         browser
     }
 
     /// Sends one command (to the page once attached) and returns its result.
-    fn call(&mut self, method: &str, params: Value) -> Value {
+    fn call(&mut self, method: &str, params: &Value) -> Value {
         self.next_id += 1;
         let id = self.next_id;
         let mut message = json!({ "id": id, "method": method, "params": params });
@@ -115,7 +115,7 @@ impl Browser {
     pub(crate) fn eval(&mut self, js: &str) -> Value {
         let result = self.call(
             "Runtime.evaluate",
-            json!({ "expression": js, "returnByValue": true, "awaitPromise": true }),
+            &json!({ "expression": js, "returnByValue": true, "awaitPromise": true }),
         );
         if let Some(e) = result.get("exceptionDetails") {
             panic!("{js}: {}", e["exception"]["description"]);
@@ -146,7 +146,7 @@ impl Browser {
         let width = self.eval("document.documentElement.clientWidth");
         let shot = self.call(
             "Page.captureScreenshot",
-            json!({
+            &json!({
                 "format": "png",
                 "captureBeyondViewport": true,
                 "clip": { "x": 0, "y": 0, "width": width, "height": height, "scale": 1 }
