@@ -17,6 +17,8 @@ mod bench_memory;
 mod export;
 mod files;
 mod golden;
+mod inspect;
+mod inspection;
 mod limits;
 mod load;
 mod metrics;
@@ -27,6 +29,7 @@ mod plot;
 mod report;
 mod resume;
 mod sample;
+mod serve;
 mod shapes;
 mod signals;
 mod sizes;
@@ -55,6 +58,10 @@ enum Command {
     Sample(sample::Args),
     /// Write a checkpoint's weights as a safetensors file.
     Export(export::Args),
+    /// Show the next-character probabilities and attention weights along a prefix.
+    Inspect(inspect::Args),
+    /// Serve the playground: train, look inside and ask the model, in a browser.
+    Serve(serve::Args),
     /// Print the JSON dump of the state dict's shapes.
     Shapes(shapes::Args),
     /// Check (or rewrite) the golden initial weights in fixtures/.
@@ -90,6 +97,8 @@ fn main() -> std::process::ExitCode {
         }
         Command::Sample(args) => sample::run(&args),
         Command::Export(args) => export::run(&args),
+        Command::Inspect(args) => inspect::run(&args),
+        Command::Serve(args) => serve::run(&args),
         Command::Shapes(args) => shapes::run(&args),
         Command::Golden(args) => golden::run(&args),
         Command::Parity(args) => parity::run(&args),
