@@ -49,10 +49,10 @@ impl AdamConfig {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LrSchedule {
-    /// `lr * 0.5 * (1 + cos(pi * step / num_steps))`: v1's ([`cosine_lr`]).
+    /// `lr * 0.5 * (1 + cos(pi * step / num_steps))`: v1's.
     #[default]
     Cosine,
-    /// `lr * (1 - step / num_steps)`: v2's ([`linear_lr`]).
+    /// `lr * (1 - step / num_steps)`: v2's.
     Linear,
 }
 
