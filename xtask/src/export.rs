@@ -8,7 +8,9 @@
 //! - `vocab`: the characters in id order (BOS is the id after the last);
 //! - `tensor_order`: the names in state-dict order, comma-separated (the file's
 //!   header is a JSON object, which readers need not keep in order);
-//! - `step`: the training steps the weights have had.
+//! - `step`: the training steps the weights have had;
+//! - `num_steps` (the schedule's length), `learning_rate` and `eps`: how training
+//!   continues, for `scripts/torch_twin.py train`.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -84,6 +86,12 @@ pub(crate) fn to_safetensors(checkpoint: &Checkpoint) -> anyhow::Result<Vec<u8>>
         ("vocab", checkpoint.vocab.clone()),
         ("tensor_order", order.join(",")),
         ("step", checkpoint.step.to_string()),
+        ("num_steps", checkpoint.train.steps.to_string()),
+        (
+            "learning_rate",
+            checkpoint.train.adam.learning_rate.to_string(),
+        ),
+        ("eps", checkpoint.train.adam.eps.to_string()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))

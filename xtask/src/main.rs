@@ -5,6 +5,7 @@
 mod bench;
 mod export;
 mod golden;
+mod import;
 mod metrics;
 mod parity;
 mod plot;
@@ -39,6 +40,8 @@ enum Command {
     Sample(sample::Args),
     /// Write a checkpoint's weights as a safetensors file.
     Export(export::Args),
+    /// Turn trained safetensors weights (scripts/torch_twin.py) back into a checkpoint.
+    Import(import::Args),
     /// Print the JSON dump of the state dict's shapes.
     Shapes(shapes::Args),
     /// Check (or rewrite) the golden initial weights in fixtures/.
@@ -71,6 +74,7 @@ fn main() -> std::process::ExitCode {
         }
         Command::Sample(args) => sample::run(&args),
         Command::Export(args) => export::run(&args),
+        Command::Import(args) => import::run(&args),
         Command::Shapes(args) => shapes::run(&args),
         Command::Golden(args) => golden::run(&args),
         Command::Parity(args) => parity::run(&args),
