@@ -9,8 +9,8 @@ and to time PyTorch on the same model.
     PY=/work/venv-torch/bin/python
 
     $PY scripts/torch_twin.py check --model m.safetensors --logits ours.json
-    $PY scripts/torch_twin.py train --model m.safetensors --data names.txt \
-        --steps 10 --out trained.safetensors [--ddp 2] [--batch-size 4]
+    $PY scripts/torch_twin.py train --model m.safetensors --steps 10 \
+        --out trained.safetensors [--data names.txt] [--ddp 2] [--batch-size 4]
     $PY scripts/torch_twin.py bench --n-embd 128 --n-head 8 --n-layer 4 \
         --block-size 16 --batch-size 32 --threads 1 --dtype f64
 
@@ -69,6 +69,8 @@ from safetensors import safe_open  # noqa: E402
 from safetensors.torch import save_file  # noqa: E402
 
 RMSNORM_EPS = 1e-5
+# The documents `cargo xtask train` embeds when given no --data.
+NAMES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "crates", "train", "data", "names.txt")
 LAYER_TENSORS = ("attn_wq", "attn_wk", "attn_wv", "attn_wo", "mlp_fc1", "mlp_fc2")
 
 
@@ -360,14 +362,46 @@ def cmd_bench(args):
     config = gpt.config
     params = list(gpt.parameters())
     opt = torch.optim.Adam(params, lr=0.01, betas=(0.9, 0.95), eps=1e-8)
-    # Batches of full-length documents: the twin's time for the longest case.
     gen = torch.Generator().manual_seed(0)
-    t = config["block_size"]
+    t, v = config["block_size"], config["vocab_size"]
+    if args.data:
+        # Real documents, each batch padded to its longest: positions past a
+        # document's end are masked out of its loss (attention is causal, so they
+        # change nothing before them), and each document weighs its own mean.
+        docs = read_docs(args.data, 42)
+        chars = sorted(set("".join(docs)))
+        if len(chars) + 1 != v:
+            sys.exit(f"torch_twin: {args.data} has {len(chars)} characters; the model's vocab_size is {v}")
+        ids = {ch: i for i, ch in enumerate(chars)}
+        bos = len(chars)
+        encoded = [[bos] + [ids[ch] for ch in d] + [bos] for d in docs]
+        cursor = [0]
+
+        def batch():
+            rows = [encoded[(cursor[0] + i) % len(encoded)][: t + 1] for i in range(args.batch_size)]
+            cursor[0] += args.batch_size
+            width = max(len(r) for r in rows)
+            tokens = torch.full((len(rows), width), -1)
+            for i, r in enumerate(rows):
+                tokens[i, : len(r)] = torch.tensor(r)
+            return tokens
+
+    else:
+        # Batches of random full-length documents: the longest case.
+        def batch():
+            return torch.randint(0, v, (args.batch_size, t + 1), generator=gen)
+
+    # Made before the clock starts: the time is the model's, not the batching's.
+    batches = iter([batch() for _ in range(args.warmup + args.steps)])
 
     def step():
-        tokens = torch.randint(0, config["vocab_size"], (args.batch_size, t + 1), generator=gen)
-        logits = gpt(tokens[:, :t])
-        loss = F.cross_entropy(logits.reshape(-1, config["vocab_size"]), tokens[:, 1:].reshape(-1))
+        tokens = next(batches)
+        inputs, targets = tokens[:, :-1].clamp_min(0), tokens[:, 1:]
+        logits = gpt(inputs)
+        losses = F.cross_entropy(logits.reshape(-1, v), targets.reshape(-1), ignore_index=-1, reduction="none")
+        mask = (targets >= 0).to(losses.dtype)
+        per_doc = (losses.view_as(mask) * mask).sum(-1) / mask.sum(-1)
+        loss = per_doc.mean()
         loss.backward()
         opt.step()
         opt.zero_grad(set_to_none=True)
@@ -383,7 +417,7 @@ def cmd_bench(args):
     print(
         f"torch {torch.__version__} {args.dtype}, {args.threads} thread(s), batch {args.batch_size}, "
         f"n_embd {config['n_embd']} n_head {config['n_head']} n_layer {config['n_layer']} "
-        f"block {t} vocab {config['vocab_size']} ({n_params} params): "
+        f"block {t} vocab {v} ({n_params} params), {'documents of ' + args.data if args.data else 'random full-length documents'}: "
         f"{docs / elapsed:.0f} documents/s ({elapsed / docs * 1e6:.1f} us/document, {args.steps} steps)"
     )
 
@@ -400,7 +434,7 @@ def main(argv=None):
 
     train = sub.add_parser("train", help="continue training an export, write it back")
     train.add_argument("--model", required=True, help="the safetensors export to start from")
-    train.add_argument("--data", required=True, help="documents, one a line (e.g. names.txt)")
+    train.add_argument("--data", default=NAMES, help="documents, one a line (default: the names our training embeds)")
     train.add_argument("--out", required=True, help="the safetensors file to write")
     train.add_argument("--force", action="store_true", help="replace --out if it exists")
     train.add_argument("--steps", type=int, default=1, help="training steps to take")
@@ -421,6 +455,7 @@ def main(argv=None):
     bench.add_argument("--n-layer", type=int, default=1)
     bench.add_argument("--block-size", type=int, default=8)
     bench.add_argument("--activation", default="relu2", choices=["relu2", "relu"])
+    bench.add_argument("--data", help="documents to train on, one a line (else random ones of full length)")
     bench.add_argument("--batch-size", type=int, default=1)
     bench.add_argument("--threads", type=int, default=1)
     bench.add_argument("--dtype", default="f64", choices=["f64", "f32"])

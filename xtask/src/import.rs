@@ -152,7 +152,7 @@ pub(crate) fn from_safetensors(from: &Checkpoint, bytes: &[u8]) -> anyhow::Resul
     if let Some(extra) = file
         .names()
         .into_iter()
-        .find(|n| !from.weights.tensors.iter().any(|t| &t.name == *n))
+        .find(|n| !from.weights.tensors.iter().any(|t| t.name == **n))
     {
         bail!("tensor `{extra}` is not one of the model's");
     }

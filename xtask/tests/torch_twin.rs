@@ -295,6 +295,7 @@ fn the_twin_agrees_on_logits_trains_a_step_and_imports_back() {
         "check --model m.safetensors --logits ours.json",
     );
     assert!(passed, "{out}");
+    eprint!("before the step: {out}");
     let mut off = rows.clone();
     off[2][3] *= 1.0 + 1e-9;
     let json = serde_json::json!({ "tokens": tokens, "logits": off });
@@ -363,6 +364,7 @@ fn the_twin_agrees_on_logits_trains_a_step_and_imports_back() {
         "check --model t.safetensors --logits after.json",
     );
     assert!(passed, "{out}");
+    eprint!("after the step and import: {out}");
     assert!(
         ok(&dir, "sample --checkpoint ck.json --samples 3")
             .lines()
