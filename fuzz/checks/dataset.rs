@@ -17,6 +17,7 @@ pub(crate) enum Outcome {
     NotUtf8,
     /// Refused as holding no document.
     NoDocuments,
+    Binary,
 }
 
 /// Runs every check on `data`; panics with a message naming the broken invariant.
@@ -38,9 +39,20 @@ pub(crate) fn check(data: &[u8]) -> Outcome {
             );
             return Outcome::NotUtf8;
         }
+        Err(Error::Binary { name, line }) => {
+            assert_eq!(name, "fuzz");
+            let nul = data
+                .iter()
+                .position(|&b| b == 0)
+                .expect("refused as binary without a NUL");
+            assert_eq!(line, line_of(&data[..nul]), "wrong line for the NUL byte");
+            return Outcome::Binary;
+        }
         Err(Error::NoDocuments { name }) => {
             assert_eq!(name, "fuzz");
             let text = std::str::from_utf8(data).expect("bytes refused as empty are UTF-8");
+            // A leading byte-order mark is dropped, not a document.
+            let text = text.strip_prefix('\u{feff}').unwrap_or(text);
             assert!(
                 text.chars()
                     .all(|c| c == '\n' || c == '\r' || is_py_space(c)),
@@ -51,6 +63,10 @@ pub(crate) fn check(data: &[u8]) -> Outcome {
         Err(e) => panic!("unexpected error from Dataset::from_bytes: {e}"),
     };
     let text = std::str::from_utf8(data).expect("parsed bytes are UTF-8");
+    assert!(!data.contains(&0), "a NUL byte was let through");
+    assert_eq!(dataset.notes.bom.is_some(), text.starts_with('\u{feff}'));
+    // The reference keeps a leading byte-order mark; the default read drops it.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     for c in text.chars() {
         assert_eq!(
             is_py_space(c),
@@ -59,11 +75,11 @@ pub(crate) fn check(data: &[u8]) -> Outcome {
         );
     }
     assert_eq!(
-        dataset.docs,
+        dataset.docs().collect::<Vec<_>>(),
         reference_docs(text),
         "documents differ from the reference's"
     );
-    for doc in &dataset.docs {
+    for doc in dataset.docs() {
         assert!(!doc.is_empty(), "an empty document");
         assert!(
             !doc.contains(['\n', '\r']),
@@ -77,7 +93,7 @@ pub(crate) fn check(data: &[u8]) -> Outcome {
         );
     }
 
-    let tokenizer = Tokenizer::new(&dataset.docs);
+    let tokenizer = Tokenizer::of_dataset(&dataset);
     let chars = tokenizer.chars();
     assert!(
         chars.windows(2).all(|w| w[0] < w[1]),
@@ -90,7 +106,7 @@ pub(crate) fn check(data: &[u8]) -> Outcome {
         Some(&tokenizer)
     );
     let mut ids = Vec::new();
-    for doc in &dataset.docs {
+    for doc in dataset.docs() {
         ids.clear();
         tokenizer
             .encode_into(doc, &mut ids)
@@ -121,7 +137,7 @@ pub(crate) fn check(data: &[u8]) -> Outcome {
             "{ch:?} is not in the vocabulary"
         );
     }
-    Outcome::Docs(dataset.docs.len())
+    Outcome::Docs(dataset.len())
 }
 
 /// Every character for which Python 3.11's `str.isspace()` is true.

@@ -24,6 +24,16 @@ pub(crate) struct Args {
     /// Skip the scaling table.
     #[arg(long)]
     no_scaling: bool,
+    /// Instead, time this build's training step against commit REV's, in
+    /// interleaved rounds, and print their ratio.
+    #[arg(long, value_name = "REV")]
+    against: Option<String>,
+    /// Rounds of --against.
+    #[arg(long, default_value_t = 3, value_name = "N", requires = "against")]
+    rounds: usize,
+    /// Size of the generated data file of the memory figure, in MB (0 skips it).
+    #[arg(long, default_value_t = 100, value_name = "MB")]
+    data_mb: u64,
 }
 
 /// Timings of one configuration.
@@ -57,10 +67,17 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
             .status()?;
         std::process::exit(status.code().unwrap_or(1));
     }
+    if let Some(rev) = &args.against {
+        return crate::against::run(rev, args.rounds);
+    }
     anyhow::ensure!(
         args.repeats >= 1 && args.steps >= 1,
         "--repeats and --steps must be at least 1"
     );
+    // First, while nothing else has raised the peak.
+    let memory = (args.data_mb > 0)
+        .then(|| crate::bench_memory::measure(args.data_mb))
+        .transpose()?;
     let data = Dataset::embedded();
 
     println!(
@@ -150,6 +167,15 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         }
     }
 
+    if let Some((peak, size)) = memory {
+        let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
+        println!(
+            "\nmemory per byte of data: {:.2} (peak RSS {:.1} MiB training on a generated {:.1} MiB file of names)",
+            peak as f64 / size as f64,
+            mib(peak),
+            mib(size)
+        );
+    }
     if let Some(peak) = peak_rss() {
         println!(
             "\npeak resident memory: {:.1} MiB",
@@ -215,7 +241,7 @@ fn graph_size(
     let mut cache = gpt.new_cache();
     let mark = graph.mark();
     let (mut tokens, mut nodes, mut ops) = (0, 0, 0);
-    let docs: Vec<&String> = data.docs.iter().take(config.steps).collect();
+    let docs: Vec<&str> = data.docs().take(config.steps).collect();
     for doc in &docs {
         let mut seq = vec![tokenizer.bos()];
         seq.extend(tokenizer.encode(doc)?);
@@ -267,7 +293,7 @@ fn median(xs: &mut [f64]) -> f64 {
 }
 
 /// The peak resident set size of this process, from `/proc/self/status`.
-fn peak_rss() -> Option<u64> {
+pub(crate) fn peak_rss() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;

@@ -28,14 +28,17 @@ pub(crate) struct Args {
     /// The safetensors file to write.
     #[arg(long, value_name = "FILE")]
     pub(crate) out: PathBuf,
+    #[command(flatten)]
+    pub(crate) limit: crate::limits::InputLimit,
 }
 
 pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
-    train::check_writable(&args.out)?;
-    let checkpoint = Checkpoint::load(&args.checkpoint)
-        .with_context(|| format!("cannot export {}", args.checkpoint.display()))?;
+    let (input, output) = (("--checkpoint", &*args.checkpoint), ("--out", &*args.out));
+    crate::files::check_distinct(&[input], &[output], None)?;
+    crate::files::check_writable(&args.out)?;
+    let checkpoint = crate::load::checkpoint(&args.checkpoint, "cannot export", args.limit)?;
     let bytes = to_safetensors(&checkpoint)?;
-    train::write_atomic(&args.out, &bytes)?;
+    crate::files::write_atomic(&args.out, &bytes)?;
     eprintln!(
         "wrote {}: {} f64 tensors, {} parameters, {} bytes",
         args.out.display(),

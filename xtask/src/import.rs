@@ -15,12 +15,15 @@
 //!   belong to these weights; a resumed run rebuilds them, as the twin did.
 
 use std::collections::HashMap;
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use params::{ModelConfig, SavedStateDict, SavedTensor};
 use safetensors::{Dtype, SafeTensors};
 use train::Checkpoint;
+
+use crate::limits::InputLimit;
 
 /// Turn a safetensors file of trained weights into a checkpoint.
 #[derive(clap::Args)]
@@ -34,28 +37,23 @@ pub(crate) struct Args {
     /// The checkpoint to write (neither input).
     #[arg(long, value_name = "FILE")]
     pub(crate) out: PathBuf,
+    #[command(flatten)]
+    pub(crate) limit: InputLimit,
 }
 
 pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
-    for (input, flag) in [
-        (&args.safetensors, "--safetensors"),
-        (&args.checkpoint, "--checkpoint"),
-    ] {
-        if same_file(&args.out, input) {
-            bail!(
-                "--out {} is the {flag} file; write the checkpoint to another path",
-                args.out.display()
-            );
-        }
-    }
-    train::check_writable(&args.out)?;
-    let from = Checkpoint::load(&args.checkpoint)
-        .with_context(|| format!("cannot import into {}", args.checkpoint.display()))?;
-    let bytes = std::fs::read(&args.safetensors)
-        .with_context(|| format!("cannot read {}", args.safetensors.display()))?;
+    let inputs = [
+        ("--safetensors", &*args.safetensors),
+        ("--checkpoint", &*args.checkpoint),
+    ];
+    crate::files::check_distinct(&inputs, &[("--out", &*args.out)], None)?;
+    crate::files::check_writable(&args.out)?;
+    let _lock = crate::files::Lock::checkpoint(&args.out)?;
+    let from = crate::load::checkpoint(&args.checkpoint, "cannot import into", args.limit)?;
+    let bytes = read_at_most(&args.safetensors, args.limit)?;
     let checkpoint = from_safetensors(&from, &bytes)
         .with_context(|| format!("cannot import {}", args.safetensors.display()))?;
-    checkpoint.save(&args.out)?;
+    crate::files::write_atomic(&args.out, checkpoint.to_json().as_bytes())?;
     eprintln!(
         "wrote {}: step {} of {}, {} tensors from {}, Adam's moments reset to zero",
         args.out.display(),
@@ -67,13 +65,22 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Whether two paths name one file (an output path that does not exist yet
-/// names none).
-fn same_file(a: &Path, b: &Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
+/// The bytes of `path`, refused past `limit`.
+fn read_at_most(path: &Path, limit: InputLimit) -> anyhow::Result<Vec<u8>> {
+    let cannot = || format!("cannot read {}", path.display());
+    let file = std::fs::File::open(path).with_context(cannot)?;
+    let mut bytes = Vec::new();
+    file.take(limit.bytes().saturating_add(1))
+        .read_to_end(&mut bytes)
+        .with_context(cannot)?;
+    if bytes.len() as u64 > limit.bytes() {
+        bail!(
+            "{} is larger than {} MiB; to read it, raise the limit with --max-input-mb",
+            path.display(),
+            limit.max_input_mb
+        );
     }
+    Ok(bytes)
 }
 
 /// `from` with the weights, step and losses of the safetensors `bytes`.
@@ -189,6 +196,8 @@ pub(crate) fn from_safetensors(from: &Checkpoint, bytes: &[u8]) -> anyhow::Resul
     let mut losses = from.losses.clone();
     losses.extend(new_losses);
     let checkpoint = Checkpoint {
+        // A file written now is of the version this build writes, with its checksum.
+        version: train::CHECKPOINT_VERSION,
         step,
         losses,
         weights,

@@ -2,12 +2,27 @@
 //!
 //! One binary, one module per subcommand. Run `cargo xtask --help` for the list.
 
+/// `eprintln!` that never panics: after SIGHUP the terminal may be gone, and a
+/// message that cannot be shown must not cost a run its save.
+macro_rules! note {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+mod against;
 mod bench;
+mod bench_memory;
 mod export;
+mod files;
 mod golden;
 mod import;
+mod limits;
+mod load;
 mod metrics;
 mod parity;
+mod pipe;
 mod plot;
 mod resume;
 mod sample;
@@ -68,6 +83,9 @@ fn main() -> std::process::ExitCode {
                 Ok(train::Finished::Interrupted(signal)) => {
                     return std::process::ExitCode::from(signal.exit_code());
                 }
+                Ok(train::Finished::OutputClosed) => {
+                    return std::process::ExitCode::from(pipe::CLOSED_EXIT_CODE);
+                }
                 Ok(train::Finished::Done) => Ok(()),
                 Err(err) => Err(err),
             }
@@ -82,6 +100,10 @@ fn main() -> std::process::ExitCode {
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        // `| head` had what it wanted: quiet, with the status of a tool SIGPIPE ended.
+        Err(err) if pipe::is_broken_pipe(&err) => {
+            std::process::ExitCode::from(pipe::CLOSED_EXIT_CODE)
+        }
         Err(err) => {
             eprintln!("error: {}", one_line(&err));
             std::process::ExitCode::FAILURE

@@ -35,6 +35,17 @@ pub(crate) fn shared() -> PathBuf {
 }
 
 pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
+    for (what, flag, path) in [
+        ("the reference output", "--reference", &args.reference),
+        ("the reference's dataset", "--data", &args.data),
+    ] {
+        if !path.is_file() {
+            bail!(
+                "parity compares with {what}, expected at {}, which is not there; put the shared folder (reference/ and data/) beside the repository, or give {flag} FILE",
+                path.display()
+            );
+        }
+    }
     let expected = std::fs::read_to_string(&args.reference)
         .with_context(|| format!("reading the reference output {}", args.reference.display()))?;
     let data = args.data.to_str().context("the data path is not UTF-8")?;

@@ -93,7 +93,7 @@ pub(crate) fn svg(losses: &[f64], steps: usize, title: &str) -> anyhow::Result<S
 /// Draws the plot and writes it to `path`, atomically.
 pub(crate) fn write(path: &Path, losses: &[f64], steps: usize, title: &str) -> anyhow::Result<()> {
     let text = svg(losses, steps, title).context("drawing the loss plot")?;
-    train::write_atomic(path, text.as_bytes())?;
+    crate::files::write_atomic(path, text.as_bytes())?;
     Ok(())
 }
 

@@ -11,8 +11,7 @@ use crate::train::Args;
 /// Loads the checkpoint, checks the flags against it, finds its data, and
 /// restores the run.
 pub(crate) fn start(args: &Args, path: &Path) -> anyhow::Result<Trainer> {
-    let mut checkpoint =
-        Checkpoint::load(path).with_context(|| format!("cannot resume from {}", path.display()))?;
+    let mut checkpoint = crate::load::checkpoint(path, "cannot resume from", args.limit)?;
     check_flags(args, &checkpoint, path)?;
     // Only the sampling after training may change.
     if args.given("temperature") {
@@ -22,28 +21,31 @@ pub(crate) fn start(args: &Args, path: &Path) -> anyhow::Result<Trainer> {
         checkpoint.train.samples = args.samples;
     }
     let dataset = match &args.data {
-        Some(data) => Dataset::load(data)?,
-        None => saved_data(&checkpoint)?,
+        Some(data) => crate::train::load_data(data, args)?,
+        None => saved_data(&checkpoint, args)?,
     };
-    eprintln!("data: {} ({} documents)", dataset.name, dataset.docs.len());
-    eprintln!(
+    note!("data: {} ({} documents)", dataset.name, dataset.len());
+    note!(
         "resuming {} at step {} of {}",
         path.display(),
         checkpoint.step,
         checkpoint.train.steps
     );
-    let memory = train::total_memory().unwrap_or(u128::MAX);
-    Ok(Trainer::resume(dataset, &checkpoint, memory, args.force)?)
+    let memory = crate::limits::available_memory();
+    Trainer::resume(dataset, &checkpoint, memory, args.force).map_err(crate::limits::advise)
 }
 
 /// The data the checkpoint names: the embedded names, or the file it was read from.
-fn saved_data(checkpoint: &Checkpoint) -> anyhow::Result<Dataset> {
+fn saved_data(checkpoint: &Checkpoint, args: &Args) -> anyhow::Result<Dataset> {
     let embedded = Dataset::embedded();
     let name = &checkpoint.data.name;
     if *name == embedded.name {
         return Ok(embedded);
     }
-    Dataset::load(Path::new(name)).with_context(|| {
+    // An input too, found only now: no output may replace it.
+    let inputs = [("--resume's data", Path::new(name))];
+    crate::files::check_distinct(&inputs, &crate::train::outputs(args), None)?;
+    crate::train::load_data(Path::new(name), args).with_context(|| {
         format!("the checkpoint was trained on {name}; pass --data FILE with that data")
     })
 }

@@ -3,8 +3,8 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::{Context, bail};
-use train::{Checkpoint, Inference};
+use anyhow::bail;
+use train::Inference;
 
 /// Generate names from a checkpoint (written by `cargo xtask train --save FILE`).
 ///
@@ -23,11 +23,13 @@ pub(crate) struct Args {
     #[arg(long, value_name = "F", allow_hyphen_values = true)]
     pub(crate) temperature: Option<f64>,
     /// Seed a fresh generator of the run's kind [default: continue the run's].
-    #[arg(long, value_name = "S")]
+    #[arg(long, value_name = "S", allow_hyphen_values = true, value_parser = crate::usage::parse_seed)]
     pub(crate) seed: Option<u64>,
     /// Start every name with this text, and continue it.
     #[arg(long, value_name = "TEXT", default_value = "")]
     pub(crate) prefix: String,
+    #[command(flatten)]
+    pub(crate) limit: crate::limits::InputLimit,
 }
 
 pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
@@ -40,8 +42,7 @@ pub(crate) fn execute(args: &Args, out: &mut dyn Write) -> anyhow::Result<()> {
         bail!("--samples 0: ask for at least one name");
     }
     let path = &args.checkpoint;
-    let checkpoint =
-        Checkpoint::load(path).with_context(|| format!("cannot sample from {}", path.display()))?;
+    let checkpoint = crate::load::checkpoint(path, "cannot sample from", args.limit)?;
     let temperature = args.temperature.unwrap_or(checkpoint.train.temperature);
     train::check_temperature(temperature)?;
     let n = args.samples.unwrap_or(checkpoint.train.samples);

@@ -1,4 +1,4 @@
-//! Ctrl-C and SIGTERM during training: a request to stop after the current step,
+//! Ctrl-C, SIGTERM and SIGHUP (the terminal closed, ssh dropped) during training: a request to stop after the current step,
 //! save, and exit with 128 plus the signal's number, the code shells report.
 //!
 //! The handlers only set atomics (all a signal handler may safely do); the training
@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::flag;
 
 /// The signals that stop a run.
@@ -19,6 +19,8 @@ pub(crate) enum Signal {
     Int,
     /// `kill`, or a service manager stopping the job.
     Term,
+    /// The terminal closed, or the ssh session dropped.
+    Hup,
 }
 
 impl Signal {
@@ -26,10 +28,11 @@ impl Signal {
         match self {
             Signal::Int => SIGINT,
             Signal::Term => SIGTERM,
+            Signal::Hup => SIGHUP,
         }
     }
 
-    /// 130 for SIGINT, 143 for SIGTERM.
+    /// 130 for SIGINT, 143 for SIGTERM, 129 for SIGHUP.
     pub(crate) fn exit_code(self) -> u8 {
         u8::try_from(128 + self.number()).expect("signal numbers are small")
     }
@@ -38,6 +41,7 @@ impl Signal {
         match self {
             Signal::Int => "SIGINT",
             Signal::Term => "SIGTERM",
+            Signal::Hup => "SIGHUP",
         }
     }
 }
@@ -57,10 +61,10 @@ impl Stop {
         }
     }
 
-    /// Catches SIGINT and SIGTERM from now on, for the rest of the process.
+    /// Catches SIGINT, SIGTERM and SIGHUP from now on, for the rest of the process.
     pub(crate) fn catch() -> anyhow::Result<Self> {
         let stop = Self::never();
-        for sig in [SIGINT, SIGTERM] {
+        for sig in [SIGINT, SIGTERM, SIGHUP] {
             // Handlers run in the order registered: the exit checks the flag
             // before this signal sets it, so only a second signal exits.
             flag::register_conditional_shutdown(sig, 128 + sig, Arc::clone(&stop.requested))?;
@@ -86,6 +90,7 @@ impl Stop {
         // there once the flag is.
         match i32::try_from(self.signal.load(Ordering::SeqCst)) {
             Ok(SIGTERM) => Some(Signal::Term),
+            Ok(SIGHUP) => Some(Signal::Hup),
             _ => Some(Signal::Int),
         }
     }
@@ -99,6 +104,7 @@ mod tests {
     fn the_exit_codes_are_the_shells() {
         assert_eq!(Signal::Int.exit_code(), 130);
         assert_eq!(Signal::Term.exit_code(), 143);
+        assert_eq!(Signal::Hup.exit_code(), 129);
     }
 
     #[test]

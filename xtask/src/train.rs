@@ -10,10 +10,12 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use clap::parser::ValueSource;
-use indicatif::{ProgressBar, ProgressStyle};
-use train::{AdamConfig, Dataset, RngKind, TrainConfig, Trainer};
+use indicatif::{ProgressBar, ProgressState, ProgressStyle};
+use train::{AdamConfig, Dataset, ReadOptions, RngKind, TrainConfig, Trainer};
 
+use crate::files::{self, Lock, distinct::Flagged};
 use crate::metrics::Metrics;
+use crate::pipe::PipeOut;
 use crate::signals::{Signal, Stop};
 use crate::sizes::SizeArgs;
 
@@ -32,7 +34,7 @@ pub(crate) struct Args {
     #[arg(long, default_value_t = 500, value_name = "N")]
     pub(crate) steps: usize,
     /// Seed of the shuffle, the initial weights and sampling.
-    #[arg(long, default_value_t = 42, value_name = "S")]
+    #[arg(long, default_value_t = 42, value_name = "S", allow_hyphen_values = true, value_parser = crate::usage::parse_seed)]
     pub(crate) seed: u64,
     #[command(flatten)]
     pub(crate) sizes: SizeArgs,
@@ -82,6 +84,8 @@ pub(crate) struct Args {
     /// Write one JSON line per step to FILE: step, loss, lr, elapsed_s.
     #[arg(long, value_name = "FILE")]
     pub(crate) metrics: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) limit: crate::limits::InputLimit,
     /// The flags given on the command line (clap ids), as opposed to defaults.
     #[arg(skip)]
     pub(crate) given: Vec<String>,
@@ -136,6 +140,9 @@ pub(crate) enum Finished {
     Done,
     /// After the step a signal interrupted, saved if `--save` was given.
     Interrupted(Signal),
+    /// Standard output was closed (`| head`): printing stopped, the run stopped
+    /// after its step and saved, as for a signal.
+    OutputClosed,
 }
 
 pub(crate) fn run(args: &Args) -> anyhow::Result<Finished> {
@@ -156,13 +163,19 @@ pub(crate) fn execute(
     if args.save_every == Some(0) {
         bail!("--save-every 0: give a number of steps of at least 1");
     }
-    // Every output path before any work: a typo must not cost a run its result.
-    for path in [&args.save, &args.plot, &args.metrics]
-        .into_iter()
-        .flatten()
-    {
-        train::check_writable(path)?;
+    // Every output path before any work: a typo must not cost a run its result,
+    // and no output may destroy an input or another output.
+    let mut inputs: Vec<Flagged<'_>> = Vec::new();
+    inputs.extend(args.data.as_deref().map(|p| ("--data", p)));
+    inputs.extend(args.resume.as_deref().map(|p| ("--resume", p)));
+    files::check_distinct(&inputs, &outputs(args), Some(("--resume", "--save")))?;
+    for (_, path) in outputs(args) {
+        files::check_writable(path)?;
     }
+    // Held until the run ends: no other run may save to this checkpoint meanwhile.
+    let _lock = args.save.as_deref().map(Lock::checkpoint).transpose()?;
+    let mut out = PipeOut::new(out);
+    let out = &mut out;
     let mut trainer = match &args.resume {
         None => start(args)?,
         Some(path) => crate::resume::start(args, path)?,
@@ -184,7 +197,7 @@ pub(crate) fn execute(
     let mut saved = None;
     // The stop flag is read here, between steps, so a signal lets the step it
     // interrupted finish.
-    while trainer.steps_done() < stop_at && !stop.requested() {
+    while trainer.steps_done() < stop_at && !stop.requested() && !out.closed() {
         let r = trainer
             .step()
             .map_err(|err| failed(err.into(), args, saved))?;
@@ -214,17 +227,28 @@ pub(crate) fn execute(
     }
     let elapsed = start.elapsed();
     if let Some(bar) = bar {
+        // The bar goes, and the last step's line stays in its place, so the final
+        // loss remains readable on the terminal.
         bar.finish_and_clear();
+        if let Some(&loss) = trainer.losses().last() {
+            note!(
+                "step {:4} / {:4} | loss {loss:.4}",
+                trainer.steps_done(),
+                config.steps
+            );
+        }
     }
     let interrupted = stop.signal();
     let ran = trainer.steps_done() - first;
     if ran > 0 {
         let per_step = elapsed.as_secs_f64() * 1e6 / ran as f64;
-        eprintln!("trained {ran} steps in {elapsed:.2?} ({per_step:.1} µs per step)");
+        let s = if ran == 1 { "" } else { "s" };
+        note!("trained {ran} step{s} in {elapsed:.2?} ({per_step:.1} µs per step)");
     }
+    // The checkpoint, then the plot, are on disk before any sampling starts.
     if let Some(path) = &args.save {
         save(&trainer, path).map_err(|err| failed(err, args, saved))?;
-        eprintln!(
+        note!(
             "checkpoint: {} (step {} of {})",
             path.display(),
             trainer.steps_done(),
@@ -233,34 +257,59 @@ pub(crate) fn execute(
     }
     if let Some(path) = &args.plot {
         crate::plot::write(path, trainer.losses(), config.steps, &title(&trainer))?;
-        eprintln!("plot: {}", path.display());
+        note!("plot: {}", path.display());
     }
     if let Some(path) = &args.metrics {
-        eprintln!("metrics: {}", path.display());
+        note!("metrics: {}", path.display());
     }
     let how = match &args.save {
         Some(path) => format!("continue with --resume {}", path.display()),
         None => "nothing was saved (no --save)".into(),
     };
-    if let Some(signal) = interrupted {
-        eprintln!(
-            "interrupted by {}: stopped after step {} of {}; {how}",
-            signal.name(),
+    let stopped = |why: &str| {
+        note!(
+            "{why}: stopped after step {} of {}; {how}",
             trainer.steps_done(),
             config.steps
         );
+    };
+    if let Some(signal) = interrupted {
+        stopped(&format!("interrupted by {}", signal.name()));
         return Ok(Finished::Interrupted(signal));
     }
+    if out.closed() {
+        stopped("standard output was closed");
+        return Ok(Finished::OutputClosed);
+    }
     if stop_at < config.steps {
-        eprintln!("stopped after step {stop_at} of {}; {how}", config.steps);
+        note!("stopped after step {stop_at} of {}; {how}", config.steps);
         return Ok(Finished::Done);
     }
 
     writeln!(out, "\n--- inference ---")?;
     for (i, name) in trainer.sample(config.samples)?.iter().enumerate() {
+        if out.closed() {
+            return Ok(Finished::OutputClosed);
+        }
         writeln!(out, "sample {:2}: {name}", i + 1)?;
     }
-    Ok(Finished::Done)
+    Ok(if out.closed() {
+        Finished::OutputClosed
+    } else {
+        Finished::Done
+    })
+}
+
+/// The output paths of the run, with their flags.
+pub(crate) fn outputs(args: &Args) -> Vec<Flagged<'_>> {
+    [
+        ("--save", &args.save),
+        ("--plot", &args.plot),
+        ("--metrics", &args.metrics),
+    ]
+    .into_iter()
+    .filter_map(|(flag, path)| path.as_deref().map(|p| (flag, p)))
+    .collect()
 }
 
 /// `err`, which ended the run, with what became of `--save`: the last checkpoint
@@ -281,13 +330,66 @@ fn failed(err: anyhow::Error, args: &Args, saved: Option<usize>) -> anyhow::Erro
 fn start(args: &Args) -> anyhow::Result<Trainer> {
     let config = args.train_config();
     config.validate()?;
+    // The sizes too, before the data is read: its vocabulary is not needed to
+    // tell that `--n-head 3` cannot divide `--n-embd 16`.
+    args.sizes.config(2).validate()?;
     let dataset = match &args.data {
-        Some(path) => Dataset::load(path)?,
+        Some(path) => load_data(path, args)?,
         None => Dataset::embedded(),
     };
-    eprintln!("data: {} ({} documents)", dataset.name, dataset.docs.len());
-    let memory = train::total_memory().unwrap_or(u128::MAX);
-    Ok(Trainer::new(dataset, args.sizes.sizes(), config, memory)?)
+    note!("data: {} ({} documents)", dataset.name, dataset.len());
+    let memory = crate::limits::available_memory();
+    Trainer::new(dataset, args.sizes.sizes(), config, memory).map_err(crate::limits::advise)
+}
+
+/// Reads a data file for the run, within `--max-input-mb` and the memory left,
+/// and says what it found worth knowing: a byte-order mark, control characters.
+pub(crate) fn load_data(path: &Path, args: &Args) -> anyhow::Result<Dataset> {
+    if path.as_os_str() == "-" {
+        bail!(
+            "--data -: reading standard input is not supported (a run may need its data again to resume); give the path of a file"
+        );
+    }
+    let exact = args.rng == Rng::Python;
+    let options = ReadOptions {
+        max_bytes: args.limit.bytes(),
+        memory_limit: crate::limits::available_memory(),
+        keep_bom: exact,
+    };
+    let dataset = Dataset::load_with(path, &options).map_err(crate::limits::advise)?;
+    let notes = &dataset.notes;
+    match notes.bom {
+        Some(false) => note!(
+            "note: {} starts with a byte-order mark (U+FEFF); it is dropped, not read as a character",
+            dataset.name
+        ),
+        Some(true) => note!(
+            "note: {} starts with a byte-order mark (U+FEFF); --rng python keeps it as a character of the first document, as the reference does",
+            dataset.name
+        ),
+        None => {}
+    }
+    if notes.control_count > 0 {
+        let listed: Vec<String> = notes
+            .control
+            .iter()
+            .map(|(line, ch)| format!("{ch:?} on line {line}"))
+            .collect();
+        let more = notes.control_count - notes.control.len();
+        let more = if more > 0 {
+            format!(", and {more} more")
+        } else {
+            String::new()
+        };
+        note!(
+            "note: {} holds {} control character{} inside documents, which become characters of the vocabulary: {}{more}",
+            dataset.name,
+            notes.control_count,
+            if notes.control_count == 1 { "" } else { "s" },
+            listed.join(", ")
+        );
+    }
+    Ok(dataset)
 }
 
 /// The step to stop after: `--stop-at`, checked, or the end of the schedule.
@@ -311,10 +413,9 @@ fn stop_at(args: &Args, trainer: &Trainer) -> anyhow::Result<usize> {
 }
 
 fn save(trainer: &Trainer, path: &Path) -> anyhow::Result<()> {
-    trainer
-        .checkpoint()
-        .and_then(|c| c.save(path))
-        .with_context(|| format!("saving the checkpoint at step {}", trainer.steps_done()))
+    let context = || format!("saving the checkpoint at step {}", trainer.steps_done());
+    let checkpoint = trainer.checkpoint().with_context(context)?;
+    files::write_atomic(path, checkpoint.to_json().as_bytes()).with_context(context)
 }
 
 /// The plot's title: the run's settings.
@@ -341,9 +442,16 @@ fn progress_bar(steps: usize, done: usize) -> ProgressBar {
     let bar = ProgressBar::new(steps as u64);
     bar.set_position(done as u64);
     let style = ProgressStyle::with_template(
-        "step {pos:>4} / {len:4} [{bar:30}] {msg} | {per_sec} | eta {eta}",
+        "step {pos:>4} / {len:4} [{bar:30}] {msg} | {rate} | eta {eta}",
     )
     .expect("the template is valid")
+    // indicatif's own `{per_sec}` prints four decimals ("28,074.2754/s").
+    .with_key(
+        "rate",
+        |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = write!(w, "{:.0} steps/s", state.per_sec());
+        },
+    )
     .progress_chars("=> ");
     bar.set_style(style);
     bar

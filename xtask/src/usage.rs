@@ -40,6 +40,14 @@ fn one_line(rendered: &str) -> String {
     line
 }
 
+/// `--seed S`: a whole number that fits 64 bits. Parsed here, with hyphen values
+/// let through to it, so that `--seed -1` says what a seed is rather than that
+/// `-1` is an unknown flag.
+pub(crate) fn parse_seed(text: &str) -> Result<u64, String> {
+    text.parse()
+        .map_err(|_| format!("a seed is a whole number from 0 to {}", u64::MAX))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -43,7 +43,10 @@ const fn perm_case(args: &'static str, says: &'static [&'static str]) -> Case {
 }
 
 const LR: &[&str] = &["invalid learning rate", "not a positive finite number"];
-const TEMPERATURE: &[&str] = &["invalid temperature", "not a positive finite number"];
+const TEMPERATURE: &[&str] = &[
+    "invalid temperature",
+    "not a positive finite number of at least 0.001",
+];
 
 const CASES: &[Case] = &[
     // Data.
@@ -80,6 +83,28 @@ const CASES: &[Case] = &[
         1,
         &["cannot read folder", "give a file, not a directory"],
     ),
+    case(
+        "train --data nul.txt",
+        1,
+        &[
+            "nul.txt is not text",
+            "NUL byte on line 2",
+            "give a text file",
+        ],
+    ),
+    case(
+        "train --data big.txt --max-input-mb 1",
+        1,
+        &[
+            "big.txt is larger than the limit of 1.0 MiB",
+            "--max-input-mb 2",
+        ],
+    ),
+    case(
+        "sample --checkpoint c.json --max-input-mb 0",
+        1,
+        &["c.json is larger than the limit of 0 B", "--max-input-mb 1"],
+    ),
     // Config.
     case("train --n-embd 0", 1, &["n_embd must be at least 1"]),
     case(
@@ -111,6 +136,32 @@ const CASES: &[Case] = &[
     case("train --temperature nan", 1, TEMPERATURE),
     case("train --temperature inf", 1, TEMPERATURE),
     case("train --temperature -inf", 1, TEMPERATURE),
+    // Too small to divide by: refused before training, not after it.
+    case(
+        "train --temperature 1e-320",
+        1,
+        &["invalid temperature", "at least 0.001"],
+    ),
+    case(
+        "sample --checkpoint c.json --temperature 1e-320",
+        1,
+        &["invalid temperature", "at least 0.001"],
+    ),
+    case(
+        "train --resume c.json --temperature 1e-4",
+        1,
+        &["invalid temperature", "at least 0.001"],
+    ),
+    case(
+        "train --seed -1",
+        2,
+        &["--seed", "a whole number from 0 to"],
+    ),
+    case(
+        "train --data -",
+        1,
+        &["--data -", "standard input", "give the path of a file"],
+    ),
     case(
         "sample --checkpoint c.json --temperature -inf",
         1,
@@ -199,19 +250,51 @@ const CASES: &[Case] = &[
         &["short-tensor.json", "431 values"],
     ),
     case(
-        "train --resume version-2.json",
+        "train --resume version-3.json",
         1,
-        &["version-2.json", "reads version 1", "the file is version 2"],
+        &[
+            "version-3.json",
+            "reads versions 1 to 2",
+            "the file is version 3",
+        ],
     ),
     case(
-        "sample --checkpoint version-2.json",
+        "sample --checkpoint version-3.json",
         1,
-        &["version-2.json", "the file is version 2"],
+        &["version-3.json", "the file is version 3"],
     ),
     case(
-        "export --checkpoint version-2.json --out m.safetensors",
+        "export --checkpoint version-3.json --out m.safetensors",
         1,
-        &["version-2.json", "the file is version 2"],
+        &["version-3.json", "the file is version 3"],
+    ),
+    case(
+        "train --resume changed-digit.json",
+        1,
+        &[
+            "changed-digit.json",
+            "checksum does not match",
+            "changed after it was written",
+        ],
+    ),
+    case(
+        "sample --checkpoint changed-digit.json",
+        1,
+        &["changed-digit.json", "checksum does not match"],
+    ),
+    case(
+        "export --checkpoint changed-digit.json --out m.safetensors",
+        1,
+        &["changed-digit.json", "checksum does not match"],
+    ),
+    case(
+        "train --resume negative-moment.json",
+        1,
+        &[
+            "negative-moment.json",
+            "\"adam_v\" holds -0.5",
+            "never negative",
+        ],
     ),
     case(
         "train --resume names.txt",
@@ -435,21 +518,34 @@ fn fixtures(dir: &Path) {
     fs::write(dir.join("empty.txt"), "").unwrap();
     fs::write(dir.join("blank.txt"), "  \n\t\r\n\u{3000}\n").unwrap();
     fs::write(dir.join("binary.txt"), b"anna\nb\xffb\n").unwrap();
+    fs::write(dir.join("nul.txt"), b"anna\nb\0b\n").unwrap();
+    fs::write(dir.join("big.txt"), "anna\n".repeat(240_000)).unwrap();
     fs::create_dir(dir.join("folder")).unwrap();
     fs::create_dir(dir.join("read-only")).unwrap();
     fs::set_permissions(dir.join("read-only"), fs::Permissions::from_mode(0o555)).unwrap();
 
     // Cut in the middle of the weights, as an interrupted copy leaves it.
     fs::write(dir.join("truncated.json"), &good[..good.len() / 2]).unwrap();
-    // One byte of the first weight changed into one that no number holds. (A
-    // changed digit would still be a valid number: version 1 has no checksum.)
+    // One byte of the first weight changed into one that no number holds.
     let values = good.find("\"values\": [").unwrap();
     let digit = values + good[values..].find(|c: char| c.is_ascii_digit()).unwrap();
     let mut bad = good.clone().into_bytes();
     bad[digit] = b'#';
     fs::write(dir.join("bad-number.json"), bad).unwrap();
+    // One digit changed into another: a valid number, caught by the checksum.
+    let mut changed = good.clone().into_bytes();
+    changed[digit] = if changed[digit] == b'9' {
+        b'8'
+    } else {
+        changed[digit] + 1
+    };
+    fs::write(dir.join("changed-digit.json"), changed).unwrap();
+    // Edited files are written as version 1, which has no checksum: each is
+    // refused for what the edit broke, not for the edit.
     let edit = |name: &str, change: &dyn Fn(&mut serde_json::Value)| {
         let mut v: serde_json::Value = serde_json::from_str(&good).unwrap();
+        v.as_object_mut().unwrap().remove("checksum");
+        v["version"] = 1.into();
         change(&mut v);
         fs::write(dir.join(name), serde_json::to_string(&v).unwrap()).unwrap();
     };
@@ -457,7 +553,10 @@ fn fixtures(dir: &Path) {
         let values = v["weights"]["tensors"][0]["values"].as_array_mut().unwrap();
         values.pop();
     });
-    edit("version-2.json", &|v| v["version"] = 2.into());
+    edit("version-3.json", &|v| v["version"] = 3.into());
+    edit("negative-moment.json", &|v| {
+        v["adam_v"]["tensors"][0]["values"][0] = (-0.5).into();
+    });
     // The header says 32 wide, the weights are 16 wide.
     edit("other-config.json", &|v| v["model"]["n_embd"] = 32.into());
     fs::write(dir.join("binary.json"), [0x93, 0, 0, 0, b'{', 0xff]).unwrap();

@@ -7,7 +7,7 @@ use std::fs;
 use train::Checkpoint;
 
 mod common;
-use common::{fails, metric_losses, ok, scratch};
+use common::{fails, metric_losses, ok, scratch, xtask};
 
 #[test]
 fn stop_save_and_resume_print_the_uninterrupted_run() {
@@ -264,5 +264,50 @@ fn plot_draws_the_whole_run_into_an_svg() {
         .find(|l| l.contains("<polyline") && l.contains("#96B4E1") && l.matches(',').count() > 2)
         .unwrap();
     assert_eq!(curve.matches(',').count(), 40);
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_bom_is_dropped_with_a_note_and_control_characters_are_named() {
+    let dir = scratch("cli", "text");
+    fs::write(dir.join("bom.txt"), "\u{feff}ann\nbob\n").unwrap();
+    let out = xtask(&dir, "train --data bom.txt --steps 2 --samples 1");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("bom.txt starts with a byte-order mark (U+FEFF); it is dropped"),
+        "{stderr}"
+    );
+    // a b n o, and BOS.
+    assert!(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .contains("vocab size: 5")
+    );
+    // The reference mode keeps it, and says so.
+    let out = xtask(
+        &dir,
+        "train --data bom.txt --steps 2 --samples 1 --rng python",
+    );
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("--rng python keeps it"), "{stderr}");
+    assert!(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .contains("vocab size: 6")
+    );
+
+    fs::write(dir.join("ctl.txt"), "ann\nb\u{7}b\r\nc\u{1b}[0m\n").unwrap();
+    let out = xtask(&dir, "train --data ctl.txt --steps 2 --samples 1");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("holds 2 control characters inside documents")
+            && stderr.contains("'\\u{7}' on line 2, '\\u{1b}' on line 3"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "shown escaped, never raw: {stderr}"
+    );
     fs::remove_dir_all(&dir).unwrap();
 }

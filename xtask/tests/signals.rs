@@ -1,6 +1,8 @@
-//! Ctrl-C and SIGTERM sent to a real training process (with the `kill` command):
-//! it finishes the step it is in, saves, and exits with 130 or 143; and the run
-//! resumed from that checkpoint is the run that was never interrupted, bit for bit.
+//! Ctrl-C, SIGTERM and SIGHUP sent to a real training process (with the `kill`
+//! command): it finishes the step it is in, saves, and exits with 130, 143 or 129;
+//! and the run resumed from that checkpoint is the run that was never interrupted,
+//! bit for bit. A closed standard output (`| head`) stops it the same way, quietly;
+//! and a second run saving to the same checkpoint is refused while the first runs.
 
 use std::fs;
 use std::io::{BufRead, BufReader};
@@ -10,7 +12,7 @@ use std::process::{Command, Stdio};
 use train::Checkpoint;
 
 mod common;
-use common::{entries, metric_losses, ok, scratch};
+use common::{entries, fails, metric_losses, ok, scratch};
 
 /// Long enough that no run ends before the signal arrives.
 const STEPS: &str = "1000000";
@@ -23,17 +25,22 @@ struct Interrupted {
     stderr: String,
 }
 
-/// Starts `xtask train --steps 1000000 EXTRA`, reads its step lines until step 30,
-/// sends `signal` (`INT` or `TERM`), and reads on until it exits.
-fn interrupt(dir: &Path, signal: &str, extra: &str) -> Interrupted {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_xtask"))
+/// Starts `xtask train --steps 1000000 ARGS`, its output piped.
+fn spawn(dir: &Path, args: &str) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_xtask"))
         .args(["train", "--steps", STEPS])
-        .args(extra.split_whitespace())
+        .args(args.split_whitespace())
         .current_dir(dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap();
+        .unwrap()
+}
+
+/// Starts `xtask train --steps 1000000 EXTRA`, reads its step lines until step 30,
+/// sends `signal` (`INT` or `TERM`), and reads on until it exits.
+fn interrupt(dir: &Path, signal: &str, extra: &str) -> Interrupted {
+    let mut child = spawn(dir, extra);
     let stdout = child.stdout.take().unwrap();
     let mut last_step = 0;
     let mut sent = false;
@@ -138,5 +145,80 @@ fn without_save_a_signal_stops_the_run_and_says_nothing_was_saved() {
         run.stderr
     );
     assert!(entries(&dir).is_empty());
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn sighup_saves_exits_129_and_resumes_exactly() {
+    interrupted_then_resumed("HUP", "SIGHUP", 129);
+}
+
+/// Starts `xtask train --steps 1000000 ARGS` with its output piped, and reads
+/// step lines until step `k`; returns the child and the rest of its output.
+fn start_until(dir: &Path, args: &str, k: u64) -> (std::process::Child, impl BufRead) {
+    let mut child = spawn(dir, args);
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.starts_with(&format!("step {k:4}")) {
+        line.clear();
+        assert!(
+            stdout.read_line(&mut line).unwrap() > 0,
+            "the run ended early"
+        );
+    }
+    (child, stdout)
+}
+
+#[test]
+fn a_closed_pipe_stops_quietly_saves_and_exits_141() {
+    let dir = scratch("signal", "pipe");
+    // What `| head -3` does: read three lines, then close the pipe.
+    let (child, stdout) = start_until(&dir, "--save c.json", 3);
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(141), "{stderr}");
+    assert!(
+        !stderr.contains("error") && !stderr.contains("Broken pipe"),
+        "{stderr}"
+    );
+    let c = Checkpoint::load(&dir.join("c.json")).unwrap();
+    assert!(c.step >= 3, "saved after the steps that were read");
+    assert!(
+        stderr.contains(&format!(
+            "standard output was closed: stopped after step {} of {STEPS}; continue with --resume c.json",
+            c.step
+        )),
+        "{stderr}"
+    );
+    assert_eq!(entries(&dir), ["c.json"], "no temporary or lock file");
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_second_run_on_one_checkpoint_is_refused_naming_the_first() {
+    let dir = scratch("signal", "lock");
+    let (child, stdout) = start_until(&dir, "--save c.json", 5);
+    let err = fails(&dir, "train --steps 10 --save c.json");
+    assert!(
+        err.contains(&format!(
+            "c.json is being written by another run (pid {})",
+            child.id()
+        )),
+        "{err}"
+    );
+    // Another checkpoint is free meanwhile: the lock is per path.
+    ok(&dir, "train --steps 10 --save other.json");
+    let kill = Command::new("kill")
+        .args(["-s", "TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    assert!(matches!(out.status.code(), Some(143 | 141)), "{out:?}");
+    // The first run is gone, and with it its lock.
+    ok(&dir, "train --steps 10 --save c.json");
+    assert_eq!(entries(&dir), ["c.json", "other.json"]);
     fs::remove_dir_all(&dir).unwrap();
 }

@@ -208,12 +208,12 @@ fn import_refuses_a_file_that_does_not_match_its_checkpoint() {
         &dir,
         "import --safetensors good.safetensors --checkpoint c.json --out c.json",
     );
-    assert!(err.contains("is the --checkpoint file"), "{err}");
+    assert!(err.contains("is the file of --checkpoint"), "{err}");
     let err = fails(
         &dir,
         "import --safetensors good.safetensors --checkpoint c.json --out good.safetensors",
     );
-    assert!(err.contains("is the --safetensors file"), "{err}");
+    assert!(err.contains("is the file of --safetensors"), "{err}");
     assert_eq!(
         fs::read(dir.join("c.json")).unwrap(),
         before,

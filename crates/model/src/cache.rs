@@ -11,6 +11,8 @@ use autograd::{Graph, Span, Var};
 pub struct KvCache {
     /// Positions fed since the last start.
     pub(crate) len: usize,
+    /// Positions it has room for since the last start: 0 before the first.
+    pub(crate) capacity: usize,
     pub(crate) layers: Vec<LayerKv>,
 }
 
@@ -34,21 +36,30 @@ impl KvCache {
         self.len == 0
     }
 
-    /// Empties the cache and gives each of `n_layer` layers `rows` rows of width
-    /// `c` in `graph`, for the fused engine.
-    pub(crate) fn start_rows(&mut self, graph: &mut Graph, n_layer: usize, rows: usize) {
+    /// Empties the cache and gives each of `n_layer` layers room for `positions`
+    /// rows of keys and of values of `width`, in `graph`, for the fused engine.
+    pub(crate) fn start_rows(
+        &mut self,
+        graph: &mut Graph,
+        n_layer: usize,
+        positions: usize,
+        width: usize,
+    ) {
         self.len = 0;
+        self.capacity = positions;
         self.layers.clear();
         for _ in 0..n_layer {
-            let keys = graph.alloc(rows);
-            let values = graph.alloc(rows);
+            let keys = graph.alloc(positions * width);
+            let values = graph.alloc(positions * width);
             self.layers.push(LayerKv::Rows { keys, values });
         }
     }
 
-    /// Empties the cache for the scalar engine, keeping the node lists' memory.
-    pub(crate) fn start_nodes(&mut self, n_layer: usize) {
+    /// Empties the cache for the scalar engine, with room for `positions`, keeping
+    /// the node lists' memory.
+    pub(crate) fn start_nodes(&mut self, n_layer: usize, positions: usize) {
         self.len = 0;
+        self.capacity = positions;
         self.layers.truncate(n_layer);
         for layer in &mut self.layers {
             match layer {

@@ -23,6 +23,15 @@ pub enum Error {
         /// How many positions the cache holds.
         cached: usize,
     },
+    /// A cache with no room for the next position: not started, or started for a
+    /// shorter sequence (a training step's).
+    #[error(
+        "the key/value cache has room for {capacity} positions; start it with Gpt::start before feeding tokens"
+    )]
+    CacheFull {
+        /// The positions it has room for.
+        capacity: usize,
+    },
     /// A token id outside the vocabulary.
     #[error(
         "token id {token} is out of range: the vocabulary has {vocab_size} tokens (ids 0..{vocab_size})"

@@ -94,8 +94,8 @@ impl Gpt {
             ..
         } = self.w.config;
         match self.mode {
-            Mode::Fast => cache.start_rows(graph, n_layer, block_size * n_embd),
-            Mode::Exact => cache.start_nodes(n_layer),
+            Mode::Fast => cache.start_rows(graph, n_layer, block_size, n_embd),
+            Mode::Exact => cache.start_nodes(n_layer, block_size),
         }
     }
 
@@ -178,7 +178,8 @@ impl Gpt {
 
     /// The loss of one sequence: the mean over positions of
     /// `-log softmax(logits)[next token]`, over the first `min(block_size, len - 1)`
-    /// positions. Builds the whole sequence on `graph`; run [`Gpt::backward`] next.
+    /// positions. Builds the whole sequence on `graph`, and leaves its keys and
+    /// values in `cache`; run [`Gpt::backward`] next.
     ///
     /// # Errors
     /// If a token is out of the vocabulary or there are fewer than 2 tokens.
@@ -201,9 +202,10 @@ impl Gpt {
             Mode::Fast => {
                 // Rows for these n positions only: nothing is decoded after them.
                 let c = &self.w.config;
-                cache.start_rows(graph, c.n_layer, n * c.n_embd);
+                cache.start_rows(graph, c.n_layer, n, c.n_embd);
                 // The whole sequence in one pass, then the (T,) losses.
                 let logits = fused::forward(&self.w, graph, cache, inputs, 0, None); // (T, V)
+                cache.len = n;
                 let losses = graph.cross_entropy(logits, targets); // (T,)
                 // (1 / n) * sum(losses), as the reference writes it
                 let total = graph.sum(losses.iter());
@@ -266,6 +268,11 @@ impl Gpt {
             return Err(Error::PositionOutOfOrder {
                 pos,
                 cached: cache.len,
+            });
+        }
+        if pos >= cache.capacity {
+            return Err(Error::CacheFull {
+                capacity: cache.capacity,
             });
         }
         Ok(())

@@ -73,7 +73,7 @@ impl Gpt {
         let (t, v, h) = (tokens.len(), c.vocab_size, c.n_head);
         let mark = graph.mark();
         let mut cache = KvCache::default();
-        cache.start_rows(graph, c.n_layer, c.block_size * c.n_embd);
+        cache.start_rows(graph, c.n_layer, t, c.n_embd);
         let mut att: Vec<Span> = Vec::with_capacity(c.n_layer);
         let out = fused::forward(&self.w, graph, &cache, tokens, 0, Some(&mut att));
         let logits = graph.values(out).to_vec();

@@ -293,6 +293,21 @@ fn misuse_is_an_error_that_names_the_value() {
                 vocab_size: 27
             }
         );
+        // A cache that was never started, and one a training step used.
+        let mut fresh = gpt.new_cache();
+        let err = gpt
+            .forward(&mut graph, &mut fresh, 3, 0, &mut logits)
+            .unwrap_err();
+        assert_eq!(err, Error::CacheFull { capacity: 0 });
+        // After a step's loss the cache holds its positions (2 here); the fused
+        // engine's has room for no more.
+        gpt.loss(&mut graph, &mut fresh, &[26, 3, 26]).unwrap();
+        assert_eq!(fresh.len(), 2);
+        let next = gpt.forward(&mut graph, &mut fresh, 3, 2, &mut logits);
+        match mode {
+            Mode::Fast => assert_eq!(next.unwrap_err(), Error::CacheFull { capacity: 2 }),
+            Mode::Exact => next.unwrap(),
+        }
         let err = gpt.loss(&mut graph, &mut cache, &[26]).unwrap_err();
         assert_eq!(err, Error::SequenceTooShort { len: 1 });
         let err = gpt

@@ -1,11 +1,12 @@
 //! The checkpoint: everything a run needs to continue exactly where it stopped, in
 //! one JSON file.
 //!
-//! # Format (`microgpt-checkpoint`, version 1)
+//! # Format (`microgpt-checkpoint`, version 2)
 //! ```text
 //! {
 //!   "format": "microgpt-checkpoint",
-//!   "version": 1,
+//!   "version": 2,
+//!   "checksum": "fnv1a64:…16 hex digits…",
 //!   "step": 200,
 //!   "train": {"steps": 500, "adam": {"learning_rate": 0.01, "beta1": 0.9, "beta2": 0.95, "eps": 1e-8}, "seed": 42, "temperature": 0.5, "samples": 20, "rng": "chacha"},
 //!   "model": {"vocab_size": 27, "n_embd": 16, "n_head": 4, "n_layer": 1, "block_size": 8},
@@ -18,6 +19,10 @@
 //!   "adam_v": { a microgpt-state-dict document }
 //! }
 //! ```
+//! - `checksum`: the 64-bit FNV-1a hash of the file's bytes without this line,
+//!   exactly as written (so any changed byte, a digit of a weight included, makes
+//!   the file refuse to load instead of training on silently). Version 1, the same
+//!   format without this line, still loads; the caller may say it is unchecked.
 //! - `step`: the steps taken; the next one is `step + 1` (1-based) of
 //!   `train.steps`, the length of the learning-rate schedule.
 //! - `train`: the run's [`TrainConfig`]; `model`: its [`ModelConfig`].
@@ -32,18 +37,21 @@
 //!   shape in state-dict order, values row-major, one row per line.
 //!
 //! Every number is written in the shortest form that reads back to the same `f64`
-//! (serde_json with `float_roundtrip`), so a save and a load change no bit. The file
-//! is written atomically ([`crate::write_atomic`]).
+//! (serde_json with `float_roundtrip`), so a save and a load change no bit.
+//! Writing the text to a file is the caller's (`cargo xtask` writes it atomically).
 
 use std::fmt::Write as _;
+use std::io::Read as _;
 use std::path::Path;
 
 use params::{FORMAT_VERSION, ModelConfig, SavedStateDict, SavedTensor, VALUES_FORMAT};
 use serde::{Deserialize, Serialize};
 
-use crate::atomic::write_atomic;
+use crate::data::DEFAULT_MAX_BYTES;
 use crate::error::{Error, Result};
 use crate::fingerprint::DataFingerprint;
+use crate::fnv::Fnv1a64;
+use crate::memory::try_reserve;
 use crate::rng::RunRng;
 use crate::rng_state::RngState;
 use crate::tokenizer::Tokenizer;
@@ -51,15 +59,19 @@ use crate::trainer::TrainConfig;
 
 /// The `format` tag of a checkpoint.
 pub const CHECKPOINT_FORMAT: &str = "microgpt-checkpoint";
-/// The version of the checkpoint format that this code writes and reads.
-pub const CHECKPOINT_VERSION: u32 = 1;
+/// The version of the checkpoint format that this code writes; it also reads
+/// version 1, which has no checksum.
+pub const CHECKPOINT_VERSION: u32 = 2;
+
+/// The line of the checksum starts so, right after the version's line.
+const CHECKSUM_KEY: &str = "\n  \"checksum\": \"fnv1a64:";
 
 /// A training run, frozen between two steps.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Checkpoint {
     /// Always [`CHECKPOINT_FORMAT`].
     pub format: String,
-    /// Always [`CHECKPOINT_VERSION`].
+    /// [`CHECKPOINT_VERSION`], or 1 for a file of the version before it.
     pub version: u32,
     /// Steps taken.
     pub step: usize,
@@ -84,16 +96,62 @@ pub struct Checkpoint {
 }
 
 impl Checkpoint {
-    /// Reads and checks a checkpoint file.
+    /// Reads and checks a checkpoint file of at most [`DEFAULT_MAX_BYTES`].
     ///
     /// # Errors
-    /// If it cannot be read, is not a checkpoint of this version, or its parts do
-    /// not fit together.
+    /// See [`Checkpoint::load_with`].
     pub fn load(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path).map_err(|source| Error::Read {
+        Self::load_with(path, DEFAULT_MAX_BYTES, u128::MAX)
+    }
+
+    /// Reads and checks a checkpoint file, reading at most `max_bytes`, and
+    /// refusing one whose text and values would not fit in `memory_limit` bytes.
+    ///
+    /// # Errors
+    /// If it cannot be read, is too large, is not a checkpoint of a version this
+    /// build reads, or its parts do not fit together.
+    pub fn load_with(path: &Path, max_bytes: u64, memory_limit: u128) -> Result<Self> {
+        let read_error = |source| Error::Read {
             path: path.into(),
             source,
-        })?;
+        };
+        let file = std::fs::File::open(path).map_err(read_error)?;
+        let size = file.metadata().map_err(read_error)?.len();
+        let name = path.display().to_string();
+        if size > max_bytes {
+            return Err(Error::TooLarge {
+                name,
+                size: Some(size),
+                limit: max_bytes,
+            });
+        }
+        // The text, and the values parsed from it: fewer bytes than their text.
+        let needed = u128::from(size) * 2;
+        if needed > memory_limit {
+            return Err(Error::OutOfMemory {
+                what: format!("loading {name}"),
+                needed,
+                available: memory_limit,
+            });
+        }
+        let mut bytes = Vec::new();
+        try_reserve(
+            &mut bytes,
+            usize::try_from(size).unwrap_or(usize::MAX),
+            "the checkpoint",
+        )?;
+        // One byte past the limit tells a file that grew (or a device) from one
+        // that fits.
+        std::io::Read::take(file, max_bytes.saturating_add(1))
+            .read_to_end(&mut bytes)
+            .map_err(read_error)?;
+        if bytes.len() as u64 > max_bytes {
+            return Err(Error::TooLarge {
+                name,
+                size: None,
+                limit: max_bytes,
+            });
+        }
         // A binary file (a safetensors export, say) is not text, let alone JSON.
         let text = std::str::from_utf8(&bytes).map_err(|e| Error::BadCheckpoint {
             why: format!(
@@ -102,14 +160,6 @@ impl Checkpoint {
             ),
         })?;
         Self::from_json(text)
-    }
-
-    /// Writes the checkpoint to `path`, atomically.
-    ///
-    /// # Errors
-    /// If the file cannot be written; an existing file is then left as it was.
-    pub fn save(&self, path: &Path) -> Result<()> {
-        write_atomic(path, self.to_json().as_bytes())
     }
 
     /// Parses a checkpoint and checks that its parts fit together.
@@ -132,12 +182,16 @@ impl Checkpoint {
             let why = format!("expected format {CHECKPOINT_FORMAT:?}, found {found:?}");
             return Err(Error::BadCheckpoint { why });
         }
-        if header.version != Some(CHECKPOINT_VERSION) {
-            let found = header.version.map_or("none".into(), |v| v.to_string());
-            let why = format!(
-                "this build reads version {CHECKPOINT_VERSION} of {CHECKPOINT_FORMAT}, the file is version {found}"
-            );
-            return Err(Error::BadCheckpoint { why });
+        match header.version {
+            Some(1) => {}
+            Some(CHECKPOINT_VERSION) => verify_checksum(text)?,
+            found => {
+                let found = found.map_or("none".into(), |v| v.to_string());
+                let why = format!(
+                    "this build reads versions 1 to {CHECKPOINT_VERSION} of {CHECKPOINT_FORMAT}, the file is version {found}"
+                );
+                return Err(Error::BadCheckpoint { why });
+            }
         }
         let checkpoint: Checkpoint =
             serde_json::from_str(text).map_err(|source| Error::CheckpointJson { source })?;
@@ -213,6 +267,16 @@ impl Checkpoint {
         if let Some(spec) = specs.next() {
             return bad(format!("\"weights\" lacks the tensor `{}`", spec.name));
         }
+        // Second moments are means of squares: a negative one would make Adam's
+        // step the square root of a negative number, and the run diverge.
+        for t in &self.adam_v.tensors {
+            if let Some(index) = t.values.iter().position(|&v| v < 0.0) {
+                return bad(format!(
+                    "\"adam_v\" holds {:?} at index {index} of `{}`, but second moments are means of squares, never negative",
+                    t.values[index], t.name
+                ));
+            }
+        }
         for (name, part) in self.parts() {
             if part.format != VALUES_FORMAT || part.version != FORMAT_VERSION {
                 return bad(format!(
@@ -275,6 +339,12 @@ impl Checkpoint {
             let _ = writeln!(out, "  {}: {body}{comma}", json(name));
         }
         out.push_str("}\n");
+        if self.version >= 2 {
+            // After the version's line: `{\n  "format": …,\n  "version": 2,\n`.
+            let at = out.match_indices('\n').nth(2).map_or(out.len(), |(i, _)| i);
+            let sum = checksum(&out);
+            out.insert_str(at, &format!("{CHECKSUM_KEY}{sum}\","));
+        }
         out
     }
 
@@ -334,6 +404,42 @@ pub(crate) fn flat(saved: &SavedStateDict) -> Vec<f64> {
         .iter()
         .flat_map(|t| t.values.iter().copied())
         .collect()
+}
+
+/// The checksum of a checkpoint's text without its checksum line.
+fn checksum(body: &str) -> String {
+    let mut h = Fnv1a64::new();
+    h.update(body.as_bytes());
+    h.hex()
+}
+
+/// Checks the checksum line of a version 2 text against the rest of it.
+fn verify_checksum(text: &str) -> Result<()> {
+    let bad = |why: &str| Err(Error::BadCheckpoint { why: why.into() });
+    let Some(start) = text.find(CHECKSUM_KEY) else {
+        return bad(
+            "a version 2 checkpoint has a \"checksum\" line after \"version\", and this one has none",
+        );
+    };
+    let value = start + CHECKSUM_KEY.len();
+    let Some(len) = text[value..].find('"') else {
+        return bad("the \"checksum\" line is cut short");
+    };
+    let stored = &text[value..value + len];
+    let Some(end) = text[value..].find('\n').map(|i| value + i) else {
+        return bad("the \"checksum\" line is cut short");
+    };
+    let mut body = String::with_capacity(text.len());
+    body.push_str(&text[..start]);
+    body.push_str(&text[end..]);
+    let computed = checksum(&body);
+    if stored != computed {
+        return Err(Error::ChecksumMismatch {
+            stored: stored.into(),
+            computed,
+        });
+    }
+    Ok(())
 }
 
 fn json<T: Serialize + ?Sized>(v: &T) -> String {

@@ -25,6 +25,44 @@ pub enum Error {
         /// That byte.
         byte: u8,
     },
+    /// The data file holds a NUL byte, which no text holds.
+    #[error(
+        "{name} is not text: it holds a NUL byte on line {line} (a binary file?); give a text file, one document per line"
+    )]
+    Binary {
+        /// The file's name.
+        name: String,
+        /// The 1-based line of the first NUL byte.
+        line: usize,
+    },
+    /// A file larger than the reader's limit.
+    #[error("{name} is larger than the limit of {}{}", params::Bytes(u128::from(*limit)), size.map_or(String::new(), |s| format!(" (it is {})", params::Bytes(u128::from(s)))))]
+    TooLarge {
+        /// The file's name.
+        name: String,
+        /// Its size, where known before reading (a regular file).
+        size: Option<u64>,
+        /// The limit, in bytes.
+        limit: u64,
+    },
+    /// Work that would need more memory than is available.
+    #[error("{what} needs about {} but only {} is available", params::Bytes(*needed), params::Bytes(*available))]
+    OutOfMemory {
+        /// What the memory was for.
+        what: String,
+        /// Bytes needed.
+        needed: u128,
+        /// Bytes available.
+        available: u128,
+    },
+    /// An allocation the system refused.
+    #[error("cannot allocate {} for {what}: out of memory", params::Bytes(*bytes as u128))]
+    Alloc {
+        /// What the memory was for.
+        what: &'static str,
+        /// Bytes asked for.
+        bytes: usize,
+    },
     /// The data holds no document.
     #[error("{name} holds no documents: every line is empty or blank; give one document per line")]
     NoDocuments {
@@ -80,22 +118,6 @@ pub enum Error {
         /// The value.
         value: f64,
     },
-    /// A file could not be written; the old one, if any, is untouched.
-    #[error("cannot write {}: {source}", path.display())]
-    Write {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// A file could not be written there, found before any work was done.
-    #[error("cannot write {}: {why}", path.display())]
-    NotWritable {
-        /// The file.
-        path: PathBuf,
-        /// What is in the way, and what to do.
-        why: String,
-    },
     /// A checkpoint that is not JSON of the documented shape.
     #[error("not a valid checkpoint: {source}{}", json_hint(source))]
     CheckpointJson {
@@ -107,6 +129,16 @@ pub enum Error {
     BadCheckpoint {
         /// What is wrong with it.
         why: String,
+    },
+    /// A checkpoint whose bytes are not those it was written with.
+    #[error(
+        "the checkpoint's checksum does not match its contents (stored {stored}, computed {computed}): the file was changed after it was written, by a disk or copy error or an edit; use another copy"
+    )]
+    ChecksumMismatch {
+        /// The checksum the file holds.
+        stored: String,
+        /// The checksum of what the file holds besides it.
+        computed: String,
     },
     /// Resuming on documents other than the checkpoint's.
     #[error(

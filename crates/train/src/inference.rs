@@ -8,7 +8,7 @@ use params::StateDict;
 use crate::checkpoint::Checkpoint;
 use crate::error::{Error, Result};
 use crate::rng::{RngKind, RunRng};
-use crate::sample::{Sampler, check_temperature};
+use crate::sample::Sampler;
 use crate::tokenizer::Tokenizer;
 use crate::trainer::Zeros;
 
@@ -87,7 +87,7 @@ impl Inference {
     /// If the temperature is not a positive finite number, or the prefix does not
     /// fit the model.
     pub fn generate(&mut self, temperature: f64, prefix: &[usize]) -> Result<String> {
-        check_temperature(temperature)?;
+        // The temperature is checked by the sampler, by the one rule.
         let ids = self.sampler.generate(
             &self.gpt,
             &mut self.graph,

@@ -18,29 +18,32 @@
 //! ```
 
 mod adam;
-mod atomic;
 mod checkpoint;
 mod data;
 mod error;
 mod fingerprint;
+mod fnv;
 mod inference;
 mod memory;
 mod rng;
 mod rng_state;
 mod sample;
 mod tokenizer;
+mod tokens;
 mod trainer;
 
 pub use adam::{Adam, AdamConfig, cosine_lr};
-pub use atomic::{check_writable, write_atomic};
 pub use checkpoint::{CHECKPOINT_FORMAT, CHECKPOINT_VERSION, Checkpoint};
-pub use data::{Dataset, EMBEDDED_NAMES, is_py_space};
+pub use data::{
+    DEFAULT_MAX_BYTES, Dataset, EMBEDDED_NAMES, MAX_CONTROL_NOTES, MEMORY_PER_DATA_BYTE,
+    ReadOptions, TextNotes, is_py_space,
+};
 pub use error::{Error, Result};
 pub use fingerprint::DataFingerprint;
 pub use inference::Inference;
-pub use memory::total_memory;
+pub use memory::{available_memory, total_memory};
 pub use rng::{RngKind, RunRng};
 pub use rng_state::RngState;
-pub use sample::{Sampler, check_temperature};
+pub use sample::{MIN_TEMPERATURE, Sampler, check_temperature};
 pub use tokenizer::Tokenizer;
 pub use trainer::{Sizes, StepReport, TrainConfig, Trainer};

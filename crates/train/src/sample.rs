@@ -16,15 +16,24 @@ pub struct Sampler {
     cache: Option<KvCache>,
 }
 
-/// Checks a sampling temperature.
+/// The lowest sampling temperature. Below it sampling is already as greedy as it
+/// gets (a logit gap of 0.05 is a factor of e^50), and a tiny one fails: the
+/// reciprocal of 1e-320 is infinite, and so would be every scaled logit.
+pub const MIN_TEMPERATURE: f64 = 1e-3;
+
+/// The one rule for a sampling temperature, wherever it comes from (a flag of
+/// either command, or a checkpoint): a finite number of at least
+/// [`MIN_TEMPERATURE`].
 ///
 /// # Errors
-/// Unless it is a positive finite number.
+/// Otherwise, saying the rule.
 pub fn check_temperature(temperature: f64) -> Result<()> {
-    if temperature.is_finite() && temperature > 0.0 {
+    if temperature.is_finite() && temperature >= MIN_TEMPERATURE {
         Ok(())
     } else {
-        let why = format!("{temperature} is not a positive finite number (the reference uses 0.5)");
+        let why = format!(
+            "{temperature} is not a positive finite number of at least {MIN_TEMPERATURE} (the reference uses 0.5)"
+        );
         Err(Error::Invalid {
             what: "temperature",
             why,

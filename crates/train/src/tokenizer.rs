@@ -13,9 +13,35 @@ pub struct Tokenizer {
 impl Tokenizer {
     /// The vocabulary of `docs`: every distinct character, sorted by code point.
     pub fn new<S: AsRef<str>>(docs: &[S]) -> Self {
-        let mut chars: Vec<char> = docs.iter().flat_map(|d| d.as_ref().chars()).collect();
-        chars.sort_unstable();
-        chars.dedup();
+        Self::of_texts(docs.iter().map(AsRef::as_ref))
+    }
+
+    /// The vocabulary of a dataset's documents.
+    pub fn of_dataset(dataset: &crate::data::Dataset) -> Self {
+        Self::of_texts([dataset.text()])
+    }
+
+    /// Every distinct character of `texts`, in a set rather than a list of every
+    /// character seen: 100 MB of text is 100 million characters, 27 of them
+    /// distinct.
+    fn of_texts<'a>(texts: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut ascii = [false; 128];
+        let mut other = std::collections::BTreeSet::new();
+        for text in texts {
+            for ch in text.chars() {
+                match ascii.get_mut(ch as usize) {
+                    Some(seen) => *seen = true,
+                    None => {
+                        other.insert(ch);
+                    }
+                }
+            }
+        }
+        let chars = (0u8..128)
+            .filter(|&b| ascii[usize::from(b)])
+            .map(char::from)
+            .chain(other)
+            .collect();
         Tokenizer { chars }
     }
 

@@ -14,6 +14,7 @@ use crate::fingerprint::DataFingerprint;
 use crate::rng::{RngKind, RunRng};
 use crate::sample::{Sampler, check_temperature};
 use crate::tokenizer::Tokenizer;
+use crate::tokens::Corpus;
 
 /// Everything about a run that is not the model's shape. The defaults are the
 /// reference's.
@@ -165,9 +166,8 @@ pub struct StepReport {
 pub struct Trainer {
     config: TrainConfig,
     tokenizer: Tokenizer,
-    /// The shuffled documents as token ids, end to end; `doc_ends[i]` ends doc `i`.
-    doc_tokens: Vec<usize>,
-    doc_ends: Vec<usize>,
+    /// The documents as token ids, in the shuffled order.
+    corpus: Corpus,
     graph: Graph,
     state: StateDict,
     gpt: Gpt,
@@ -236,7 +236,7 @@ impl Trainer {
             });
         }
         let saved_vocab = checkpoint.tokenizer()?;
-        let vocab = Tokenizer::new(&dataset.docs);
+        let vocab = Tokenizer::of_dataset(&dataset);
         if vocab != saved_vocab {
             let missing: String = saved_vocab
                 .chars()
@@ -282,21 +282,14 @@ impl Trainer {
     ) -> Result<Self> {
         config.validate()?;
         let data = DataFingerprint::of(&dataset);
-        let mut docs = dataset.docs;
-        let tokenizer = Tokenizer::new(&docs);
+        let tokenizer = Tokenizer::of_dataset(&dataset);
         let model_config = sizes.config(tokenizer.vocab_size());
         model_config.validate()?;
         let mode = config.mode();
         model::check_memory(&model_config, mode, Adam::BYTES_PER_PARAM, memory_limit)?;
 
         let mut rng = RunRng::new(config.rng, config.seed);
-        rng.shuffle(config.seed, &mut docs);
-        let mut doc_tokens = Vec::new();
-        let mut doc_ends = Vec::with_capacity(docs.len());
-        for doc in &docs {
-            tokenizer.encode_into(doc, &mut doc_tokens)?;
-            doc_ends.push(doc_tokens.len());
-        }
+        let corpus = Corpus::new(dataset, &tokenizer, &mut rng, config.seed)?;
 
         let mut graph = Graph::with_arith(mode.arith());
         let state = if init {
@@ -311,8 +304,7 @@ impl Trainer {
         Ok(Trainer {
             config,
             tokenizer,
-            doc_tokens,
-            doc_ends,
+            corpus,
             graph,
             state,
             gpt,
@@ -370,7 +362,7 @@ impl Trainer {
 
     /// The number of documents.
     pub fn num_docs(&self) -> usize {
-        self.doc_ends.len()
+        self.corpus.len()
     }
 
     /// The tokenizer.
@@ -428,12 +420,6 @@ impl Trainer {
         self.step >= self.config.steps
     }
 
-    /// The `i`-th document of the shuffled order, as token ids.
-    fn doc(&self, i: usize) -> &[usize] {
-        let start = if i == 0 { 0 } else { self.doc_ends[i - 1] };
-        &self.doc_tokens[start..self.doc_ends[i]]
-    }
-
     /// Takes the next step: document `step % num_docs`, forward, backward, Adam.
     ///
     /// # Errors
@@ -446,7 +432,7 @@ impl Trainer {
         let mut seq = std::mem::take(&mut self.seq);
         seq.clear();
         seq.push(bos);
-        seq.extend_from_slice(self.doc(doc));
+        self.corpus.extend_doc(doc, &mut seq);
         seq.push(bos);
 
         let result = self.train_on(&seq, step);

@@ -94,7 +94,7 @@ fn save_then_load_gives_the_same_state_bit_for_bit() {
             std::env::temp_dir().join(format!("microgpt-ckpt-{}-{rng:?}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("c.json");
-        saved.save(&path).unwrap();
+        std::fs::write(&path, saved.to_json()).unwrap();
         let loaded = Checkpoint::load(&path).unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
 
@@ -133,14 +133,15 @@ fn every_f64_survives_the_text() {
         std::f64::consts::PI,
     ];
     c.weights.tensors[0].values[..awkward.len()].copy_from_slice(&awkward);
-    c.adam_v.tensors[1].values[..awkward.len()].copy_from_slice(&awkward);
+    // Adam's first moments, which may be negative (the second ones may not).
+    c.adam_m.tensors[1].values[..awkward.len()].copy_from_slice(&awkward);
     let back = Checkpoint::from_json(&c.to_json()).unwrap();
     assert_eq!(
         bits(&back.weights.tensors[0].values[..awkward.len()]),
         bits(&awkward)
     );
     assert_eq!(
-        bits(&back.adam_v.tensors[1].values[..awkward.len()]),
+        bits(&back.adam_m.tensors[1].values[..awkward.len()]),
         bits(&awkward)
     );
 }
@@ -201,12 +202,10 @@ fn other_data_is_refused_unless_forced_with_the_same_vocabulary() {
     assert!(err.to_string().contains("lacks"), "{err}");
 
     // The same names in another order: other data, the same vocabulary.
-    let mut docs = Dataset::embedded().docs;
+    let embedded = Dataset::embedded();
+    let mut docs: Vec<&str> = embedded.docs().collect();
     docs.reverse();
-    let reversed = Dataset {
-        name: "reversed".into(),
-        docs,
-    };
+    let reversed = Dataset::from_docs("reversed", docs).unwrap();
     assert!(Trainer::resume(reversed.clone(), &checkpoint, u128::MAX, false).is_err());
     let mut t = Trainer::resume(reversed, &checkpoint, u128::MAX, true).unwrap();
     assert_eq!(t.data().name, "reversed");
@@ -234,9 +233,57 @@ fn broken_and_foreign_checkpoints_are_refused_clearly() {
             .contains(r#"expected format "microgpt-checkpoint", found "microgpt-state-dict""#),
         "{err}"
     );
-    let v2 = text.replacen("\"version\": 1,", "\"version\": 2,", 1);
-    let err = Checkpoint::from_json(&v2).unwrap_err();
-    assert!(err.to_string().contains("is version 2"), "{err}");
+    let v3 = text.replacen("\"version\": 2,", "\"version\": 3,", 1);
+    let err = Checkpoint::from_json(&v3).unwrap_err();
+    assert!(err.to_string().contains("is version 3"), "{err}");
+
+    // One digit of one weight changed: still a number, but not the file written.
+    let values = text.find("\"values\": [").unwrap();
+    let digit = values
+        + text[values..]
+            .find(|c: char| ('1'..='8').contains(&c))
+            .unwrap();
+    let mut changed = text.clone().into_bytes();
+    changed[digit] += 1;
+    let changed = String::from_utf8(changed).unwrap();
+    let err = Checkpoint::from_json(&changed).unwrap_err();
+    assert!(matches!(err, Error::ChecksumMismatch { .. }), "{err}");
+    assert!(
+        err.to_string().contains("changed after it was written"),
+        "{err}"
+    );
+    let unsummed = text.replacen("\n  \"checksum\"", "\n  \"checksun\"", 1);
+    let err = Checkpoint::from_json(&unsummed).unwrap_err();
+    assert!(err.to_string().contains("has none"), "{err}");
+
+    // Version 1, the same text without the checksum line, still loads.
+    let mut v1 = good.clone();
+    v1.version = 1;
+    let v1_text = v1.to_json();
+    assert!(!v1_text.contains("checksum"));
+    assert_eq!(Checkpoint::from_json(&v1_text).unwrap(), v1);
+    let start = text.find("\n  \"checksum\"").unwrap();
+    let end = start + 1 + text[start + 1..].find('\n').unwrap();
+    let stripped = format!("{}{}", &text[..start], &text[end..]).replacen(
+        "\"version\": 2",
+        "\"version\": 1",
+        1,
+    );
+    assert_eq!(
+        stripped, v1_text,
+        "version 2 is version 1 and a checksum line"
+    );
+
+    // A negative second moment cannot come from training: refused, not resumed
+    // into a divergence.
+    let mut c = good.clone();
+    c.adam_v.tensors[1].values[3] = -1e-9;
+    let err = Checkpoint::from_json(&c.to_json()).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("\"adam_v\" holds -1e-9 at index 3"),
+        "{err}"
+    );
 
     let mut c = good.clone();
     c.losses.pop();

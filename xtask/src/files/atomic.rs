@@ -1,56 +1,79 @@
-//! Writing a file atomically: a crash at any moment leaves the old file or the new
-//! one, never a torn one; and checking, before any work, that such a write can
-//! happen at all.
+//! Writing an output file atomically: a crash at any moment leaves the old file or
+//! the new one, never a torn one; and checking, before any work, that such a write
+//! can happen at all.
 //!
 //! The bytes go to a new temporary file in the target's directory (a rename is only
-//! atomic within one file system), which is flushed and synced to disk, then renamed
-//! over the target; then the directory is synced, so the rename itself survives a
-//! power cut. On any error the temporary file is removed and the target is untouched.
+//! atomic within one file system), which takes the old file's permissions, is
+//! flushed and synced to disk, then renamed over the target; then the directory is
+//! synced, so the rename itself survives a power cut. On any error the temporary
+//! file is removed and the target is untouched.
+//!
+//! Only a regular file (or none) is replaced so. A symbolic link is followed and
+//! kept: the file it leads to is replaced. A device, a FIFO or a socket is written
+//! in place, since it is not a file to replace (`--save /dev/null` must leave
+//! `/dev/null` a device). A directory is refused.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::error::{Error, Result};
+use anyhow::{Context, bail};
 
-/// Writes `bytes` to `path` atomically.
+use super::target::{Target, parent};
+
+/// Writes `bytes` to `path` atomically (or in place, for a special file).
 ///
 /// # Errors
-/// If `path` names no file (it ends in `..` or is empty), or the directory cannot
-/// be written; the error names `path`.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+/// If `path` names no file (it ends in `..` or is empty) or a directory, or the
+/// directory cannot be written; the error names `path`.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     write_atomic_via(path, bytes, Write::write_all)
 }
 
-/// [`write_atomic`], with the bytes written to the temporary file by `write`: the
-/// seam through which the tests make a write fail halfway, as a full disk does.
+/// [`write_atomic`], with the bytes written by `write`: the seam through which the
+/// tests make a write fail halfway, as a full disk does.
 fn write_atomic_via(
     path: &Path,
     bytes: &[u8],
     write: impl FnOnce(&mut File, &[u8]) -> std::io::Result<()>,
-) -> Result<()> {
-    let fail = |source| Error::Write {
-        path: path.into(),
-        source,
+) -> anyhow::Result<()> {
+    let fail = || format!("cannot write {}", path.display());
+    if path.file_name().is_none() {
+        bail!("cannot write {}: the path names no file", path.display());
+    }
+    let (target, old) = match Target::of(path).with_context(fail)? {
+        Target::Directory => {
+            bail!("cannot write {}: it is a directory", path.display())
+        }
+        Target::Special(device) => {
+            // Opened for writing only: no create, no truncate, no rename.
+            let mut file = OpenOptions::new()
+                .write(true)
+                .open(&device)
+                .with_context(fail)?;
+            return write(&mut file, bytes).with_context(fail);
+        }
+        Target::Missing(target) => (target, None),
+        Target::Regular(target, meta) => (target, Some(meta.permissions())),
     };
-    let Some(name) = path.file_name() else {
-        let why = "the path names no file";
-        return Err(fail(std::io::Error::new(ErrorKind::InvalidInput, why)));
+    let Some(name) = target.file_name() else {
+        bail!("cannot write {}: the path names no file", path.display());
     };
-    let dir = parent(path);
+    let dir = parent(&target);
     let tmp = temp_path(dir, &name.to_string_lossy());
-    let result = write_then_rename(&tmp, path, dir, bytes, write);
+    let result = write_then_rename(&tmp, &target, dir, bytes, old, write);
     if result.is_err() {
         // Gone already if the rename happened; otherwise a partial file to clear.
         let _ = fs::remove_file(&tmp);
     }
-    result.map_err(fail)
+    result.with_context(fail)
 }
 
-/// Checks that [`write_atomic`] could write `path`, before the work whose result
-/// it will hold: that the path names a file that is not a directory, in a
-/// directory that exists and where a file can be created.
+/// Checks that [`write_atomic`] (or any other writer of outputs) could write
+/// `path`, before the work whose result it will hold: that the path names a file
+/// that is not a directory, in a directory that exists and where a file can be
+/// created. A special file passes as it is: it is written in place.
 ///
 /// The last is asked of the file system itself: a temporary file is created
 /// beside the target, as the write will do, and removed. Permission bits alone
@@ -58,18 +81,24 @@ fn write_atomic_via(
 /// in them).
 ///
 /// # Errors
-/// [`Error::NotWritable`], saying what is in the way and what to do.
-pub fn check_writable(path: &Path) -> Result<()> {
-    let refuse = |why: String| {
-        Err(Error::NotWritable {
-            path: path.into(),
-            why,
-        })
+/// Saying what is in the way and what to do.
+pub(crate) fn check_writable(path: &Path) -> anyhow::Result<()> {
+    let refuse = |why: String| bail!("cannot write {}: {why}", path.display());
+    if path.file_name().is_none() {
+        return refuse("the path names no file; end it with a file name".into());
+    }
+    let target = match Target::of(path) {
+        Ok(Target::Special(_)) => return Ok(()),
+        Ok(Target::Directory) => {
+            return refuse("it is a directory; give the path of a file".into());
+        }
+        Ok(Target::Missing(target) | Target::Regular(target, _)) => target,
+        Err(e) => return refuse(format!("cannot reach it: {e}")),
     };
-    let Some(name) = path.file_name() else {
+    let Some(name) = target.file_name() else {
         return refuse("the path names no file; end it with a file name".into());
     };
-    let dir = parent(path);
+    let dir = parent(&target);
     match fs::metadata(dir) {
         Ok(meta) if meta.is_dir() => {}
         Ok(_) => return refuse(format!("{} is not a directory", dir.display())),
@@ -81,30 +110,16 @@ pub fn check_writable(path: &Path) -> Result<()> {
         }
         Err(e) => return refuse(format!("cannot reach {}: {e}", dir.display())),
     }
-    if path.is_dir() {
-        return refuse("it is a directory; give the path of a file".into());
-    }
     let probe = temp_path(dir, &name.to_string_lossy());
     match OpenOptions::new().write(true).create_new(true).open(&probe) {
         Ok(file) => {
             drop(file);
-            fs::remove_file(&probe).map_err(|source| Error::Write {
-                path: probe,
-                source,
-            })
+            fs::remove_file(&probe).with_context(|| format!("cannot remove {}", probe.display()))
         }
         Err(e) => refuse(format!(
             "cannot create a file in {}: {e}; choose a directory you can write to",
             dir.display()
         )),
-    }
-}
-
-/// The directory a file of `path` goes in.
-fn parent(path: &Path) -> &Path {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
     }
 }
 
@@ -121,9 +136,14 @@ fn write_then_rename(
     path: &Path,
     dir: &Path,
     bytes: &[u8],
+    permissions: Option<fs::Permissions>,
     write: impl FnOnce(&mut File, &[u8]) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
     let mut file = OpenOptions::new().write(true).create_new(true).open(tmp)?;
+    // The replaced file's mode, so a file kept private (0600) stays private.
+    if let Some(permissions) = permissions {
+        file.set_permissions(permissions)?;
+    }
     write(&mut file, bytes)?;
     file.flush()?;
     file.sync_all()?;
@@ -146,6 +166,8 @@ fn sync_dir(_dir: &Path) -> std::io::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use std::os::unix::fs::{PermissionsExt, symlink};
+
     use super::*;
 
     fn scratch(name: &str) -> PathBuf {
@@ -177,21 +199,53 @@ mod tests {
     }
 
     #[test]
+    fn a_replaced_file_keeps_its_permissions_and_a_link_stays_a_link() {
+        let dir = scratch("keep");
+        let path = dir.join("c.json");
+        fs::write(&path, "old").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+        write_atomic(&path, b"new").unwrap();
+        let mode = fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+
+        // A link to the file, and a dangling link to a file not written yet.
+        symlink("c.json", dir.join("link.json")).unwrap();
+        write_atomic(&dir.join("link.json"), b"through the link").unwrap();
+        assert!(
+            fs::symlink_metadata(dir.join("link.json"))
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(fs::read(&path).unwrap(), b"through the link");
+        symlink("later.json", dir.join("dangling.json")).unwrap();
+        write_atomic(&dir.join("dangling.json"), b"made").unwrap();
+        assert!(
+            fs::symlink_metadata(dir.join("dangling.json"))
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(fs::read(dir.join("later.json")).unwrap(), b"made");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn a_failed_write_names_the_path_and_leaves_the_old_file() {
         let dir = scratch("fail");
-        // The target is a non-empty directory: the rename must fail, after the
-        // temporary file was written.
         let target = dir.join("taken");
         fs::create_dir_all(target.join("inside")).unwrap();
         let err = write_atomic(&target, b"data").unwrap_err();
-        assert!(err.to_string().contains("taken"), "{err}");
-        assert_eq!(entries(&dir), ["taken"], "the temporary file is cleared");
+        assert!(
+            format!("{err:#}").contains("taken: it is a directory"),
+            "{err:#}"
+        );
+        assert_eq!(entries(&dir), ["taken"], "no temporary file");
         assert_eq!(entries(&target), ["inside"]);
 
         let missing = dir.join("no/such/dir/c.json");
         let err = write_atomic(&missing, b"data").unwrap_err();
-        assert!(matches!(err, Error::Write { .. }), "{err}");
-        assert!(err.to_string().contains("no/such/dir/c.json"), "{err}");
+        assert!(format!("{err:#}").contains("no/such/dir/c.json"), "{err:#}");
         assert!(write_atomic(Path::new(".."), b"x").is_err());
         fs::remove_dir_all(&dir).unwrap();
     }
@@ -213,10 +267,8 @@ mod tests {
             ))
         })
         .unwrap_err();
-        assert!(
-            matches!(&err, Error::Write { source, .. } if source.kind() == ErrorKind::StorageFull),
-            "{err}"
-        );
+        let io = err.downcast_ref::<std::io::Error>().unwrap();
+        assert_eq!(io.kind(), ErrorKind::StorageFull);
         assert!(err.to_string().contains("c.json"), "{err}");
         assert_eq!(fs::read(&path).unwrap(), b"the previous checkpoint");
         assert_eq!(entries(&dir), ["c.json"], "the partial file is cleared");
@@ -237,7 +289,6 @@ mod tests {
         ];
         for (rel, why) in cases {
             let err = check_writable(&dir.join(rel)).unwrap_err();
-            assert!(matches!(err, Error::NotWritable { .. }), "{rel}: {err}");
             assert!(err.to_string().contains(why), "{rel}: {err}");
             assert!(err.to_string().contains(rel), "{rel}: {err}");
         }
