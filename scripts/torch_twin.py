@@ -211,7 +211,7 @@ def cmd_check(args):
 
 def read_docs(path, seed):
     """The reference's documents: stripped non-empty lines, shuffled by Python's
-    generator seeded with `seed` (the order of a `--exact` run with that seed)."""
+    generator seeded with `seed` (the order of a `train --rng python` run with that seed)."""
     with open(path, encoding="utf-8") as f:
         docs = [line.strip() for line in f.read().strip().split("\n") if line.strip()]
     random.seed(seed)
