@@ -5,7 +5,10 @@ and `numpy` packages.
 Reads the safetensors file and the checkpoint it was exported from, and checks that
 every tensor of the checkpoint's weights is in the file under its name, as float64,
 with its shape and every value bit for bit, that there is nothing else, and that
-the metadata holds the model config, the vocabulary and the tensor order.
+the metadata holds the model config, the vocabulary, the tensor order, and the
+settings a preset sets (activation, init std, zero-init of the projections, the
+learning-rate schedule, the betas, the preset), which the checkpoint leaves out
+where they are v1's.
 
     python3 -m venv /tmp/st-venv
     /tmp/st-venv/bin/pip install safetensors numpy
@@ -45,6 +48,24 @@ def main(checkpoint_path, safetensors_path):
     order = [t["name"] for t in weights]
     assert metadata["tensor_order"].split(",") == order, metadata["tensor_order"]
     assert int(metadata["step"]) == checkpoint["step"]
+    train, adam = checkpoint["train"], checkpoint["train"]["adam"]
+    init = train.get("init", {"std": 0.02, "zero_init_proj": True})
+    expected = {
+        "activation": checkpoint["model"].get("activation", "relu2"),
+        "init_std": init["std"],
+        "zero_init_proj": init["zero_init_proj"],
+        "lr_schedule": adam.get("schedule", "cosine"),
+        "beta1": adam["beta1"],
+        "beta2": adam["beta2"],
+        "preset": train.get("preset", "v1"),
+    }
+    for key, want in expected.items():
+        got = metadata[key]
+        if isinstance(want, bool):
+            got = {"true": True, "false": False}[got]
+        elif isinstance(want, float):
+            got = float(got)
+        assert got == want, f"{key}: {metadata[key]!r}, the checkpoint has {want!r}"
     n = sum(v.size for v in tensors.values())
     print(
         f"ok: {len(tensors)} float64 tensors, {n} values, bit for bit; "

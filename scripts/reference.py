@@ -6,11 +6,19 @@ program writes it: a scalar `Value` autograd with a depth-first topological sort
 Python's own `random` module, and Python float arithmetic. With no flags it prints
 exactly what the reference program prints for seed 42 on its dataset.
 
+`--preset v1` (the default) is the first published microgpt.py; `--preset v2` is the
+revision in the gist today (the spec's section 9): block size 16, every matrix drawn
+with std 0.08 (the output projections too), `relu(x)` instead of `relu(x) ** 2`, Adam
+betas 0.85 and 0.99, 1000 steps, a linear learning-rate decay, step lines ending in a
+carriage return and another inference header. Each of those settings also has its own
+flag, which overrides the preset.
+
 The Rust workspace uses it to produce reference runs for other seeds, sizes,
 temperatures and datasets (`fixtures/parity/`). `--full` prints each loss with
 `repr`, all 17 significant digits, to compare bit for bit instead of to 4 decimals.
 
     python3 scripts/reference.py --data names.txt --seed 7 --steps 20 --n-embd 8
+    python3 scripts/reference.py --preset v2 --data names.txt > v2.txt
 """
 import argparse
 import math
@@ -91,23 +99,48 @@ class Value:
                 child.grad += local_grad * v.grad
 
 
+# What each version of microgpt.py sets; the output format follows the preset alone.
+PRESETS = {
+    "v1": dict(steps=500, block_size=8, activation="relu2", init_std=0.02, zero_init_proj="true",
+               lr_schedule="cosine", beta1=0.9, beta2=0.95),
+    "v2": dict(steps=1000, block_size=16, activation="relu", init_std=0.08, zero_init_proj="false",
+               lr_schedule="linear", beta1=0.85, beta2=0.99),
+}
+
+
 def main():
     ap = argparse.ArgumentParser()
+    ap.add_argument("--preset", choices=sorted(PRESETS), default="v1")
     ap.add_argument("--data", default="names.txt")
     ap.add_argument("--seed", type=int, default=42)
-    ap.add_argument("--steps", type=int, default=500)
+    ap.add_argument("--steps", type=int)
     ap.add_argument("--n-embd", type=int, default=16)
     ap.add_argument("--n-head", type=int, default=4)
     ap.add_argument("--n-layer", type=int, default=1)
-    ap.add_argument("--block-size", type=int, default=8)
+    ap.add_argument("--block-size", type=int)
     ap.add_argument("--lr", type=float, default=0.01)
     ap.add_argument("--temperature", type=float, default=0.5)
     ap.add_argument("--samples", type=int, default=20)
+    ap.add_argument("--activation", choices=["relu", "relu2"])
+    ap.add_argument("--init-std", type=float)
+    ap.add_argument("--zero-init-proj", choices=["true", "false"])
+    ap.add_argument("--lr-schedule", choices=["cosine", "linear"])
+    ap.add_argument("--beta1", type=float)
+    ap.add_argument("--beta2", type=float)
     ap.add_argument("--full", action="store_true", help="print losses with repr()")
     args = ap.parse_args()
+    # Every setting a preset holds, unless its own flag was given.
+    for key, value in PRESETS[args.preset].items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    v2_output = args.preset == "v2"
 
     random.seed(args.seed)
-    docs = [l.strip() for l in open(args.data, encoding="utf-8").read().strip().split("\n") if l.strip()]
+    if v2_output:
+        # v2 reads the file line by line; v1 strips the whole text and splits it.
+        docs = [line.strip() for line in open(args.data, encoding="utf-8") if line.strip()]
+    else:
+        docs = [l.strip() for l in open(args.data, encoding="utf-8").read().strip().split("\n") if l.strip()]
     random.shuffle(docs)
     print(f"num docs: {len(docs)}")
 
@@ -118,15 +151,17 @@ def main():
 
     n_embd, n_head, n_layer, block_size = args.n_embd, args.n_head, args.n_layer, args.block_size
     head_dim = n_embd // n_head
-    matrix = lambda nout, nin, std=0.02: [[Value(random.gauss(0, std)) for _ in range(nin)] for _ in range(nout)]
+    std = args.init_std
+    proj_std = 0 if args.zero_init_proj == "true" else std
+    matrix = lambda nout, nin, std=std: [[Value(random.gauss(0, std)) for _ in range(nin)] for _ in range(nout)]
     state_dict = {"wte": matrix(vocab_size, n_embd), "wpe": matrix(block_size, n_embd), "lm_head": matrix(vocab_size, n_embd)}
     for i in range(n_layer):
         state_dict[f"layer{i}.attn_wq"] = matrix(n_embd, n_embd)
         state_dict[f"layer{i}.attn_wk"] = matrix(n_embd, n_embd)
         state_dict[f"layer{i}.attn_wv"] = matrix(n_embd, n_embd)
-        state_dict[f"layer{i}.attn_wo"] = matrix(n_embd, n_embd, std=0)
+        state_dict[f"layer{i}.attn_wo"] = matrix(n_embd, n_embd, std=proj_std)
         state_dict[f"layer{i}.mlp_fc1"] = matrix(4 * n_embd, n_embd)
-        state_dict[f"layer{i}.mlp_fc2"] = matrix(n_embd, 4 * n_embd, std=0)
+        state_dict[f"layer{i}.mlp_fc2"] = matrix(n_embd, 4 * n_embd, std=proj_std)
     params = [p for mat in state_dict.values() for row in mat for p in row]
     print(f"num params: {len(params)}")
 
@@ -170,12 +205,15 @@ def main():
             x_residual = x
             x = rmsnorm(x)
             x = linear(x, state_dict[f"layer{li}.mlp_fc1"])
-            x = [xi.relu() ** 2 for xi in x]
+            if args.activation == "relu2":
+                x = [xi.relu() ** 2 for xi in x]
+            else:
+                x = [xi.relu() for xi in x]
             x = linear(x, state_dict[f"layer{li}.mlp_fc2"])
             x = [a + b for a, b in zip(x, x_residual)]
         return linear(x, state_dict["lm_head"])
 
-    learning_rate, beta1, beta2, eps_adam = args.lr, 0.9, 0.95, 1e-8
+    learning_rate, beta1, beta2, eps_adam = args.lr, args.beta1, args.beta2, 1e-8
     m = [0.0] * len(params)
     v = [0.0] * len(params)
     num_steps = args.steps
@@ -192,7 +230,10 @@ def main():
             losses.append(-probs[target_id].log())
         loss = (1 / n) * sum(losses)
         loss.backward()
-        lr_t = learning_rate * 0.5 * (1 + math.cos(math.pi * step / num_steps))
+        if args.lr_schedule == "cosine":
+            lr_t = learning_rate * 0.5 * (1 + math.cos(math.pi * step / num_steps))
+        else:
+            lr_t = learning_rate * (1 - step / num_steps)
         for i, p in enumerate(params):
             m[i] = beta1 * m[i] + (1 - beta1) * p.grad
             v[i] = beta2 * v[i] + (1 - beta2) * p.grad**2
@@ -201,10 +242,10 @@ def main():
             p.data -= lr_t * m_hat / (v_hat**0.5 + eps_adam)
             p.grad = 0
         shown = repr(loss.data) if args.full else f"{loss.data:.4f}"
-        print(f"step {step+1:4d} / {num_steps:4d} | loss {shown}")
+        print(f"step {step+1:4d} / {num_steps:4d} | loss {shown}", end="\r" if v2_output else "\n")
 
     temperature = args.temperature
-    print("\n--- inference ---")
+    print("\n--- inference (new, hallucinated names) ---" if v2_output else "\n--- inference ---")
     for sample_idx in range(args.samples):
         keys, values = [[] for _ in range(n_layer)], [[] for _ in range(n_layer)]
         token_id = BOS

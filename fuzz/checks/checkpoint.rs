@@ -13,7 +13,7 @@
 //! it and stay untouched.
 
 use autograd::Graph;
-use params::{ChaChaInit, ModelConfig, SavedStateDict, StateDict};
+use params::{Activation, ChaChaInit, ModelConfig, SavedStateDict, StateDict};
 use train::{Checkpoint, Inference};
 
 /// The model every state dict is also loaded into, whatever config it claims:
@@ -24,6 +24,7 @@ const SMALL: ModelConfig = ModelConfig {
     n_head: 1,
     n_layer: 1,
     block_size: 2,
+    activation: Activation::Relu2,
 };
 
 /// Models with more parameters than this are not built for a file's own config:

@@ -9,8 +9,12 @@
 //! - `tensor_order`: the names in state-dict order, comma-separated (the file's
 //!   header is a JSON object, which readers need not keep in order);
 //! - `step`: the training steps the weights have had;
-//! - `num_steps` (the schedule's length), `learning_rate` and `eps`: how training
-//!   continues, for `scripts/torch_twin.py train`.
+//! - `activation` (`relu2` or `relu`), `init_std`, `zero_init_proj`,
+//!   `lr_schedule` (`cosine` or `linear`), `beta1`, `beta2` and `preset` (`v1` or
+//!   `v2`): how the model computes and how it was trained, written for every
+//!   file (the config leaves a v1 activation out);
+//! - `num_steps` (the schedule's length), `learning_rate` and `eps`: with the
+//!   above, how training continues, for `scripts/torch_twin.py train`.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -83,18 +87,23 @@ pub(crate) fn to_safetensors(checkpoint: &Checkpoint) -> anyhow::Result<Vec<u8>>
         })
         .collect();
     let order: Vec<&str> = tensors.iter().map(|(name, _)| name.as_str()).collect();
+    let train = &checkpoint.train;
     let metadata: HashMap<String, String> = [
         ("format", "microgpt".to_string()),
         ("config", serde_json::to_string(&checkpoint.model)?),
         ("vocab", checkpoint.vocab.clone()),
         ("tensor_order", order.join(",")),
         ("step", checkpoint.step.to_string()),
-        ("num_steps", checkpoint.train.steps.to_string()),
-        (
-            "learning_rate",
-            checkpoint.train.adam.learning_rate.to_string(),
-        ),
-        ("eps", checkpoint.train.adam.eps.to_string()),
+        ("activation", checkpoint.model.activation.name().into()),
+        ("init_std", train.init.std.to_string()),
+        ("zero_init_proj", train.init.zero_init_proj.to_string()),
+        ("lr_schedule", train.adam.schedule.name().into()),
+        ("beta1", train.adam.beta1.to_string()),
+        ("beta2", train.adam.beta2.to_string()),
+        ("preset", train.preset.name().into()),
+        ("num_steps", train.steps.to_string()),
+        ("learning_rate", train.adam.learning_rate.to_string()),
+        ("eps", train.adam.eps.to_string()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))

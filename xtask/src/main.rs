@@ -50,7 +50,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Train the model on the embedded names (or --data FILE), then sample names.
-    Train(train::Args),
+    Train(Box<train::Args>),
     /// Generate names from a checkpoint, optionally continuing a --prefix.
     Sample(sample::Args),
     /// Write a checkpoint's weights as a safetensors file.
@@ -63,7 +63,7 @@ enum Command {
     Golden(golden::Args),
     /// Measure training speed, memory and scaling (in a release build).
     Bench(bench::Args),
-    /// Compare `train --rng python` with the reference program's output in ../shared.
+    /// Compare `train --rng python` (v1 and v2) with the reference programs' output in ../shared.
     Parity(parity::Args),
 }
 

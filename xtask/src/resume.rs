@@ -57,8 +57,14 @@ fn check_flags(args: &Args, c: &Checkpoint, path: &Path) -> anyhow::Result<()> {
         RngKind::Python => "python",
     };
     let given = args.train_config();
-    let (m, s) = (&c.model, &args.sizes);
-    let flags: [(&str, String, String); 8] = [
+    let (m, s) = (&c.model, &args.sizes.sizes());
+    let (ga, ca) = (&given.adam, &c.train.adam);
+    let flags: [(&str, String, String); 15] = [
+        (
+            "preset",
+            given.preset.name().into(),
+            c.train.preset.name().into(),
+        ),
         ("steps", given.steps.to_string(), c.train.steps.to_string()),
         ("seed", given.seed.to_string(), c.train.seed.to_string()),
         (
@@ -67,6 +73,28 @@ fn check_flags(args: &Args, c: &Checkpoint, path: &Path) -> anyhow::Result<()> {
             c.train.adam.learning_rate.to_string(),
         ),
         ("rng", rng(given.rng).into(), rng(c.train.rng).into()),
+        ("beta1", ga.beta1.to_string(), ca.beta1.to_string()),
+        ("beta2", ga.beta2.to_string(), ca.beta2.to_string()),
+        (
+            "lr_schedule",
+            ga.schedule.name().into(),
+            ca.schedule.name().into(),
+        ),
+        (
+            "init_std",
+            given.init.std.to_string(),
+            c.train.init.std.to_string(),
+        ),
+        (
+            "zero_init_proj",
+            given.init.zero_init_proj.to_string(),
+            c.train.init.zero_init_proj.to_string(),
+        ),
+        (
+            "activation",
+            s.activation.name().into(),
+            m.activation.name().into(),
+        ),
         ("n_embd", s.n_embd.to_string(), m.n_embd.to_string()),
         ("n_head", s.n_head.to_string(), m.n_head.to_string()),
         ("n_layer", s.n_layer.to_string(), m.n_layer.to_string()),

@@ -1,10 +1,18 @@
-//! The model-size flags shared by `train` and `shapes`.
+//! The model flags shared by `train` and `shapes`: the preset, the sizes and the
+//! activation, each flag overriding the preset.
 
-use params::ModelConfig;
+use params::{Activation, ModelConfig};
+use train::Preset;
 
-/// `--n-embd`, `--n-head`, `--n-layer`, `--block-size`.
+/// `--preset`, `--n-embd`, `--n-head`, `--n-layer`, `--block-size`, `--activation`.
 #[derive(clap::Args, Clone, Debug)]
 pub(crate) struct SizeArgs {
+    /// Which microgpt.py to reproduce: `v1`, the first published one, or `v2`, the
+    /// revision in the gist today (block 16, std 0.08 for every matrix, ReLU, betas
+    /// 0.85 and 0.99, 1000 steps, linear decay, step lines ending in `\r`). A
+    /// flag for one of these settings overrides it.
+    #[arg(long, value_enum, default_value_t = PresetArg::V1)]
+    pub(crate) preset: PresetArg,
     /// Embedding width, C.
     #[arg(long, default_value_t = 16, value_name = "N")]
     pub(crate) n_embd: usize,
@@ -14,32 +22,71 @@ pub(crate) struct SizeArgs {
     /// Transformer blocks.
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub(crate) n_layer: usize,
-    /// Context length, in tokens.
-    #[arg(long, default_value_t = 8, value_name = "N")]
-    pub(crate) block_size: usize,
+    /// Context length, in tokens [default: 8, or 16 with --preset v2].
+    #[arg(long, value_name = "N")]
+    pub(crate) block_size: Option<usize>,
+    /// The MLP's activation: `relu2` (relu(x)², v1) or `relu` (v2) [default: the
+    /// preset's].
+    #[arg(long, value_enum)]
+    pub(crate) activation: Option<ActivationArg>,
 }
 
-impl SizeArgs {
-    /// The model config for a vocabulary of `vocab_size` tokens.
-    pub(crate) fn config(&self, vocab_size: usize) -> ModelConfig {
-        ModelConfig {
-            vocab_size,
-            n_embd: self.n_embd,
-            n_head: self.n_head,
-            n_layer: self.n_layer,
-            block_size: self.block_size,
+/// `--preset`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PresetArg {
+    /// The first published microgpt.py.
+    V1,
+    /// The revision in the gist today.
+    V2,
+}
+
+impl From<PresetArg> for Preset {
+    fn from(p: PresetArg) -> Preset {
+        match p {
+            PresetArg::V1 => Preset::V1,
+            PresetArg::V2 => Preset::V2,
+        }
+    }
+}
+
+/// `--activation`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ActivationArg {
+    /// relu(x) squared.
+    Relu2,
+    /// relu(x).
+    Relu,
+}
+
+impl From<ActivationArg> for Activation {
+    fn from(a: ActivationArg) -> Activation {
+        match a {
+            ActivationArg::Relu2 => Activation::Relu2,
+            ActivationArg::Relu => Activation::Relu,
         }
     }
 }
 
 impl SizeArgs {
-    /// The sizes for the trainer.
+    /// The preset the flags start from.
+    pub(crate) fn preset(&self) -> Preset {
+        self.preset.into()
+    }
+
+    /// The model config for a vocabulary of `vocab_size` tokens.
+    pub(crate) fn config(&self, vocab_size: usize) -> ModelConfig {
+        self.sizes().config(vocab_size)
+    }
+
+    /// The sizes for the trainer: the preset's, with the flags given.
     pub(crate) fn sizes(&self) -> train::Sizes {
+        let preset = self.preset().sizes();
         train::Sizes {
             n_embd: self.n_embd,
             n_head: self.n_head,
             n_layer: self.n_layer,
-            block_size: self.block_size,
+            block_size: self.block_size.unwrap_or(preset.block_size),
+            activation: self.activation.map_or(preset.activation, Activation::from),
         }
     }
 }

@@ -11,7 +11,8 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use clap::parser::ValueSource;
 use indicatif::{ProgressBar, ProgressState, ProgressStyle};
-use train::{AdamConfig, Dataset, ReadOptions, RngKind, TrainConfig, Trainer};
+use params::InitStd;
+use train::{AdamConfig, Dataset, LrSchedule, ReadOptions, RngKind, TrainConfig, Trainer};
 
 use crate::files::{self, Lock, distinct::Flagged};
 use crate::metrics::Metrics;
@@ -30,15 +31,15 @@ pub(crate) struct Args {
     /// with --resume the checkpoint's data].
     #[arg(long, value_name = "FILE")]
     pub(crate) data: Option<PathBuf>,
-    /// Training steps, one document each.
-    #[arg(long, default_value_t = 500, value_name = "N")]
-    pub(crate) steps: usize,
+    /// Training steps, one document each [default: 500, or 1000 with --preset v2].
+    #[arg(long, value_name = "N")]
+    pub(crate) steps: Option<usize>,
     /// Seed of the shuffle, the initial weights and sampling.
     #[arg(long, default_value_t = 42, value_name = "S", allow_hyphen_values = true, value_parser = crate::usage::parse_seed)]
     pub(crate) seed: u64,
     #[command(flatten)]
     pub(crate) sizes: SizeArgs,
-    /// Peak learning rate of Adam (cosine decay to 0).
+    /// Peak learning rate of Adam (decayed to 0 by --lr-schedule).
     // Hyphen values, so that `-1` and `-inf` reach the check that explains them.
     #[arg(
         long,
@@ -47,6 +48,24 @@ pub(crate) struct Args {
         allow_hyphen_values = true
     )]
     pub(crate) lr: f64,
+    /// The learning rate's decay: `cosine` (v1) or `linear` (v2) [default: the
+    /// preset's].
+    #[arg(long, value_enum)]
+    pub(crate) lr_schedule: Option<Schedule>,
+    /// Adam's first-moment decay [default: 0.9, or 0.85 with --preset v2].
+    #[arg(long, value_name = "F", allow_hyphen_values = true)]
+    pub(crate) beta1: Option<f64>,
+    /// Adam's second-moment decay [default: 0.95, or 0.99 with --preset v2].
+    #[arg(long, value_name = "F", allow_hyphen_values = true)]
+    pub(crate) beta2: Option<f64>,
+    /// The std of every matrix's initial Gaussian [default: 0.02, or 0.08 with
+    /// --preset v2].
+    #[arg(long, value_name = "F", allow_hyphen_values = true)]
+    pub(crate) init_std: Option<f64>,
+    /// Whether attn_wo and mlp_fc2 start at zero [default: true, or false with
+    /// --preset v2].
+    #[arg(long, value_name = "BOOL")]
+    pub(crate) zero_init_proj: Option<bool>,
     /// Sampling temperature.
     #[arg(
         long,
@@ -100,13 +119,38 @@ pub(crate) enum Rng {
     Python,
 }
 
+/// `--lr-schedule`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Schedule {
+    /// lr * 0.5 * (1 + cos(pi * step / steps)).
+    Cosine,
+    /// lr * (1 - step / steps).
+    Linear,
+}
+
+impl From<Schedule> for LrSchedule {
+    fn from(s: Schedule) -> LrSchedule {
+        match s {
+            Schedule::Cosine => LrSchedule::Cosine,
+            Schedule::Linear => LrSchedule::Linear,
+        }
+    }
+}
+
 impl Args {
+    /// The run's settings: the preset's, with the flags given.
     pub(crate) fn train_config(&self) -> TrainConfig {
+        let preset = self.sizes.preset().train_config();
         TrainConfig {
-            steps: self.steps,
+            steps: self.steps.unwrap_or(preset.steps),
             adam: AdamConfig {
                 learning_rate: self.lr,
-                ..AdamConfig::default()
+                beta1: self.beta1.unwrap_or(preset.adam.beta1),
+                beta2: self.beta2.unwrap_or(preset.adam.beta2),
+                schedule: self
+                    .lr_schedule
+                    .map_or(preset.adam.schedule, LrSchedule::from),
+                ..preset.adam
             },
             seed: self.seed,
             temperature: self.temperature,
@@ -115,6 +159,11 @@ impl Args {
                 Rng::Chacha => RngKind::ChaCha,
                 Rng::Python => RngKind::Python,
             },
+            init: InitStd {
+                std: self.init_std.unwrap_or(preset.init.std),
+                zero_init_proj: self.zero_init_proj.unwrap_or(preset.init.zero_init_proj),
+            },
+            preset: preset.preset,
         }
     }
 
@@ -182,6 +231,8 @@ pub(crate) fn execute(
     };
     let config = *trainer.config();
     let stop_at = stop_at(args, &trainer)?;
+    // The run's own version sets the format, a resumed run's included.
+    let step_end = config.preset.step_end();
 
     // The last check that can fail: nothing is printed or written before it.
     let mut metrics = args.metrics.as_deref().map(Metrics::create).transpose()?;
@@ -206,9 +257,9 @@ pub(crate) fn execute(
                 bar.set_message(format!("loss {:.4}", r.loss));
                 bar.inc(1);
             }
-            None => writeln!(
+            None => write!(
                 out,
-                "step {:4} / {:4} | loss {:.4}",
+                "step {:4} / {:4} | loss {:.4}{step_end}",
                 r.step, r.steps, r.loss
             )?,
         }
@@ -286,7 +337,7 @@ pub(crate) fn execute(
         return Ok(Finished::Done);
     }
 
-    writeln!(out, "\n--- inference ---")?;
+    writeln!(out, "\n{}", config.preset.inference_header())?;
     for (i, name) in trainer.sample(config.samples)?.iter().enumerate() {
         if out.closed() {
             return Ok(Finished::OutputClosed);
@@ -425,8 +476,13 @@ fn title(trainer: &Trainer) -> String {
         RngKind::ChaCha => "chacha",
         RngKind::Python => "python",
     };
+    // v1's title is the one it always had; other versions are named.
+    let version = match c.preset {
+        train::Preset::V1 => String::new(),
+        p => format!(" {}", p.name()),
+    };
     format!(
-        "microgpt loss: {} steps, n_embd {}, n_head {}, n_layer {}, block_size {}, lr {}, seed {}, {rng}, {}",
+        "microgpt{version} loss: {} steps, n_embd {}, n_head {}, n_layer {}, block_size {}, lr {}, seed {}, {rng}, {}",
         c.steps,
         m.n_embd,
         m.n_head,

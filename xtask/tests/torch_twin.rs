@@ -17,12 +17,11 @@ use params::{ChaChaInit, SavedStateDict, StateDict};
 use safetensors::{Dtype, SafeTensors, View};
 use train::Checkpoint;
 
-/// A checkpoint at step 5 of a 20-step schedule and its export, in `dir`.
-fn checkpoint_and_export(dir: &Path) -> Checkpoint {
-    ok(
-        dir,
-        "train --steps 20 --stop-at 5 --n-layer 2 --save c.json",
-    );
+/// A checkpoint at step 5 of a 20-step schedule and its export, in `dir`;
+/// `preset` is empty or `--preset v2`.
+fn checkpoint_and_export(dir: &Path, preset: &str) -> Checkpoint {
+    let train = format!("train --steps 20 --stop-at 5 --n-layer 2 {preset} --save c.json");
+    ok(dir, &train);
     ok(dir, "export --checkpoint c.json --out m.safetensors");
     Checkpoint::load(&dir.join("c.json")).unwrap()
 }
@@ -95,7 +94,7 @@ impl Parts {
 #[test]
 fn import_of_an_export_gives_the_checkpoint_back_with_fresh_moments() {
     let dir = scratch("twin", "import");
-    let c = checkpoint_and_export(&dir);
+    let c = checkpoint_and_export(&dir, "");
     ok(
         &dir,
         "import --safetensors m.safetensors --checkpoint c.json --out back.json",
@@ -127,7 +126,7 @@ fn import_of_an_export_gives_the_checkpoint_back_with_fresh_moments() {
 #[test]
 fn import_refuses_a_file_that_does_not_match_its_checkpoint() {
     let dir = scratch("twin", "refusals");
-    checkpoint_and_export(&dir);
+    checkpoint_and_export(&dir, "");
     let good = Parts::read(&dir.join("m.safetensors"));
     let import = |parts: &Parts| {
         parts.write(&dir.join("bad.safetensors"));
@@ -281,8 +280,16 @@ fn write_logits(weights: &SavedStateDict, tokens: &[usize], path: &Path) -> Vec<
 #[test]
 fn the_twin_agrees_on_logits_trains_a_step_and_imports_back() {
     let Some(python) = torch_python() else { return };
-    let dir = scratch("twin", "round-trip");
-    let c = checkpoint_and_export(&dir);
+    // v1, then v2's relu, linear decay and betas.
+    for (preset, name) in [("", "round-trip-v1"), ("--preset v2", "round-trip-v2")] {
+        round_trip(&python, preset, name);
+    }
+}
+
+fn round_trip(python: &Path, preset: &str, name: &str) {
+    let python = python.to_path_buf();
+    let dir = scratch("twin", name);
+    let c = checkpoint_and_export(&dir, preset);
     let tok = c.tokenizer().unwrap();
     let mut tokens = vec![tok.bos()];
     tokens.extend(tok.encode("emma").unwrap());
@@ -378,7 +385,7 @@ fn the_twin_agrees_on_logits_trains_a_step_and_imports_back() {
 fn the_twin_trains_the_same_across_two_ddp_processes() {
     let Some(python) = torch_python() else { return };
     let dir = scratch("twin", "ddp");
-    checkpoint_and_export(&dir);
+    checkpoint_and_export(&dir, "");
     fs::write(dir.join("two.txt"), "olivia\nnoah\nemma\nliam\n").unwrap();
     let args = "train --model m.safetensors --data two.txt --steps 2 --batch-size 2";
     let (passed, out) = twin(&python, &dir, &format!("{args} --out one.safetensors"));

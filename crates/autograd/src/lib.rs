@@ -18,7 +18,7 @@
 //! A GPT built from scalar nodes makes tens of thousands of them per step. The fused
 //! ops ([`Graph::embed`], [`Graph::linear`], [`Graph::rmsnorm`],
 //! [`Graph::attention`], [`Graph::cross_entropy`], [`Graph::relu_sq`],
-//! [`Graph::add_vec`]) cover a whole `(T, C)` block of rows, a layer step for every
+//! [`Graph::relu_vec`], [`Graph::add_vec`]) cover a whole `(T, C)` block of rows, a layer step for every
 //! position of a sequence, with one tape entry, and run their forward and backward
 //! as tight loops. How they round is set once, on the graph
 //! ([`Graph::with_arith`]): with [`Arith::Exact`] they compute the very sums of the

@@ -2,7 +2,7 @@
 //! backward rule. (Its variants come from the files that record them on the graph:
 //! the one import circle of this crate, explained in `graph.rs`.)
 
-use crate::fused::{AddVec, Attention, CrossEntropy, Embed, Linear, ReluSq, RmsNorm};
+use crate::fused::{AddVec, Attention, CrossEntropy, Embed, Linear, Relu, ReluSq, RmsNorm};
 use crate::scalar::ScalarOp;
 use crate::span::Var;
 
@@ -14,6 +14,7 @@ pub(crate) enum Op {
     Embed(Embed),
     Linear(Linear),
     RmsNorm(RmsNorm),
+    Relu(Relu),
     ReluSq(ReluSq),
     Attention(Attention),
     CrossEntropy(CrossEntropy),
@@ -29,6 +30,7 @@ impl Op {
             Op::Embed(op) => op.backward(grad, indices),
             Op::Linear(op) => op.backward(val, grad),
             Op::RmsNorm(op) => op.backward(val, grad),
+            Op::Relu(op) => op.backward(val, grad),
             Op::ReluSq(op) => op.backward(val, grad),
             Op::Attention(op) => op.backward(val, grad),
             Op::CrossEntropy(op) => op.backward(val, grad, indices),
@@ -43,6 +45,7 @@ impl Op {
             Op::Embed(op) => op.outputs(),
             Op::Linear(op) => op.outputs(),
             Op::RmsNorm(op) => op.outputs(),
+            Op::Relu(op) => op.outputs(),
             Op::ReluSq(op) => op.outputs(),
             Op::Attention(op) => op.outputs(),
             Op::CrossEntropy(op) => op.outputs(),
@@ -58,6 +61,7 @@ impl Op {
             Op::Embed(op) => op.inputs(),
             Op::Linear(op) => op.inputs(),
             Op::RmsNorm(op) => op.inputs(),
+            Op::Relu(op) => op.inputs(),
             Op::ReluSq(op) => op.inputs(),
             Op::Attention(op) => op.inputs(),
             Op::CrossEntropy(op) => op.inputs(),

@@ -99,6 +99,10 @@ fn fused_ops() {
             let y = g.relu_sq(s);
             weigh(g, y)
         });
+        check_in(arith, "relu_vec", &pattern(6, 2.0), &|g, s| {
+            let y = g.relu_vec(s);
+            weigh(g, y)
+        });
         check_in(arith, "add_vec", &pattern(6, 3.0), &|g, s| {
             let y = g.add_vec(s.sub(0, 3), s.sub(3, 3));
             weigh(g, y)
@@ -178,6 +182,19 @@ fn fused_ops_match_scalar_chains() {
             g.value(y).to_bits(),
             g.value(fused.at(i)).to_bits(),
             "rmsnorm {i}"
+        );
+    }
+
+    // relu over a span is the scalar relu, element for element, NaN and -0 included.
+    let mut g = Graph::new();
+    let xs = g.leaves(&[0.5, -0.25, 0.0, -0.0, f64::NAN, 3.0]);
+    let fused = g.relu_vec(xs);
+    for i in 0..xs.len() {
+        let y = g.relu(xs.at(i));
+        assert_eq!(
+            g.value(y).to_bits(),
+            g.value(fused.at(i)).to_bits(),
+            "relu {i}"
         );
     }
 }

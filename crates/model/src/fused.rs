@@ -5,7 +5,7 @@
 //! Every tensor is a span of the graph, row-major: `(T, C)` is `T` rows of `C`.
 
 use autograd::{AttentionShape, Footprint, Graph, Span};
-use params::ModelConfig;
+use params::{Activation, ModelConfig};
 
 use crate::cache::KvCache;
 use crate::weights::{Block, Weights};
@@ -67,10 +67,13 @@ fn transformer_block(
     let att = g.attention(q, keys.sub(0, seen), values.sub(0, seen), shape); // (T, C)
     let proj = g.linear(block.attn_wo.span, att.out, c); // (T, C)
     let x = g.add_vec(proj, x);
-    // MLP: x + fc2(relu(fc1(rmsnorm(x)))^2)
+    // MLP: x + fc2(act(fc1(rmsnorm(x)))), act relu^2 (v1) or relu (v2)
     let xn = g.rmsnorm(x, c); // (T, C)
     let hid = g.linear(block.mlp_fc1.span, xn, 4 * c); // (T, 4C)
-    let hid = g.relu_sq(hid); // (T, 4C)
+    let hid = match w.config.activation {
+        Activation::Relu2 => g.relu_sq(hid),
+        Activation::Relu => g.relu_vec(hid),
+    }; // (T, 4C)
     let hid = g.linear(block.mlp_fc2.span, hid, c); // (T, C)
     (g.add_vec(hid, x), att.att)
 }
@@ -93,7 +96,7 @@ pub(crate) fn step_footprint(config: &ModelConfig) -> Footprint {
         + Footprint::elementwise(t * c) // residual
         + Footprint::rmsnorm(t, c)
         + Footprint::linear(t, 4 * c, c, false) // fc1
-        + Footprint::elementwise(t * 4 * c) // relu²
+        + Footprint::elementwise(t * 4 * c) // relu² or relu
         + Footprint::linear(t, c, 4 * c, false) // fc2
         + Footprint::elementwise(t * c); // residual
     Footprint::leaves(2 * config.n_layer * t * c) // the cache's rows for the t positions

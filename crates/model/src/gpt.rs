@@ -37,7 +37,8 @@ impl Mode {
 }
 
 /// The GPT of the reference: token and position embeddings, `n_layer` blocks of
-/// multi-head causal attention and a ReLU² MLP, each with an RMS norm before it
+/// multi-head causal attention and an MLP (ReLU² in v1, ReLU in v2, as its
+/// config's `activation` says), each with an RMS norm before it
 /// and a residual around it, and `lm_head`. It reads its weights from a
 /// [`StateDict`] in the graph, and runs a whole sequence at once ([`Gpt::loss`],
 /// [`Gpt::forward_sequence`]) or one token at a time with a key/value cache

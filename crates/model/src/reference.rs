@@ -8,7 +8,7 @@
 
 use autograd::{Footprint, Graph, Var, py_pow};
 use params::ModelConfig;
-use params::Tensor;
+use params::{Activation, Tensor};
 
 use crate::cache::KvCache;
 use crate::weights::Weights;
@@ -131,9 +131,13 @@ pub(crate) fn forward(
         let x_residual = x.clone();
         rmsnorm(g, &x, &mut tmp);
         linear(g, &tmp, &block.mlp_fc1, &mut x);
+        // `xi.relu() ** 2` in v1, `xi.relu()` in v2: no pow node then.
         for xi in x.iter_mut() {
             let r = g.relu(*xi);
-            *xi = g.pow(r, 2.0);
+            *xi = match w.config.activation {
+                Activation::Relu2 => g.pow(r, 2.0),
+                Activation::Relu => r,
+            };
         }
         linear(g, &x, &block.mlp_fc2, &mut tmp);
         x = tmp
@@ -188,6 +192,11 @@ pub(crate) fn step_footprint(config: &ModelConfig) -> Footprint {
     let rmsnorm = 3 * c + 3;
     // linear: a product and a sum node per multiply-add.
     let linear = |nout: u128, nin: u128| 2 * nout * nin;
+    // The activation: relu, and in v1 its ** 2.
+    let act = match config.activation {
+        Activation::Relu2 => 2 * 4 * c,
+        Activation::Relu => 4 * c,
+    };
     let position = |t_len: u128| {
         // Per head and key: the dot product (hd products, a sum of hd), / sqrt(hd);
         // the softmax (- max, exp, a sum node, / total as ** -1 and a product);
@@ -200,7 +209,7 @@ pub(crate) fn step_footprint(config: &ModelConfig) -> Footprint {
             + c // residual
             + rmsnorm
             + linear(4 * c, c)
-            + 2 * 4 * c // relu, ** 2
+            + act
             + linear(c, 4 * c)
             + c; // residual
         // wte + wpe, rmsnorm, the blocks, lm_head, then the softmax of the logits

@@ -17,6 +17,7 @@ fn config(
         n_head,
         n_layer,
         block_size,
+        activation: Default::default(),
     }
 }
 
@@ -24,6 +25,7 @@ fn config(
 fn the_estimate_is_within_a_fifth_of_the_real_graph() {
     let configs = [
         ModelConfig::reference(27),
+        ModelConfig::reference_v2(27),
         config(11, 12, 3, 2, 5),
         config(40, 32, 4, 3, 16),
         config(7, 8, 1, 1, 3),

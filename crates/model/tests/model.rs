@@ -2,7 +2,7 @@
 
 use autograd::{Arith, Graph};
 use model::{Error, Gpt, Mode};
-use params::{ChaChaInit, InitSource, ModelConfig, StateDict};
+use params::{Activation, ChaChaInit, InitSource, ModelConfig, StateDict};
 
 /// BOS, "emma", BOS with the 26-letter vocabulary (a = 0, ..., BOS = 26).
 const EMMA: [usize; 6] = [26, 4, 12, 12, 0, 26];
@@ -56,13 +56,21 @@ const GOLDEN_LOSS: f64 = 3.3238906943312907;
 
 #[test]
 fn exact_fused_forward_is_the_reference_forward_bit_for_bit() {
-    // The fused ops with exact arithmetic must compute what the scalar graph does.
+    // The fused ops with exact arithmetic must compute what the scalar graph does,
+    // with either activation.
+    for activation in [Activation::Relu2, Activation::Relu] {
+        exact_fused_forward_matches(activation);
+    }
+}
+
+fn exact_fused_forward_matches(activation: Activation) {
     let config = ModelConfig {
         vocab_size: 11,
         n_embd: 12,
         n_head: 3,
         n_layer: 2,
         block_size: 5,
+        activation,
     };
     let (mut graph, state) = setup_with(Arith::Exact, &config, &mut ChaChaInit::new(3));
     randomise(&mut graph, &state, 4);
@@ -74,7 +82,11 @@ fn exact_fused_forward_is_the_reference_forward_bit_for_bit() {
         loss_value(&exact, &mut graph, &tokens),
         loss_value(&fused, &mut graph, &tokens),
     );
-    assert_eq!(a.to_bits(), b.to_bits(), "loss {a:?} vs {b:?}");
+    assert_eq!(
+        a.to_bits(),
+        b.to_bits(),
+        "{activation:?}: loss {a:?} vs {b:?}"
+    );
     // And position by position, every logit.
     let (mut ca, mut cb) = (exact.new_cache(), fused.new_cache());
     exact.start(&mut graph, &mut ca);
@@ -84,7 +96,7 @@ fn exact_fused_forward_is_the_reference_forward_bit_for_bit() {
         exact.forward(&mut graph, &mut ca, t, pos, &mut la).unwrap();
         fused.forward(&mut graph, &mut cb, t, pos, &mut lb).unwrap();
         let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-        assert_eq!(bits(&la), bits(&lb), "position {pos}");
+        assert_eq!(bits(&la), bits(&lb), "{activation:?}: position {pos}");
     }
 }
 
@@ -96,6 +108,7 @@ fn logits_do_not_see_the_future() {
         n_head: 2,
         n_layer: 2,
         block_size: 6,
+        activation: Activation::Relu2,
     };
     let (mut graph, state) = setup(&config, &mut ChaChaInit::new(5));
     randomise(&mut graph, &state, 6);
@@ -129,6 +142,7 @@ fn the_cache_gives_the_logits_of_recomputing_the_prefix() {
         n_head: 2,
         n_layer: 2,
         block_size: 6,
+        activation: Activation::Relu2,
     };
     let (mut graph, state) = setup(&config, &mut ChaChaInit::new(7));
     randomise(&mut graph, &state, 8);
@@ -166,12 +180,19 @@ fn the_cache_gives_the_logits_of_recomputing_the_prefix() {
 
 #[test]
 fn gradients_of_every_tensor_match_finite_differences() {
+    for activation in [Activation::Relu2, Activation::Relu] {
+        gradients_match_finite_differences(activation);
+    }
+}
+
+fn gradients_match_finite_differences(activation: Activation) {
     let config = ModelConfig {
         vocab_size: 7,
         n_embd: 8,
         n_head: 2,
         n_layer: 2,
         block_size: 4,
+        activation,
     };
     let tokens = [6, 2, 5, 2, 0, 6];
     for mode in [Mode::Fast, Mode::Exact] {
@@ -203,7 +224,7 @@ fn gradients_of_every_tensor_match_finite_differences() {
                 worst = worst.max(err);
                 assert!(
                     err < 1e-5,
-                    "{mode:?}: {} [{i}]: analytic {a}, numeric {numeric}",
+                    "{activation:?} {mode:?}: {} [{i}]: analytic {a}, numeric {numeric}",
                     tensor.name
                 );
             }
@@ -220,6 +241,7 @@ fn fast_and_exact_agree_to_rounding() {
         n_head: 2,
         n_layer: 2,
         block_size: 4,
+        activation: Activation::Relu,
     };
     let (mut graph, state) = setup(&config, &mut ChaChaInit::new(13));
     randomise(&mut graph, &state, 14);
@@ -331,6 +353,7 @@ fn inspection_shows_the_forward_pass() {
         n_head: 2,
         n_layer: 2,
         block_size: 6,
+        activation: Activation::Relu,
     };
     let (mut graph, state) = setup(&config, &mut ChaChaInit::new(9));
     randomise(&mut graph, &state, 10);

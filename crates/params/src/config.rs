@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::activation::Activation;
 use crate::error::{Bytes, Error, Result};
 
 /// The shape of a microgpt model.
@@ -18,14 +19,18 @@ pub struct ModelConfig {
     pub n_layer: usize,
     /// Number of positions the model can attend over (T at most).
     pub block_size: usize,
+    /// The MLP's activation. Left out of files when it is v1's `relu2`, so that
+    /// files written before it existed read as they always did.
+    #[serde(default, skip_serializing_if = "Activation::is_default")]
+    pub activation: Activation,
 }
 
 /// Bytes one parameter takes in the graph: its value and its gradient.
 const BYTES_PER_PARAM: u128 = 2 * 8;
 
 impl ModelConfig {
-    /// The reference program's sizes: `n_embd` 16, `n_head` 4, `n_layer` 1,
-    /// `block_size` 8. The vocabulary comes from the data.
+    /// The first reference program's (v1) model: `n_embd` 16, `n_head` 4,
+    /// `n_layer` 1, `block_size` 8, ReLU². The vocabulary comes from the data.
     pub fn reference(vocab_size: usize) -> Self {
         ModelConfig {
             vocab_size,
@@ -33,6 +38,17 @@ impl ModelConfig {
             n_head: 4,
             n_layer: 1,
             block_size: 8,
+            activation: Activation::Relu2,
+        }
+    }
+
+    /// The revised reference program's (v2) model: v1's with `block_size` 16 and
+    /// ReLU.
+    pub fn reference_v2(vocab_size: usize) -> Self {
+        ModelConfig {
+            block_size: 16,
+            activation: Activation::Relu,
+            ..Self::reference(vocab_size)
         }
     }
 
@@ -102,8 +118,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reference_has_4064_params() {
+    fn reference_has_4064_params_and_v2_4192() {
         assert_eq!(ModelConfig::reference(27).num_params(), 4064);
+        assert_eq!(ModelConfig::reference_v2(27).num_params(), 4192);
     }
 
     #[test]
@@ -136,6 +153,7 @@ mod tests {
             n_head: 4,
             n_layer: 64,
             block_size: 8,
+            activation: Activation::Relu2,
         };
         let err = c.check_memory(16 << 30).unwrap_err();
         assert!(err.to_string().contains("parameters"), "{err}");
@@ -145,6 +163,7 @@ mod tests {
             n_head: 1,
             n_layer: usize::MAX,
             block_size: usize::MAX,
+            activation: Activation::Relu,
         };
         assert!(huge.check_memory(16 << 30).is_err());
         assert!(ModelConfig::reference(27).check_memory(16 << 30).is_ok());

@@ -1,12 +1,10 @@
-//! The state dict's layout: every tensor's name, shape and initial std, in the
-//! reference's creation order. Names come from [`TensorName`], never typed ad hoc.
+//! The state dict's layout: every tensor's name and shape, in the reference's
+//! creation order. Names come from [`TensorName`], never typed ad hoc; the initial
+//! stds are [`crate::InitStd`]'s.
 
 use std::fmt;
 
 use crate::config::ModelConfig;
-
-/// The std of the Gaussian most matrices start from.
-pub const INIT_STD: f64 = 0.02;
 
 /// A tensor of one transformer block.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -17,11 +15,11 @@ pub enum LayerTensor {
     AttnWk,
     /// Value projection, `(C, C)`.
     AttnWv,
-    /// Attention output projection, `(C, C)`, zero at init.
+    /// Attention output projection, `(C, C)`, zero at init in v1.
     AttnWo,
     /// MLP expansion, `(4C, C)`.
     MlpFc1,
-    /// MLP contraction, `(C, 4C)`, zero at init.
+    /// MLP contraction, `(C, 4C)`, zero at init in v1.
     MlpFc2,
 }
 
@@ -82,8 +80,6 @@ pub struct TensorSpec {
     pub rows: usize,
     /// Columns: `nin`.
     pub cols: usize,
-    /// The std of its initial Gaussian; 0 for the output projections.
-    pub std: f64,
 }
 
 impl TensorSpec {
@@ -104,26 +100,21 @@ pub fn layout(config: &ModelConfig) -> impl Iterator<Item = TensorSpec> + use<> 
         n_layer,
         ..
     } = *config;
-    let spec = |name, rows, cols, std| TensorSpec {
-        name,
-        rows,
-        cols,
-        std,
-    };
+    let spec = |name, rows, cols| TensorSpec { name, rows, cols };
     let head = [
-        spec(TensorName::Wte, v, c, INIT_STD),
-        spec(TensorName::Wpe, t, c, INIT_STD),
-        spec(TensorName::LmHead, v, c, INIT_STD),
+        spec(TensorName::Wte, v, c),
+        spec(TensorName::Wpe, t, c),
+        spec(TensorName::LmHead, v, c),
     ];
     let layers = (0..n_layer).flat_map(move |i| {
         LayerTensor::ALL.map(|lt| {
-            let (rows, cols, std) = match lt {
-                LayerTensor::AttnWq | LayerTensor::AttnWk | LayerTensor::AttnWv => (c, c, INIT_STD),
-                LayerTensor::AttnWo => (c, c, 0.0),
-                LayerTensor::MlpFc1 => (4 * c, c, INIT_STD),
-                LayerTensor::MlpFc2 => (c, 4 * c, 0.0),
+            let (rows, cols) = match lt {
+                LayerTensor::AttnWq | LayerTensor::AttnWk | LayerTensor::AttnWv => (c, c),
+                LayerTensor::AttnWo => (c, c),
+                LayerTensor::MlpFc1 => (4 * c, c),
+                LayerTensor::MlpFc2 => (c, 4 * c),
             };
-            spec(TensorName::Layer(i, lt), rows, cols, std)
+            spec(TensorName::Layer(i, lt), rows, cols)
         })
     });
     head.into_iter().chain(layers)

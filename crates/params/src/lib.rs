@@ -16,18 +16,22 @@
 //! assert!(graph.values(wo.span).iter().all(|&v| v == 0.0));
 //! ```
 
+mod activation;
 mod config;
 mod error;
 mod init;
+mod init_std;
 mod layout;
 pub mod pyrandom;
 mod saved;
 mod state_dict;
 
+pub use activation::Activation;
 pub use config::ModelConfig;
 pub use error::{Bytes, Error, Result};
 pub use init::{ChaChaInit, InitSource, Stream, chacha};
-pub use layout::{INIT_STD, LayerTensor, TensorName, TensorSpec, layout};
+pub use init_std::InitStd;
+pub use layout::{LayerTensor, TensorName, TensorSpec, layout};
 pub use saved::{
     Difference, FORMAT_VERSION, SHAPES_FORMAT, SavedStateDict, SavedTensor, Shapes, TensorShape,
     VALUES_FORMAT, check_config,
@@ -40,18 +44,30 @@ pub fn golden_config() -> ModelConfig {
     ModelConfig::reference(27)
 }
 
+/// The configuration the v2 golden files pin: v2's sizes and activation, vocab 27.
+pub fn golden_config_v2() -> ModelConfig {
+    ModelConfig::reference_v2(27)
+}
+
 /// The seed the golden files pin.
 pub const GOLDEN_SEED: u64 = 42;
 
 /// The golden initial state dict: [`golden_config`], [`ChaChaInit`] with
 /// [`GOLDEN_SEED`].
 pub fn golden_init() -> SavedStateDict {
+    golden_init_of(&golden_config(), &InitStd::V1)
+}
+
+/// The v2 golden initial state dict: [`golden_config_v2`], [`InitStd::V2`],
+/// [`ChaChaInit`] with [`GOLDEN_SEED`].
+pub fn golden_init_v2() -> SavedStateDict {
+    golden_init_of(&golden_config_v2(), &InitStd::V2)
+}
+
+fn golden_init_of(config: &ModelConfig, std: &InitStd) -> SavedStateDict {
     let mut graph = autograd::Graph::new();
-    let state = StateDict::new(
-        &mut graph,
-        &golden_config(),
-        &mut ChaChaInit::new(GOLDEN_SEED),
-    )
-    .expect("the reference config is valid");
+    let mut init = ChaChaInit::new(GOLDEN_SEED);
+    let state = StateDict::with_std(&mut graph, config, std, &mut init)
+        .expect("the reference configs are valid");
     SavedStateDict::capture(&state, &graph).expect("initial weights are finite")
 }

@@ -5,6 +5,7 @@ use autograd::{Graph, Span};
 use crate::config::ModelConfig;
 use crate::error::{Error, Result};
 use crate::init::InitSource;
+use crate::init_std::InitStd;
 use crate::layout::{LayerTensor, TensorName, layout};
 
 /// One named tensor: `rows x cols`, row-major, in one span of the graph.
@@ -41,8 +42,19 @@ pub struct StateDict {
 
 impl StateDict {
     /// Validates `config`, then creates every tensor as leaves of `graph`, drawing
-    /// the initial values from `init` in state-dict order, row-major.
+    /// the initial values from `init` in state-dict order, row-major, with v1's
+    /// stds ([`InitStd::V1`]).
     pub fn new(graph: &mut Graph, config: &ModelConfig, init: &mut dyn InitSource) -> Result<Self> {
+        Self::with_std(graph, config, &InitStd::V1, init)
+    }
+
+    /// [`StateDict::new`] with the stds of `std`.
+    pub fn with_std(
+        graph: &mut Graph,
+        config: &ModelConfig,
+        std: &InitStd,
+        init: &mut dyn InitSource,
+    ) -> Result<Self> {
         config.validate()?;
         let all = graph.alloc(config.num_params());
         let mut offset = 0;
@@ -50,12 +62,13 @@ impl StateDict {
             .map(|spec| {
                 let span = all.sub(offset, spec.numel());
                 offset += spec.numel();
-                init.fill_gaussian(spec.std, graph.values_mut(span));
+                let std = std.of(spec.name);
+                init.fill_gaussian(std, graph.values_mut(span));
                 Tensor {
                     name: spec.name,
                     rows: spec.rows,
                     cols: spec.cols,
-                    std: spec.std,
+                    std,
                     span,
                 }
             })

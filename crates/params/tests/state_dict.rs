@@ -2,7 +2,8 @@
 
 use autograd::Graph;
 use params::{
-    ChaChaInit, Difference, Error, InitSource, ModelConfig, SavedStateDict, StateDict, TensorName,
+    Activation, ChaChaInit, Difference, Error, InitSource, InitStd, ModelConfig, SavedStateDict,
+    StateDict, TensorName,
 };
 
 fn build(config: &ModelConfig, init: &mut dyn InitSource) -> (Graph, StateDict) {
@@ -12,10 +13,11 @@ fn build(config: &ModelConfig, init: &mut dyn InitSource) -> (Graph, StateDict) 
 }
 
 fn golden_fixture() -> SavedStateDict {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../fixtures/init_seed42.json"
-    );
+    fixture("init_seed42.json")
+}
+
+fn fixture(name: &str) -> SavedStateDict {
+    let path = format!("{}/../../fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
     SavedStateDict::from_json(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
@@ -50,6 +52,56 @@ fn golden_fixture_matches_the_code() {
         diff, None,
         "fixtures/init_seed42.json is stale: run `cargo xtask golden --update`"
     );
+}
+
+#[test]
+fn golden_v2_fixture_matches_the_code() {
+    let golden = fixture("init_v2_seed42.json");
+    let diff = golden.first_difference(&params::golden_init_v2());
+    assert_eq!(
+        diff, None,
+        "fixtures/init_v2_seed42.json is stale: run `cargo xtask golden --update`"
+    );
+    assert_eq!(golden.config, ModelConfig::reference_v2(27));
+    assert_eq!(golden.config.activation, Activation::Relu);
+    // v2 draws the output projections too: nothing starts at zero.
+    let wo = golden
+        .tensors
+        .iter()
+        .find(|t| t.name == "layer0.attn_wo")
+        .unwrap();
+    assert!(wo.values.iter().all(|&v| v != 0.0));
+}
+
+#[test]
+fn v2_init_draws_every_gaussian_in_order_with_std_0_08() {
+    // The CPython generator, as the reference uses it: one `gauss(0, 0.08)` per
+    // parameter in state-dict order, the output projections included.
+    let config = ModelConfig::reference_v2(27);
+    let mut graph = Graph::new();
+    let mut init = params::pyrandom::PyRandom::new(42);
+    let state = StateDict::with_std(&mut graph, &config, &InitStd::V2, &mut init).unwrap();
+    let mut expected = params::pyrandom::PyRandom::new(42);
+    for (i, &v) in graph.values(state.params()).iter().enumerate() {
+        assert_eq!(
+            v.to_bits(),
+            expected.gauss(0.0, 0.08).to_bits(),
+            "param {i}"
+        );
+    }
+    assert!(state.iter().all(|t| t.std == 0.08));
+    // v1: the same draws advance the generator, but the projections hold zeros.
+    let mut graph = Graph::new();
+    let state = StateDict::with_std(
+        &mut graph,
+        &ModelConfig::reference(27),
+        &InitStd::V1,
+        &mut params::pyrandom::PyRandom::new(42),
+    )
+    .unwrap();
+    let wo = state.get("layer0.attn_wo").unwrap();
+    assert!(graph.values(wo.span).iter().all(|&v| v == 0.0));
+    assert_eq!(wo.std, 0.0);
 }
 
 /// Another source's draws, with the std of one tensor (by position) scaled.
@@ -121,6 +173,7 @@ fn values_round_trip_exactly_through_json() {
         n_head: 2,
         n_layer: 2,
         block_size: 3,
+        activation: Activation::Relu,
     };
     let (mut g, s) = build(&config, &mut ChaChaInit::new(9));
     // Awkward values: signed zero, subnormal, extremes, values with 17 digits.

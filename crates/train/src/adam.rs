@@ -1,12 +1,13 @@
-//! Adam with the reference's cosine learning-rate decay, as one tight loop.
+//! Adam with the reference's learning-rate decay (v1's half cosine or v2's linear
+//! ramp), as one tight loop.
 
 use autograd::{Arith, py_pow};
 use serde::{Deserialize, Serialize};
 
-/// Adam's settings. The defaults are the reference's.
+/// Adam's settings. The defaults are the first reference's (v1).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AdamConfig {
-    /// Peak learning rate, decayed to 0 over the run by a half cosine.
+    /// Peak learning rate, decayed to 0 over the run by `schedule`.
     pub learning_rate: f64,
     /// Decay of the first moment (the mean gradient).
     pub beta1: f64,
@@ -14,6 +15,10 @@ pub struct AdamConfig {
     pub beta2: f64,
     /// Added to the root of the second moment, so a zero gradient divides safely.
     pub eps: f64,
+    /// How the learning rate decays. Left out of files when it is v1's cosine, so
+    /// that files written before it existed read as they always did.
+    #[serde(default, skip_serializing_if = "LrSchedule::is_default")]
+    pub schedule: LrSchedule,
 }
 
 impl Default for AdamConfig {
@@ -23,7 +28,54 @@ impl Default for AdamConfig {
             beta1: 0.9,
             beta2: 0.95,
             eps: 1e-8,
+            schedule: LrSchedule::Cosine,
         }
+    }
+}
+
+impl AdamConfig {
+    /// The revised reference's (v2): betas 0.85 and 0.99, linear decay.
+    pub fn v2() -> Self {
+        AdamConfig {
+            beta1: 0.85,
+            beta2: 0.99,
+            schedule: LrSchedule::Linear,
+            ..AdamConfig::default()
+        }
+    }
+}
+
+/// The learning rate's decay from its peak to 0 over the run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LrSchedule {
+    /// `lr * 0.5 * (1 + cos(pi * step / num_steps))`: v1's ([`cosine_lr`]).
+    #[default]
+    Cosine,
+    /// `lr * (1 - step / num_steps)`: v2's ([`linear_lr`]).
+    Linear,
+}
+
+impl LrSchedule {
+    /// The learning rate of 0-based `step` out of `num_steps`, peaking at `lr`.
+    pub fn lr(self, lr: f64, step: usize, num_steps: usize) -> f64 {
+        match self {
+            LrSchedule::Cosine => cosine_lr(lr, step, num_steps),
+            LrSchedule::Linear => linear_lr(lr, step, num_steps),
+        }
+    }
+
+    /// Its name on the command line and in files: `cosine` or `linear`.
+    pub fn name(self) -> &'static str {
+        match self {
+            LrSchedule::Cosine => "cosine",
+            LrSchedule::Linear => "linear",
+        }
+    }
+
+    /// Whether it is v1's.
+    pub fn is_default(&self) -> bool {
+        *self == LrSchedule::default()
     }
 }
 
@@ -43,6 +95,13 @@ pub struct Adam {
 /// `lr * 0.5 * (1 + cos(pi * step / num_steps))`.
 pub fn cosine_lr(lr: f64, step: usize, num_steps: usize) -> f64 {
     lr * 0.5 * (1.0 + (std::f64::consts::PI * step as f64 / num_steps as f64).cos())
+}
+
+/// The learning rate of 0-based `step` out of `num_steps`:
+/// `lr * (1 - step / num_steps)`, the division a true one as in Python 3 (no `pow`
+/// anywhere, so both arithmetics compute it alike).
+pub fn linear_lr(lr: f64, step: usize, num_steps: usize) -> f64 {
+    lr * (1.0 - step as f64 / num_steps as f64)
 }
 
 impl Adam {
@@ -84,8 +143,9 @@ impl Adam {
             beta1,
             beta2,
             eps,
+            schedule,
         } = self.config;
-        let lr_t = cosine_lr(learning_rate, step, num_steps);
+        let lr_t = schedule.lr(learning_rate, step, num_steps);
         let t = (step + 1) as f64;
         // beta ** (step + 1), a `pow` in the reference too
         let (bias1, bias2) = (1.0 - py_pow(beta1, t), 1.0 - py_pow(beta2, t));
@@ -135,6 +195,24 @@ mod tests {
         assert_eq!(cosine_lr(0.01, 0, 500), 0.01);
         assert!((cosine_lr(0.01, 250, 500) - 0.005).abs() < 1e-15);
         assert!(cosine_lr(0.01, 499, 500) < 1e-6);
+        assert_eq!(linear_lr(0.01, 0, 1000), 0.01);
+        assert_eq!(linear_lr(0.01, 500, 1000), 0.005);
+        // 1 - 999/1000, then times 0.01, as Python rounds it
+        assert_eq!(linear_lr(0.01, 999, 1000), 0.01 * (1.0 - 0.999));
+        assert_eq!(LrSchedule::Linear.lr(0.01, 3, 7), linear_lr(0.01, 3, 7));
+        assert_eq!(LrSchedule::Cosine.lr(0.01, 3, 7), cosine_lr(0.01, 3, 7));
+    }
+
+    #[test]
+    fn v2_betas_weigh_the_moments() {
+        // One step from zero moments: m = (1 - beta1) g, v = (1 - beta2) g^2.
+        for arith in [Arith::Exact, Arith::Fast] {
+            let mut adam = Adam::new(AdamConfig::v2(), 1, arith);
+            let (mut p, mut g) = ([1.0], [0.5]);
+            assert!(adam.step(&mut p, &mut g, 0, 10));
+            assert_eq!(adam.m[0], (1.0 - 0.85) * 0.5);
+            assert!((adam.v[0] - (1.0 - 0.99) * 0.25).abs() < 1e-18);
+        }
     }
 
     #[test]

@@ -25,7 +25,12 @@
 //!   format without this line, still loads; the caller may say it is unchecked.
 //! - `step`: the steps taken; the next one is `step + 1` (1-based) of
 //!   `train.steps`, the length of the learning-rate schedule.
-//! - `train`: the run's [`TrainConfig`]; `model`: its [`ModelConfig`].
+//! - `train`: the run's [`TrainConfig`]; `model`: its [`ModelConfig`]. The
+//!   settings in which microgpt.py v2 differs from v1 are left out where they are
+//!   v1's, so a v1 run's file reads as it always did; a v2 run's adds
+//!   `"adam": {..., "schedule": "linear"}`, `"init": {"std": 0.08,
+//!   "zero_init_proj": false}` and `"preset": "v2"` to `train`, and
+//!   `"activation": "relu"` to `model` (a missing field means v1's).
 //! - `vocab`: the characters in id order; BOS is the id after the last one.
 //! - `data`: the [`DataFingerprint`] of the documents trained on.
 //! - `rng`: the generator's complete state ([`RngState`]): for ChaCha the sampling

@@ -34,7 +34,12 @@ impl Inference {
         checkpoint.check()?;
         let mode = checkpoint.train.mode();
         let mut graph = Graph::with_arith(mode.arith());
-        let state = StateDict::new(&mut graph, &checkpoint.model, &mut Zeros)?;
+        let state = StateDict::with_std(
+            &mut graph,
+            &checkpoint.model,
+            &checkpoint.train.init,
+            &mut Zeros,
+        )?;
         checkpoint.weights.load_into(&state, &mut graph)?;
         let gpt = Gpt::new(&state, mode).for_inference();
         Ok(Inference {

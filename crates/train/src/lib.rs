@@ -25,6 +25,7 @@ mod fingerprint;
 mod fnv;
 mod inference;
 mod memory;
+mod preset;
 mod rng;
 mod rng_state;
 mod sample;
@@ -32,7 +33,7 @@ mod tokenizer;
 mod tokens;
 mod trainer;
 
-pub use adam::{Adam, AdamConfig, cosine_lr};
+pub use adam::{Adam, AdamConfig, LrSchedule, cosine_lr, linear_lr};
 pub use checkpoint::{CHECKPOINT_FORMAT, CHECKPOINT_VERSION, Checkpoint};
 pub use data::{
     DEFAULT_MAX_BYTES, Dataset, EMBEDDED_NAMES, MAX_CONTROL_NOTES, MEMORY_PER_DATA_BYTE,
@@ -42,6 +43,7 @@ pub use error::{Error, Result};
 pub use fingerprint::DataFingerprint;
 pub use inference::Inference;
 pub use memory::{available_memory, total_memory};
+pub use preset::Preset;
 pub use rng::{RngKind, RunRng};
 pub use rng_state::RngState;
 pub use sample::{MIN_TEMPERATURE, Sampler, check_temperature};

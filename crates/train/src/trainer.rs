@@ -3,21 +3,22 @@
 
 use autograd::{Graph, Mark};
 use model::{Gpt, KvCache, Mode};
-use params::{InitSource, ModelConfig, SavedStateDict, StateDict};
+use params::{Activation, InitSource, InitStd, ModelConfig, SavedStateDict, StateDict};
 use serde::{Deserialize, Serialize};
 
-use crate::adam::{Adam, AdamConfig, cosine_lr};
+use crate::adam::{Adam, AdamConfig};
 use crate::checkpoint::{CHECKPOINT_FORMAT, CHECKPOINT_VERSION, Checkpoint, flat, like_weights};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::fingerprint::DataFingerprint;
+use crate::preset::Preset;
 use crate::rng::{RngKind, RunRng};
 use crate::sample::{Sampler, check_temperature};
 use crate::tokenizer::Tokenizer;
 use crate::tokens::Corpus;
 
 /// Everything about a run that is not the model's shape. The defaults are the
-/// reference's.
+/// first reference's (v1); [`Preset::train_config`] gives v2's.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrainConfig {
     /// Training steps, one document each; also the length of the lr schedule.
@@ -32,6 +33,18 @@ pub struct TrainConfig {
     pub samples: usize,
     /// Which generator draws the randomness.
     pub rng: RngKind,
+    /// The initial stds. Left out of files when they are v1's.
+    #[serde(default, skip_serializing_if = "is_v1_init")]
+    pub init: InitStd,
+    /// The version of the reference the run started from: it sets the output
+    /// format (a fresh run's other settings come from it too, but are recorded on
+    /// their own, flags overriding it). Left out of files when it is v1.
+    #[serde(default, skip_serializing_if = "Preset::is_default")]
+    pub preset: Preset,
+}
+
+fn is_v1_init(init: &InitStd) -> bool {
+    *init == InitStd::V1
 }
 
 impl Default for TrainConfig {
@@ -43,6 +56,8 @@ impl Default for TrainConfig {
             temperature: 0.5,
             samples: 20,
             rng: RngKind::ChaCha,
+            init: InitStd::V1,
+            preset: Preset::V1,
         }
     }
 }
@@ -63,6 +78,7 @@ impl TrainConfig {
             beta1,
             beta2,
             eps,
+            schedule: _,
         } = self.adam;
         if !(learning_rate.is_finite() && learning_rate > 0.0) {
             return invalid(
@@ -80,6 +96,13 @@ impl TrainConfig {
         if !(eps.is_finite() && eps > 0.0) {
             return invalid("eps", format!("{eps} is not a positive finite number"));
         }
+        let std = self.init.std;
+        if !(std.is_finite() && std >= 0.0) {
+            return invalid(
+                "init std",
+                format!("{std} is not a finite number of at least 0 (v1 uses 0.02, v2 0.08)"),
+            );
+        }
         check_temperature(self.temperature)
     }
 
@@ -93,8 +116,9 @@ impl TrainConfig {
     }
 }
 
-/// The model's sizes; the vocabulary comes from the data. The default is the
-/// reference's: 16, 4, 1, 8.
+/// The model's sizes and activation; the vocabulary comes from the data. The
+/// default is the first reference's: 16, 4, 1, 8, ReLU² ([`Preset::sizes`] gives
+/// v2's).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sizes {
     /// Embedding width.
@@ -105,6 +129,9 @@ pub struct Sizes {
     pub n_layer: usize,
     /// Context length.
     pub block_size: usize,
+    /// The MLP's activation.
+    #[serde(default)]
+    pub activation: Activation,
 }
 
 impl Default for Sizes {
@@ -115,6 +142,7 @@ impl Default for Sizes {
             n_head: r.n_head,
             n_layer: r.n_layer,
             block_size: r.block_size,
+            activation: r.activation,
         }
     }
 }
@@ -127,6 +155,7 @@ impl Sizes {
             n_head: config.n_head,
             n_layer: config.n_layer,
             block_size: config.block_size,
+            activation: config.activation,
         }
     }
 
@@ -137,6 +166,7 @@ impl Sizes {
             n_head,
             n_layer,
             block_size,
+            activation,
         } = *self;
         ModelConfig {
             vocab_size,
@@ -144,6 +174,7 @@ impl Sizes {
             n_head,
             n_layer,
             block_size,
+            activation,
         }
     }
 }
@@ -293,9 +324,9 @@ impl Trainer {
 
         let mut graph = Graph::with_arith(mode.arith());
         let state = if init {
-            StateDict::new(&mut graph, &model_config, rng.init_source())?
+            StateDict::with_std(&mut graph, &model_config, &config.init, rng.init_source())?
         } else {
-            StateDict::new(&mut graph, &model_config, &mut Zeros)?
+            StateDict::with_std(&mut graph, &model_config, &config.init, &mut Zeros)?
         };
         let gpt = Gpt::new(&state, mode);
         let adam = Adam::new(config.adam, state.num_params(), graph.arith());
@@ -441,7 +472,10 @@ impl Trainer {
         let loss = result?;
         self.step += 1;
         self.losses.push(loss);
-        let lr = cosine_lr(self.config.adam.learning_rate, step, self.config.steps);
+        let adam = self.config.adam;
+        let lr = adam
+            .schedule
+            .lr(adam.learning_rate, step, self.config.steps);
         Ok(StepReport {
             step: step + 1,
             steps: self.config.steps,

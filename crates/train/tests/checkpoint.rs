@@ -2,8 +2,10 @@
 //! run that never stopped, bit for bit, with either generator, and a checkpoint
 //! that does not fit is refused with a message that says why.
 
+use params::{Activation, InitStd};
 use train::{
-    AdamConfig, Checkpoint, Dataset, Error, Inference, RngKind, Sizes, TrainConfig, Trainer,
+    AdamConfig, Checkpoint, Dataset, Error, Inference, LrSchedule, Preset, RngKind, Sizes,
+    TrainConfig, Trainer,
 };
 
 fn config(rng: RngKind, steps: usize) -> TrainConfig {
@@ -18,6 +20,7 @@ fn config(rng: RngKind, steps: usize) -> TrainConfig {
         temperature: 0.7,
         samples: 12,
         rng,
+        ..TrainConfig::default()
     }
 }
 
@@ -80,6 +83,85 @@ fn a_resumed_run_is_the_uninterrupted_run_bit_for_bit() {
         assert_ne!(bits(other.losses()), bits(whole.losses()), "{rng:?}");
         assert_ne!(other_samples, whole_samples, "{rng:?}");
     }
+}
+
+#[test]
+fn a_v2_run_resumes_bit_for_bit_and_its_checkpoint_records_every_v2_setting() {
+    for rng in [RngKind::ChaCha, RngKind::Python] {
+        // v2, with two of its settings overridden, so that each is read from the
+        // checkpoint rather than from the preset.
+        let config = TrainConfig {
+            steps: 40,
+            seed: 5,
+            rng,
+            init: InitStd {
+                std: 0.05,
+                ..InitStd::V2
+            },
+            adam: AdamConfig {
+                beta2: 0.98,
+                ..AdamConfig::v2()
+            },
+            ..Preset::V2.train_config()
+        };
+        let sizes = Sizes {
+            n_embd: 8,
+            ..Preset::V2.sizes()
+        };
+        let run = || Trainer::new(Dataset::embedded(), sizes, config, u128::MAX).unwrap();
+        let mut whole = run();
+        let whole_samples = finish(&mut whole);
+        let mut first = run();
+        for _ in 0..15 {
+            first.step().unwrap();
+        }
+        let text = first.checkpoint().unwrap().to_json();
+        let checkpoint = Checkpoint::from_json(&text).unwrap();
+        assert_eq!(checkpoint.train, config, "{rng:?}");
+        assert_eq!(checkpoint.model.activation, Activation::Relu);
+        assert_eq!(checkpoint.model.block_size, 16);
+        for field in [
+            "\"activation\":\"relu\"",
+            "\"schedule\":\"linear\"",
+            "\"beta1\":0.85",
+            "\"beta2\":0.98",
+            "\"init\":{\"std\":0.05,\"zero_init_proj\":false}",
+            "\"preset\":\"v2\"",
+        ] {
+            assert!(
+                text.contains(field),
+                "{rng:?}: {field} is not in the checkpoint"
+            );
+        }
+        let mut resumed =
+            Trainer::resume(Dataset::embedded(), &checkpoint, u128::MAX, false).unwrap();
+        let samples = finish(&mut resumed);
+        assert_eq!(bits(resumed.losses()), bits(whole.losses()), "{rng:?}");
+        assert_eq!(samples, whole_samples, "{rng:?}");
+        assert_eq!(
+            resumed.checkpoint().unwrap(),
+            whole.checkpoint().unwrap(),
+            "{rng:?}"
+        );
+    }
+}
+
+#[test]
+fn a_v1_checkpoint_reads_as_before_and_leaves_the_new_settings_out() {
+    let text = trainer(config(RngKind::ChaCha, 5))
+        .checkpoint()
+        .unwrap()
+        .to_json();
+    for field in ["activation", "schedule", "init", "preset"] {
+        assert!(
+            !text.contains(&format!("\"{field}\"")),
+            "{field} is written for v1"
+        );
+    }
+    let c = Checkpoint::from_json(&text).unwrap();
+    assert_eq!(c.model.activation, Activation::Relu2);
+    assert_eq!(c.train.adam.schedule, LrSchedule::Cosine);
+    assert_eq!((c.train.init, c.train.preset), (InitStd::V1, Preset::V1));
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! Bit-for-bit parity with reference runs.
 //!
 //! `fixtures/parity/*.txt` are outputs of `scripts/reference.py --full`, a faithful
-//! Python implementation of the reference program, made by
+//! Python implementation of the reference program (both versions: `v2_*` are runs of
+//! `--preset v2`, whose step lines end in `\r`), made by
 //! `scripts/make_parity_fixtures.sh`. Each starts with the arguments of its run.
 //! Here each is replayed with the CPython-compatible generator and every loss must
 //! match to the last bit (the fixtures print them with `repr`), and every sample
@@ -10,28 +11,52 @@
 
 use std::path::{Path, PathBuf};
 
-use train::{AdamConfig, Dataset, RngKind, Sizes, TrainConfig, Trainer};
+use params::Activation;
+use train::{AdamConfig, Dataset, LrSchedule, Preset, RngKind, Sizes, TrainConfig, Trainer};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// The settings a fixture's `# args:` line gives, on top of the reference defaults.
+/// The settings a fixture's `# args:` line gives, on top of its preset's (a
+/// `--preset` comes first).
 fn parse_args(line: &str) -> (PathBuf, Sizes, TrainConfig) {
     let mut data = None;
-    let mut sizes = Sizes::default();
-    let mut config = TrainConfig {
-        rng: RngKind::Python,
-        ..TrainConfig::default()
-    };
     let words: Vec<&str> = line
         .trim_start_matches("# args:")
         .split_whitespace()
         .collect();
+    let preset = match words[..2] {
+        ["--preset", "v2"] => Preset::V2,
+        _ => Preset::V1,
+    };
+    let mut sizes = preset.sizes();
+    let mut config = TrainConfig {
+        rng: RngKind::Python,
+        ..preset.train_config()
+    };
     for pair in words.chunks(2) {
         let (flag, value) = (pair[0], pair[1]);
         let n = || value.parse::<usize>().unwrap();
+        let f = || value.parse::<f64>().unwrap();
         match flag {
+            "--preset" => {}
+            "--activation" => {
+                sizes.activation = match value {
+                    "relu" => Activation::Relu,
+                    _ => Activation::Relu2,
+                }
+            }
+            "--init-std" => config.init.std = f(),
+            "--zero-init-proj" => config.init.zero_init_proj = value == "true",
+            "--beta1" => config.adam.beta1 = f(),
+            "--beta2" => config.adam.beta2 = f(),
+            "--lr-schedule" => {
+                config.adam.schedule = match value {
+                    "linear" => LrSchedule::Linear,
+                    _ => LrSchedule::Cosine,
+                }
+            }
             "--data" => data = Some(root().join(value)),
             "--seed" => config.seed = value.parse().unwrap(),
             "--steps" => config.steps = n(),
@@ -56,8 +81,11 @@ fn parse_args(line: &str) -> (PathBuf, Sizes, TrainConfig) {
 fn check_fixture(name: &str) {
     let path = root().join("fixtures/parity").join(format!("{name}.txt"));
     let text = std::fs::read_to_string(&path).unwrap();
-    let mut lines = text.lines();
-    let (data, sizes, config) = parse_args(lines.next().unwrap());
+    // Lines with their endings: v2 ends each step line in `\r`.
+    let mut lines = text.split_inclusive(['\n', '\r']);
+    let (data, sizes, config) = parse_args(lines.next().unwrap().trim_end());
+    let preset = config.preset;
+    let end = preset.step_end();
     let mut trainer =
         Trainer::new(Dataset::load(&data).unwrap(), sizes, config, u128::MAX).unwrap();
 
@@ -67,11 +95,12 @@ fn check_fixture(name: &str) {
         format!("num params: {}", trainer.state().num_params()),
     ];
     for expected in header {
-        assert_eq!(lines.next().unwrap(), expected, "{name}");
+        assert_eq!(lines.next().unwrap(), expected + "\n", "{name}");
     }
     for step in 1..=config.steps {
         let line = lines.next().unwrap();
-        let expected: f64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+        assert!(line.ends_with(end), "{name}: step {step} ends {line:?}");
+        let expected: f64 = line.trim_end().rsplit(' ').next().unwrap().parse().unwrap();
         let got = trainer.step().unwrap().loss;
         assert_eq!(
             got.to_bits(),
@@ -79,12 +108,13 @@ fn check_fixture(name: &str) {
             "{name}: step {step}: {got:?}, the reference has {expected:?}"
         );
     }
-    assert_eq!(lines.next(), Some(""));
-    assert_eq!(lines.next(), Some("--- inference ---"));
+    assert_eq!(lines.next(), Some("\n"), "{name}");
+    let header = format!("{}\n", preset.inference_header());
+    assert_eq!(lines.next(), Some(header.as_str()), "{name}");
     for (i, sample) in trainer.sample(config.samples).unwrap().iter().enumerate() {
         assert_eq!(
             lines.next().unwrap(),
-            format!("sample {:2}: {sample}", i + 1),
+            format!("sample {:2}: {sample}\n", i + 1),
             "{name}"
         );
     }
@@ -109,4 +139,24 @@ fn three_layers_with_three_dim_heads() {
 #[test]
 fn eight_heads_over_sixteen_positions() {
     check_fixture("wide_block16");
+}
+
+#[test]
+fn v2_names_seed7() {
+    check_fixture("v2_names_seed7");
+}
+
+#[test]
+fn v2_accented_dataset_with_spaces_and_crlf() {
+    check_fixture("v2_accented_seed3");
+}
+
+#[test]
+fn v2_three_layers_with_three_dim_heads() {
+    check_fixture("v2_deep_head3");
+}
+
+#[test]
+fn v2_with_its_settings_overridden_by_flags() {
+    check_fixture("v2_mixed");
 }

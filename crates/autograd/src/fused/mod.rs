@@ -14,6 +14,7 @@ mod attention;
 mod cross_entropy;
 mod embed;
 mod linear;
+mod relu;
 mod relu_sq;
 mod rmsnorm;
 
@@ -25,6 +26,7 @@ pub(crate) use attention::Attention;
 pub(crate) use cross_entropy::CrossEntropy;
 pub(crate) use embed::Embed;
 pub(crate) use linear::Linear;
+pub(crate) use relu::Relu;
 pub(crate) use relu_sq::ReluSq;
 pub(crate) use rmsnorm::RmsNorm;
 

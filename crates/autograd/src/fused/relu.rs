@@ -1,0 +1,49 @@
+//! The MLP's activation in microgpt.py's revision (v2): a plain `relu(x)`.
+
+use crate::fused::assert_disjoint;
+use crate::graph::Graph;
+use crate::span::Span;
+
+/// `out[i] = max(0, x[i])`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Relu {
+    x: Span,
+    out: Span,
+}
+
+impl Graph {
+    /// `relu(x)`, element-wise over a span. There is nothing to round, so both
+    /// arithmetics give the scalar [`Graph::relu`]'s values, NaN mapped to 0 included.
+    pub fn relu_vec(&mut self, x: Span) -> Span {
+        let out = self.alloc(x.len());
+        for i in 0..x.len() {
+            let xi = self.val[x.start() + i];
+            // Written as a comparison, like Python's `max(0, x)`.
+            self.val[out.start() + i] = if xi > 0.0 { xi } else { 0.0 };
+        }
+        assert_disjoint("relu_vec", &[x, out]);
+        self.record(crate::op::Op::Relu(Relu { x, out }));
+        out
+    }
+}
+
+impl Relu {
+    pub(crate) fn backward(&self, val: &[f64], grad: &mut [f64]) {
+        let [dx, dy] = grad
+            .get_disjoint_mut([self.x.range(), self.out.range()])
+            .unwrap();
+        for ((dx, &dy), &x) in dx.iter_mut().zip(dy.iter()).zip(&val[self.x.range()]) {
+            // d(relu(x))/dx = 1 if x > 0 else 0
+            let local = if x > 0.0 { 1.0 } else { 0.0 };
+            *dx += local * dy;
+        }
+    }
+
+    pub(crate) fn outputs(&self) -> std::ops::Range<usize> {
+        self.out.range()
+    }
+
+    pub(crate) fn inputs(&self) -> [Option<Span>; 3] {
+        [Some(self.x), None, None]
+    }
+}
