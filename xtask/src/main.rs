@@ -18,6 +18,8 @@ mod export;
 mod files;
 mod golden;
 mod import;
+mod inspect;
+mod inspection;
 mod limits;
 mod load;
 mod metrics;
@@ -26,6 +28,7 @@ mod pipe;
 mod plot;
 mod resume;
 mod sample;
+mod serve;
 mod shapes;
 mod signals;
 mod sizes;
@@ -57,6 +60,10 @@ enum Command {
     Export(export::Args),
     /// Turn trained safetensors weights (scripts/torch_twin.py) back into a checkpoint.
     Import(import::Args),
+    /// Show the next-character probabilities and attention weights along a prefix.
+    Inspect(inspect::Args),
+    /// Serve the playground: train, look inside and ask the model, in a browser.
+    Serve(serve::Args),
     /// Print the JSON dump of the state dict's shapes.
     Shapes(shapes::Args),
     /// Check (or rewrite) the golden initial weights in fixtures/.
@@ -93,6 +100,8 @@ fn main() -> std::process::ExitCode {
         Command::Sample(args) => sample::run(&args),
         Command::Export(args) => export::run(&args),
         Command::Import(args) => import::run(&args),
+        Command::Inspect(args) => inspect::run(&args),
+        Command::Serve(args) => serve::run(&args),
         Command::Shapes(args) => shapes::run(&args),
         Command::Golden(args) => golden::run(&args),
         Command::Parity(args) => parity::run(&args),
@@ -113,7 +122,7 @@ fn main() -> std::process::ExitCode {
 
 /// The error and its causes, `: `-separated, like `{err:#}`, but each cause only
 /// once: the library errors already say their cause in their own message.
-fn one_line(err: &anyhow::Error) -> String {
+pub(crate) fn one_line(err: &anyhow::Error) -> String {
     let mut line = String::new();
     for cause in err.chain().map(ToString::to_string) {
         if !line.contains(&cause) {

@@ -47,6 +47,7 @@ impl Signal {
 }
 
 /// Whether, and by which signal, the run was asked to stop.
+#[derive(Clone)]
 pub(crate) struct Stop {
     requested: Arc<AtomicBool>,
     signal: Arc<AtomicUsize>,

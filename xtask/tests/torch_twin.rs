@@ -372,6 +372,15 @@ fn round_trip(python: &Path, preset: &str, name: &str) {
     );
     assert!(passed, "{out}");
     eprint!("after the step and import: {out}");
+    // `cargo xtask inspect --json` gives the same (T, V) logits the twin reads.
+    let report = ok(&dir, "inspect --checkpoint ck.json --text emma --json");
+    fs::write(dir.join("inspect.json"), report).unwrap();
+    let (passed, out) = twin(
+        &python,
+        &dir,
+        "check --model t.safetensors --logits inspect.json",
+    );
+    assert!(passed, "{out}");
     assert!(
         ok(&dir, "sample --checkpoint ck.json --samples 3")
             .lines()

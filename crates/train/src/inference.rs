@@ -85,6 +85,15 @@ impl Inference {
         Ok(ids)
     }
 
+    /// What the model computes along `tokens` (BOS first): every position's
+    /// logits and probabilities, and every head's attention weights.
+    ///
+    /// # Errors
+    /// If `tokens` is empty, longer than `block_size`, or out of the vocabulary.
+    pub fn inspect(&mut self, tokens: &[usize]) -> Result<model::Inspection> {
+        Ok(self.gpt.inspect(&mut self.graph, tokens)?)
+    }
+
     /// Generates one text: `prefix` (ids from [`Inference::encode_prefix`]), then
     /// tokens drawn at `temperature` until BOS or the end of the context.
     ///

@@ -215,6 +215,10 @@ pub struct Trainer {
     losses: Vec<f64>,
     /// The documents this run trains on.
     data: DataFingerprint,
+    /// The L2 norm of each tensor's gradient at the last step, in state-dict
+    /// order, when asked for with [`Trainer::track_grad_norms`]; empty otherwise,
+    /// so that the command line's loop pays nothing for it.
+    grad_norms: Vec<f64>,
 }
 
 /// Zeros for every parameter: the placeholder a checkpoint's weights replace.
@@ -349,6 +353,7 @@ impl Trainer {
             // recording one never allocates in the training loop.
             losses: Vec::with_capacity(config.steps.min(1 << 20)),
             data,
+            grad_norms: Vec::new(),
         })
     }
 
@@ -446,6 +451,47 @@ impl Trainer {
         &self.rng
     }
 
+    /// Records, from the next step on, the L2 norm of each tensor's gradient
+    /// (read with [`Trainer::grad_norms`]); off by default.
+    pub fn track_grad_norms(&mut self, on: bool) {
+        self.grad_norms = if on {
+            vec![0.0; self.state.iter().len()]
+        } else {
+            Vec::new()
+        };
+    }
+
+    /// The L2 norm of each tensor's gradient at the last step, in state-dict order
+    /// (zeros before the first tracked step); empty unless tracked.
+    pub fn grad_norms(&self) -> &[f64] {
+        &self.grad_norms
+    }
+
+    /// Generates `n` texts continuing `prefix` (ids) at `temperature`, with a fresh
+    /// generator of the run's kind seeded with `seed`: the run's own generator,
+    /// and so its checkpoint and its final samples, are left untouched.
+    ///
+    /// # Errors
+    /// If the temperature is not positive, or the prefix does not fit the model.
+    pub fn preview(
+        &mut self,
+        n: usize,
+        temperature: f64,
+        seed: u64,
+        prefix: &[usize],
+    ) -> Result<Vec<String>> {
+        let inference = self.gpt.for_inference();
+        let mut rng = RunRng::new(self.config.rng, seed);
+        let mut sampler = Sampler::default();
+        (0..n)
+            .map(|_| {
+                let ids =
+                    sampler.generate(&inference, &mut self.graph, &mut rng, temperature, prefix)?;
+                self.tokenizer.decode(ids)
+            })
+            .collect()
+    }
+
     /// Whether every step of the schedule has run.
     pub fn is_done(&self) -> bool {
         self.step >= self.config.steps
@@ -496,6 +542,18 @@ impl Trainer {
             });
         }
         self.gpt.backward(&mut self.graph, loss);
+        if !self.grad_norms.is_empty() {
+            // Before Adam, which zeroes the gradients.
+            for (norm, t) in self.grad_norms.iter_mut().zip(self.state.iter()) {
+                *norm = self
+                    .graph
+                    .grads(t.span)
+                    .iter()
+                    .map(|g| g * g)
+                    .sum::<f64>()
+                    .sqrt();
+            }
+        }
         let (params, grads) = self.graph.values_and_grads_mut(self.state.params());
         if !self.adam.step(params, grads, step, self.config.steps) {
             let value = grads
@@ -556,5 +614,42 @@ mod tests {
             "{err}"
         );
         assert!(err.to_string().contains("diverged by step 1"), "{err}");
+    }
+
+    #[test]
+    fn grad_norms_are_tracked_on_request_and_previews_leave_the_run_alone() {
+        let config = TrainConfig {
+            steps: 3,
+            ..TrainConfig::default()
+        };
+        let new =
+            || Trainer::new(Dataset::embedded(), Sizes::default(), config, u128::MAX).unwrap();
+        let (mut plain, mut tracked) = (new(), new());
+        tracked.track_grad_norms(true);
+        assert_eq!(plain.grad_norms(), &[] as &[f64]);
+        assert_eq!(tracked.grad_norms().len(), tracked.state().iter().len());
+        let a = plain.step().unwrap();
+        let b = tracked.step().unwrap();
+        assert_eq!(a.loss.to_bits(), b.loss.to_bits());
+        // The output projections start at zero, so at step 1 only they, the
+        // embeddings and lm_head have gradients; from step 2 every tensor has.
+        assert!(tracked.grad_norms()[..3].iter().all(|n| *n > 0.0));
+        plain.step().unwrap();
+        tracked.step().unwrap();
+        assert!(
+            tracked
+                .grad_norms()
+                .iter()
+                .all(|n| n.is_finite() && *n > 0.0)
+        );
+        let names = tracked.preview(3, 0.5, 7, &[]).unwrap();
+        assert_eq!(names.len(), 3);
+        assert_eq!(names, tracked.preview(3, 0.5, 7, &[]).unwrap());
+        while !plain.is_done() {
+            plain.step().unwrap();
+            tracked.step().unwrap();
+        }
+        assert_eq!(plain.checkpoint().unwrap(), tracked.checkpoint().unwrap());
+        assert_eq!(plain.sample(2).unwrap(), tracked.sample(2).unwrap());
     }
 }
