@@ -356,10 +356,13 @@ function callWhileLoading(method, path, body) {
   return value;
 }
 
-function show(state) {
+// The form shows the run's settings; with no run, the defaults, but only as the
+// page loads: a later refresh (the event stream reconnecting) must not undo what
+// the user has typed since.
+function show(state, loading = false) {
   view.presets = state.presets || {};
   if (state.settings) writeSettings(state.settings);
-  else if (state.defaults) writeSettings(state.defaults);
+  else if (loading && state.defaults) writeSettings(state.defaults);
   setStatus(state);
   view.losses = [];
   if (state.losses) addLosses(1, state.losses);
@@ -376,7 +379,7 @@ async function refresh() {
 
 function loadNow() {
   const state = callWhileLoading("GET", "/api/state");
-  show(state);
+  show(state, true);
   if (state.status === "idle") return;
   try {
     showInspection(callWhileLoading("POST", "/api/inspect", { text: $("prefix").value, top_k: Number($("topk").value) }));
