@@ -12,7 +12,9 @@
 //! - `activation` (`relu2` or `relu`), `init_std`, `zero_init_proj`,
 //!   `lr_schedule` (`cosine` or `linear`), `beta1`, `beta2` and `preset` (`v1` or
 //!   `v2`): how the model computes and how it was trained, written for every
-//!   file (the config leaves a v1 activation out).
+//!   file (the config leaves a v1 activation out);
+//! - `num_steps` (the schedule's length), `learning_rate` and `eps`: with the
+//!   above, how training continues, for `scripts/torch_twin.py train`.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -99,6 +101,9 @@ pub(crate) fn to_safetensors(checkpoint: &Checkpoint) -> anyhow::Result<Vec<u8>>
         ("beta1", train.adam.beta1.to_string()),
         ("beta2", train.adam.beta2.to_string()),
         ("preset", train.preset.name().into()),
+        ("num_steps", train.steps.to_string()),
+        ("learning_rate", train.adam.learning_rate.to_string()),
+        ("eps", train.adam.eps.to_string()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))

@@ -17,6 +17,7 @@ mod bench_memory;
 mod export;
 mod files;
 mod golden;
+mod import;
 mod inspect;
 mod inspection;
 mod limits;
@@ -58,6 +59,8 @@ enum Command {
     Sample(sample::Args),
     /// Write a checkpoint's weights as a safetensors file.
     Export(export::Args),
+    /// Turn trained safetensors weights (scripts/torch_twin.py) back into a checkpoint.
+    Import(import::Args),
     /// Show the next-character probabilities and attention weights along a prefix.
     Inspect(inspect::Args),
     /// Serve the playground: train, look inside and ask the model, in a browser.
@@ -97,6 +100,7 @@ fn main() -> std::process::ExitCode {
         }
         Command::Sample(args) => sample::run(&args),
         Command::Export(args) => export::run(&args),
+        Command::Import(args) => import::run(&args),
         Command::Inspect(args) => inspect::run(&args),
         Command::Serve(args) => serve::run(&args),
         Command::Shapes(args) => shapes::run(&args),
