@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates fixtures/parity/*.txt: reference runs of scripts/reference.py, a
 # faithful Python implementation of microgpt, with every loss printed in full
-# (repr). crates/train/tests/parity.rs replays each one with `--rng python` and
+# (repr). crates/train/tests/parity.rs replays each one exactly (as `--exact`) and
 # compares every loss bit for bit, and every sample. Not part of CI; needs python3.
 # With names as arguments (`make_parity_fixtures.sh v2_names_seed7`), only those.
 set -euo pipefail

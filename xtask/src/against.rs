@@ -20,7 +20,7 @@ const SHORT: usize = 500;
 
 pub(crate) fn run(rev: &str, rounds: usize) -> anyhow::Result<()> {
     anyhow::ensure!(rounds >= 1, "--rounds must be at least 1");
-    let root = crate::project_root();
+    let root = crate::paths::project_root();
     let this = std::env::current_exe().context("cannot find this binary")?;
     let theirs = build(&root, rev)?;
     println!("cpu: {}", cpu_model().unwrap_or_else(|| "unknown".into()));

@@ -10,7 +10,7 @@ use std::time::Instant;
 use autograd::Graph;
 use model::Gpt;
 use params::{ChaChaInit, StateDict};
-use train::{Dataset, RngKind, Sizes, TrainConfig, Trainer};
+use train::{Dataset, RngKind, Sizes, Tokenizer, TrainConfig, Trainer};
 
 /// Measure training speed, memory and scaling.
 #[derive(clap::Args)]
@@ -119,11 +119,12 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     let exact_config = TrainConfig {
         steps: args.steps.min(100),
         rng: RngKind::Python,
+        exact: true,
         ..TrainConfig::default()
     };
     let exact = measure(&data, Sizes::default(), exact_config, 1)?;
     println!(
-        "  python-exact mode (--rng python): median {:.1} µs per step",
+        "  python-exact mode (--exact): median {:.1} µs per step",
         exact.median
     );
 
@@ -176,7 +177,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
             mib(size)
         );
     }
-    if let Some(peak) = peak_rss() {
+    if let Some(peak) = crate::bench_memory::peak_rss() {
         println!(
             "\npeak resident memory: {:.1} MiB",
             peak as f64 / (1024.0 * 1024.0)
@@ -216,25 +217,20 @@ fn measure(
     })
 }
 
-/// The average tokens, graph slots and tape ops of one step, over the documents of
-/// the run (in the run's order, which needs the run's shuffle).
+/// The average tokens, graph slots and tape ops of one step, over the first
+/// `config.steps` documents in file order (not the run's shuffled order, so the
+/// figures do not change with the seed).
 fn graph_size(
     data: &Dataset,
     sizes: Sizes,
     config: TrainConfig,
 ) -> anyhow::Result<(f64, f64, f64)> {
-    let trainer = Trainer::new(
-        data.clone(),
-        sizes,
-        TrainConfig { steps: 1, ..config },
-        u128::MAX,
-    )?;
-    let tokenizer = trainer.tokenizer().clone();
+    let tokenizer = Tokenizer::of_dataset(data);
     let mode = config.mode();
     let mut graph = Graph::with_arith(mode.arith());
     let state = StateDict::new(
         &mut graph,
-        trainer.model_config(),
+        &sizes.config(tokenizer.vocab_size()),
         &mut ChaChaInit::new(config.seed),
     )?;
     let gpt = Gpt::new(&state, mode);
@@ -242,10 +238,10 @@ fn graph_size(
     let mark = graph.mark();
     let (mut tokens, mut nodes, mut ops) = (0, 0, 0);
     let docs: Vec<&str> = data.docs().take(config.steps).collect();
+    let mut seq = Vec::new();
     for doc in &docs {
-        let mut seq = vec![tokenizer.bos()];
-        seq.extend(tokenizer.encode(doc)?);
-        seq.push(tokenizer.bos());
+        seq.clear();
+        tokenizer.encode_doc_into(doc, &mut seq)?;
         gpt.loss(&mut graph, &mut cache, &seq)?;
         tokens += (seq.len() - 1).min(sizes.block_size);
         nodes += graph.len() - state.num_params();
@@ -290,12 +286,4 @@ fn median(xs: &mut [f64]) -> f64 {
     } else {
         (xs[n / 2 - 1] + xs[n / 2]) / 2.0
     }
-}
-
-/// The peak resident set size of this process, from `/proc/self/status`.
-pub(crate) fn peak_rss() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
 }

@@ -39,12 +39,13 @@ fn run_on(path: &std::path::Path) -> anyhow::Result<u64> {
         trainer.step()?;
     }
     drop(trainer);
-    crate::bench::peak_rss().ok_or_else(|| anyhow::anyhow!("no /proc/self/status to read"))
+    peak_rss().ok_or_else(|| anyhow::anyhow!("no /proc/self/status to read"))
 }
 
 /// Writes names to `path` until it holds at least `bytes`; returns its size.
 fn write_names(path: &std::path::Path, bytes: u64) -> anyhow::Result<u64> {
-    let names: Vec<&str> = train::EMBEDDED_NAMES.split_whitespace().collect();
+    let embedded = train::Dataset::embedded();
+    let names: Vec<&str> = embedded.docs().collect();
     let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
     let (mut written, mut state) = (0u64, 0x2545_f491_4f6c_dd1d_u64);
     while written < bytes {
@@ -58,4 +59,12 @@ fn write_names(path: &std::path::Path, bytes: u64) -> anyhow::Result<u64> {
     }
     out.flush()?;
     Ok(written)
+}
+
+/// The peak resident set size of this process, from `/proc/self/status`.
+pub(crate) fn peak_rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }

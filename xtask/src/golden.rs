@@ -46,7 +46,7 @@ fn goldens() -> [Golden; 2] {
 }
 
 fn fixture(name: &str) -> PathBuf {
-    crate::project_root().join("fixtures").join(name)
+    crate::paths::project_root().join("fixtures").join(name)
 }
 
 pub(crate) fn run(args: &Args) -> anyhow::Result<()> {

@@ -25,7 +25,8 @@ pub(crate) fn available_memory() -> u128 {
     train::available_memory().unwrap_or(u128::MAX)
 }
 
-/// `err`, with what to do about it where the command line can help.
+/// `err`, with what to do about it where the limits can help; the rest of the
+/// advice is [`crate::report::advise`]'s, which calls this.
 pub(crate) fn advise(err: Error) -> anyhow::Error {
     match &err {
         Error::TooLarge {

@@ -24,8 +24,10 @@ mod limits;
 mod load;
 mod metrics;
 mod parity;
+mod paths;
 mod pipe;
 mod plot;
+mod report;
 mod resume;
 mod sample;
 mod serve;
@@ -33,9 +35,8 @@ mod shapes;
 mod signals;
 mod sizes;
 mod train;
+mod train_args;
 mod usage;
-
-use std::path::PathBuf;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
@@ -53,7 +54,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Train the model on the embedded names (or --data FILE), then sample names.
-    Train(Box<train::Args>),
+    Train(Box<train_args::Args>),
     /// Generate names from a checkpoint, optionally continuing a --prefix.
     Sample(sample::Args),
     /// Write a checkpoint's weights as a safetensors file.
@@ -70,7 +71,7 @@ enum Command {
     Golden(golden::Args),
     /// Measure training speed, memory and scaling (in a release build).
     Bench(bench::Args),
-    /// Compare `train --rng python` (v1 and v2) with the reference programs' output in ../shared.
+    /// Compare `train --exact` (v1 and v2) with the reference programs' output in ../shared.
     Parity(parity::Args),
 }
 
@@ -83,7 +84,7 @@ fn main() -> std::process::ExitCode {
         Command::Train(mut args) => {
             // A resumed run must tell the flags given from the defaults.
             if let Some((_, sub)) = matches.subcommand() {
-                args.given = train::given_flags(sub);
+                args.given = train_args::given_flags(sub);
             }
             match train::run(&args) {
                 // Stopped by a signal, and saved: the shell's code for that signal.
@@ -114,31 +115,8 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::from(pipe::CLOSED_EXIT_CODE)
         }
         Err(err) => {
-            eprintln!("error: {}", one_line(&err));
+            eprintln!("error: {}", report::one_line(&err));
             std::process::ExitCode::FAILURE
         }
     }
-}
-
-/// The error and its causes, `: `-separated, like `{err:#}`, but each cause only
-/// once: the library errors already say their cause in their own message.
-pub(crate) fn one_line(err: &anyhow::Error) -> String {
-    let mut line = String::new();
-    for cause in err.chain().map(ToString::to_string) {
-        if !line.contains(&cause) {
-            if !line.is_empty() {
-                line.push_str(": ");
-            }
-            line.push_str(&cause);
-        }
-    }
-    line
-}
-
-/// The repository root: the parent of this crate's folder.
-pub(crate) fn project_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask lives in the root")
-        .to_path_buf()
 }

@@ -1,6 +1,6 @@
 //! `cargo xtask parity`: the reference programs' complete output, reproduced.
 //!
-//! Runs `cargo xtask train --rng python --seed 42 --data ../shared/data/names.txt`
+//! Runs `cargo xtask train --exact --seed 42 --data ../shared/data/names.txt`
 //! in-process, once per published version (`--preset v1`, then `--preset v2`), and
 //! compares what it prints, byte for byte, with
 //! `../shared/reference/microgpt_default_seed42.txt` (v1) and
@@ -32,12 +32,12 @@ pub(crate) struct Args {
 #[derive(Parser)]
 struct Train {
     #[command(flatten)]
-    args: crate::train::Args,
+    args: crate::train_args::Args,
 }
 
 /// `../shared`, beside the repository.
 pub(crate) fn shared() -> PathBuf {
-    crate::project_root().join("../shared")
+    crate::paths::project_root().join("../shared")
 }
 
 pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
@@ -70,7 +70,7 @@ fn check(preset: &str, reference: &Path, data: &Path) -> anyhow::Result<()> {
         .with_context(|| format!("reading the reference output {}", reference.display()))?;
     let data = data.to_str().context("the data path is not UTF-8")?;
     let argv = [
-        "train", "--preset", preset, "--rng", "python", "--seed", "42", "--data", data,
+        "train", "--preset", preset, "--exact", "--seed", "42", "--data", data,
     ];
     let train = Train::try_parse_from(argv)?;
     let mut out = Vec::new();

@@ -4,9 +4,10 @@
 use std::path::Path;
 
 use anyhow::{Context, bail};
-use train::{Checkpoint, Dataset, RngKind, Trainer};
+use train::{Checkpoint, Dataset, Sizes, Trainer};
 
-use crate::train::Args;
+use crate::report::advise;
+use crate::train_args::Args;
 
 /// Loads the checkpoint, checks the flags against it, finds its data, and
 /// restores the run.
@@ -21,7 +22,7 @@ pub(crate) fn start(args: &Args, path: &Path) -> anyhow::Result<Trainer> {
         checkpoint.train.samples = args.samples;
     }
     let dataset = match &args.data {
-        Some(data) => crate::train::load_data(data, args)?,
+        Some(data) => crate::load::data(data, args, checkpoint.train.exact)?,
         None => saved_data(&checkpoint, args)?,
     };
     note!("data: {} ({} documents)", dataset.name, dataset.len());
@@ -32,7 +33,7 @@ pub(crate) fn start(args: &Args, path: &Path) -> anyhow::Result<Trainer> {
         checkpoint.train.steps
     );
     let memory = crate::limits::available_memory();
-    Trainer::resume(dataset, &checkpoint, memory, args.force).map_err(crate::limits::advise)
+    Trainer::resume(dataset, &checkpoint, memory, args.force).map_err(|err| advise(err, true))
 }
 
 /// The data the checkpoint names: the embedded names, or the file it was read from.
@@ -44,20 +45,16 @@ fn saved_data(checkpoint: &Checkpoint, args: &Args) -> anyhow::Result<Dataset> {
     }
     // An input too, found only now: no output may replace it.
     let inputs = [("--resume's data", Path::new(name))];
-    crate::files::check_distinct(&inputs, &crate::train::outputs(args), None)?;
-    crate::train::load_data(Path::new(name), args).with_context(|| {
+    crate::files::check_distinct(&inputs, &args.outputs(), None)?;
+    crate::load::data(Path::new(name), args, checkpoint.train.exact).with_context(|| {
         format!("the checkpoint was trained on {name}; pass --data FILE with that data")
     })
 }
 
 /// Refuses flags given on the command line whose values differ from the run's.
 fn check_flags(args: &Args, c: &Checkpoint, path: &Path) -> anyhow::Result<()> {
-    let rng = |kind| match kind {
-        RngKind::ChaCha => "chacha",
-        RngKind::Python => "python",
-    };
     let given = args.train_config();
-    let (m, s) = (&c.model, &args.sizes.sizes());
+    let (m, s) = (Sizes::of(&c.model), args.sizes.sizes());
     let (ga, ca) = (&given.adam, &c.train.adam);
     let flags: [(&str, String, String); 15] = [
         (
@@ -72,7 +69,7 @@ fn check_flags(args: &Args, c: &Checkpoint, path: &Path) -> anyhow::Result<()> {
             given.adam.learning_rate.to_string(),
             c.train.adam.learning_rate.to_string(),
         ),
-        ("rng", rng(given.rng).into(), rng(c.train.rng).into()),
+        ("rng", given.rng.to_string(), c.train.rng.to_string()),
         ("beta1", ga.beta1.to_string(), ca.beta1.to_string()),
         ("beta2", ga.beta2.to_string(), ca.beta2.to_string()),
         (
@@ -104,13 +101,17 @@ fn check_flags(args: &Args, c: &Checkpoint, path: &Path) -> anyhow::Result<()> {
             m.block_size.to_string(),
         ),
     ];
-    let conflicts: Vec<String> = flags
+    let mut conflicts: Vec<String> = flags
         .iter()
         .filter(|(id, value, saved)| args.given(id) && value != saved)
         .map(|(id, value, saved)| {
             format!("--{} {value} (the run has {saved})", id.replace('_', "-"))
         })
         .collect();
+    // A switch: given means on, and only a run in the fast arithmetic contradicts it.
+    if args.given("exact") && !c.train.exact {
+        conflicts.push("--exact (the run uses the fast arithmetic)".into());
+    }
     if !conflicts.is_empty() {
         bail!(
             "cannot resume {} with {}: a resumed run keeps its settings; drop {} to continue it, or start a new run without --resume",

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use anyhow::bail;
 use train::Inference;
 
+use crate::report::advise;
+
 /// Generate names from a checkpoint (written by `cargo xtask train --save FILE`).
 ///
 /// Without --seed the checkpoint's own generator goes on where the run left it, so
@@ -44,7 +46,7 @@ pub(crate) fn execute(args: &Args, out: &mut dyn Write) -> anyhow::Result<()> {
     let path = &args.checkpoint;
     let checkpoint = crate::load::checkpoint(path, "cannot sample from", args.limit)?;
     let temperature = args.temperature.unwrap_or(checkpoint.train.temperature);
-    train::check_temperature(temperature)?;
+    train::check_temperature(temperature).map_err(|err| advise(err, false))?;
     let n = args.samples.unwrap_or(checkpoint.train.samples);
 
     let mut inference = Inference::from_checkpoint(&checkpoint)?;
@@ -70,7 +72,8 @@ pub(crate) fn execute(args: &Args, out: &mut dyn Write) -> anyhow::Result<()> {
     );
     let names = (0..n)
         .map(|_| inference.generate(temperature, &prefix))
-        .collect::<train::Result<Vec<_>>>()?;
+        .collect::<train::Result<Vec<_>>>()
+        .map_err(|err| advise(err, false))?;
     for (i, name) in names.iter().enumerate() {
         writeln!(out, "sample {:2}: {name}", i + 1)?;
     }

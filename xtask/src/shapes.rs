@@ -15,7 +15,7 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
-    let config = args.sizes.config(args.vocab_size);
+    let config = args.sizes.sizes().config(args.vocab_size);
     config.validate()?;
     config.check_memory(u128::MAX)?;
     print!("{}", Shapes::of(&config).to_json());

@@ -1,8 +1,8 @@
 //! The model flags shared by `train` and `shapes`: the preset, the sizes and the
 //! activation, each flag overriding the preset.
 
-use params::{Activation, ModelConfig};
-use train::Preset;
+use params::Activation;
+use train::{Preset, Sizes};
 
 /// `--preset`, `--n-embd`, `--n-head`, `--n-layer`, `--block-size`, `--activation`.
 #[derive(clap::Args, Clone, Debug)]
@@ -14,13 +14,13 @@ pub(crate) struct SizeArgs {
     #[arg(long, value_enum, default_value_t = PresetArg::V1)]
     pub(crate) preset: PresetArg,
     /// Embedding width, C.
-    #[arg(long, default_value_t = 16, value_name = "N")]
+    #[arg(long, default_value_t = Sizes::default().n_embd, value_name = "N")]
     pub(crate) n_embd: usize,
     /// Attention heads; must divide --n-embd.
-    #[arg(long, default_value_t = 4, value_name = "N")]
+    #[arg(long, default_value_t = Sizes::default().n_head, value_name = "N")]
     pub(crate) n_head: usize,
     /// Transformer blocks.
-    #[arg(long, default_value_t = 1, value_name = "N")]
+    #[arg(long, default_value_t = Sizes::default().n_layer, value_name = "N")]
     pub(crate) n_layer: usize,
     /// Context length, in tokens [default: 8, or 16 with --preset v2].
     #[arg(long, value_name = "N")]
@@ -73,15 +73,10 @@ impl SizeArgs {
         self.preset.into()
     }
 
-    /// The model config for a vocabulary of `vocab_size` tokens.
-    pub(crate) fn config(&self, vocab_size: usize) -> ModelConfig {
-        self.sizes().config(vocab_size)
-    }
-
     /// The sizes for the trainer: the preset's, with the flags given.
-    pub(crate) fn sizes(&self) -> train::Sizes {
+    pub(crate) fn sizes(&self) -> Sizes {
         let preset = self.preset().sizes();
-        train::Sizes {
+        Sizes {
             n_embd: self.n_embd,
             n_head: self.n_head,
             n_layer: self.n_layer,

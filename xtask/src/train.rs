@@ -5,182 +5,20 @@
 //! current step and saves.
 
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use clap::parser::ValueSource;
 use indicatif::{ProgressBar, ProgressState, ProgressStyle};
-use params::InitStd;
-use train::{AdamConfig, Dataset, LrSchedule, ReadOptions, RngKind, TrainConfig, Trainer};
+use train::{Dataset, Trainer};
 
 use crate::files::{self, Lock, distinct::Flagged};
 use crate::metrics::Metrics;
 use crate::pipe::PipeOut;
+use crate::report::{advise, one_line};
+use crate::resume;
 use crate::signals::{Signal, Stop};
-use crate::sizes::SizeArgs;
-
-/// Train the model, then sample from it.
-///
-/// Standard output carries exactly what the reference program prints, so runs can
-/// be compared with `diff`. On a terminal a progress bar stands in for the step
-/// lines; redirect standard output to get them all.
-#[derive(clap::Args)]
-pub(crate) struct Args {
-    /// Train on this file, one document per line [default: the embedded names, or
-    /// with --resume the checkpoint's data].
-    #[arg(long, value_name = "FILE")]
-    pub(crate) data: Option<PathBuf>,
-    /// Training steps, one document each [default: 500, or 1000 with --preset v2].
-    #[arg(long, value_name = "N")]
-    pub(crate) steps: Option<usize>,
-    /// Seed of the shuffle, the initial weights and sampling.
-    #[arg(long, default_value_t = 42, value_name = "S", allow_hyphen_values = true, value_parser = crate::usage::parse_seed)]
-    pub(crate) seed: u64,
-    #[command(flatten)]
-    pub(crate) sizes: SizeArgs,
-    /// Peak learning rate of Adam (decayed to 0 by --lr-schedule).
-    // Hyphen values, so that `-1` and `-inf` reach the check that explains them.
-    #[arg(
-        long,
-        default_value_t = 0.01,
-        value_name = "F",
-        allow_hyphen_values = true
-    )]
-    pub(crate) lr: f64,
-    /// The learning rate's decay: `cosine` (v1) or `linear` (v2) [default: the
-    /// preset's].
-    #[arg(long, value_enum)]
-    pub(crate) lr_schedule: Option<Schedule>,
-    /// Adam's first-moment decay [default: 0.9, or 0.85 with --preset v2].
-    #[arg(long, value_name = "F", allow_hyphen_values = true)]
-    pub(crate) beta1: Option<f64>,
-    /// Adam's second-moment decay [default: 0.95, or 0.99 with --preset v2].
-    #[arg(long, value_name = "F", allow_hyphen_values = true)]
-    pub(crate) beta2: Option<f64>,
-    /// The std of every matrix's initial Gaussian [default: 0.02, or 0.08 with
-    /// --preset v2].
-    #[arg(long, value_name = "F", allow_hyphen_values = true)]
-    pub(crate) init_std: Option<f64>,
-    /// Whether attn_wo and mlp_fc2 start at zero [default: true, or false with
-    /// --preset v2].
-    #[arg(long, value_name = "BOOL")]
-    pub(crate) zero_init_proj: Option<bool>,
-    /// Sampling temperature.
-    #[arg(
-        long,
-        default_value_t = 0.5,
-        value_name = "F",
-        allow_hyphen_values = true
-    )]
-    pub(crate) temperature: f64,
-    /// Names to generate after training.
-    #[arg(long, default_value_t = 20, value_name = "N")]
-    pub(crate) samples: usize,
-    /// Random generator: `chacha` (fast), or `python` to reproduce the reference
-    /// program's output exactly.
-    #[arg(long, value_enum, default_value_t = Rng::Chacha)]
-    pub(crate) rng: Rng,
-    /// Write a checkpoint to FILE when training stops (atomically).
-    #[arg(long, value_name = "FILE")]
-    pub(crate) save: Option<PathBuf>,
-    /// Also write the checkpoint every N steps.
-    #[arg(long, value_name = "N", requires = "save")]
-    pub(crate) save_every: Option<usize>,
-    /// Stop after step K of the --steps schedule (and save, with --save).
-    #[arg(long, value_name = "K")]
-    pub(crate) stop_at: Option<usize>,
-    /// Continue the run saved in FILE, with its settings; --temperature and
-    /// --samples may change, other settings must match it.
-    #[arg(long, value_name = "FILE")]
-    pub(crate) resume: Option<PathBuf>,
-    /// With --resume: continue on other data, if its vocabulary is the same.
-    #[arg(long, requires = "resume")]
-    pub(crate) force: bool,
-    /// Draw the loss curve into FILE (SVG).
-    #[arg(long, value_name = "FILE")]
-    pub(crate) plot: Option<PathBuf>,
-    /// Write one JSON line per step to FILE: step, loss, lr, elapsed_s.
-    #[arg(long, value_name = "FILE")]
-    pub(crate) metrics: Option<PathBuf>,
-    #[command(flatten)]
-    pub(crate) limit: crate::limits::InputLimit,
-    /// The flags given on the command line (clap ids), as opposed to defaults.
-    #[arg(skip)]
-    pub(crate) given: Vec<String>,
-}
-
-/// `--rng`.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Rng {
-    /// ChaCha20 streams, with the fast engine.
-    Chacha,
-    /// CPython's Mersenne Twister, with the reference's exact arithmetic.
-    Python,
-}
-
-/// `--lr-schedule`.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Schedule {
-    /// lr * 0.5 * (1 + cos(pi * step / steps)).
-    Cosine,
-    /// lr * (1 - step / steps).
-    Linear,
-}
-
-impl From<Schedule> for LrSchedule {
-    fn from(s: Schedule) -> LrSchedule {
-        match s {
-            Schedule::Cosine => LrSchedule::Cosine,
-            Schedule::Linear => LrSchedule::Linear,
-        }
-    }
-}
-
-impl Args {
-    /// The run's settings: the preset's, with the flags given.
-    pub(crate) fn train_config(&self) -> TrainConfig {
-        let preset = self.sizes.preset().train_config();
-        TrainConfig {
-            steps: self.steps.unwrap_or(preset.steps),
-            adam: AdamConfig {
-                learning_rate: self.lr,
-                beta1: self.beta1.unwrap_or(preset.adam.beta1),
-                beta2: self.beta2.unwrap_or(preset.adam.beta2),
-                schedule: self
-                    .lr_schedule
-                    .map_or(preset.adam.schedule, LrSchedule::from),
-                ..preset.adam
-            },
-            seed: self.seed,
-            temperature: self.temperature,
-            samples: self.samples,
-            rng: match self.rng {
-                Rng::Chacha => RngKind::ChaCha,
-                Rng::Python => RngKind::Python,
-            },
-            init: InitStd {
-                std: self.init_std.unwrap_or(preset.init.std),
-                zero_init_proj: self.zero_init_proj.unwrap_or(preset.init.zero_init_proj),
-            },
-            preset: preset.preset,
-        }
-    }
-
-    /// Whether `--id` was given on the command line.
-    pub(crate) fn given(&self, id: &str) -> bool {
-        self.given.iter().any(|g| g == id)
-    }
-}
-
-/// The ids of the arguments of `matches` given on the command line.
-pub(crate) fn given_flags(matches: &clap::ArgMatches) -> Vec<String> {
-    matches
-        .ids()
-        .filter(|id| matches.value_source(id.as_str()) == Some(ValueSource::CommandLine))
-        .map(|id| id.as_str().to_string())
-        .collect()
-}
+use crate::train_args::Args;
 
 /// How a run that did not fail ended.
 #[derive(Debug, PartialEq, Eq)]
@@ -217,8 +55,8 @@ pub(crate) fn execute(
     let mut inputs: Vec<Flagged<'_>> = Vec::new();
     inputs.extend(args.data.as_deref().map(|p| ("--data", p)));
     inputs.extend(args.resume.as_deref().map(|p| ("--resume", p)));
-    files::check_distinct(&inputs, &outputs(args), Some(("--resume", "--save")))?;
-    for (_, path) in outputs(args) {
+    files::check_distinct(&inputs, &args.outputs(), Some(("--resume", "--save")))?;
+    for (_, path) in args.outputs() {
         files::check_writable(path)?;
     }
     // Held until the run ends: no other run may save to this checkpoint meanwhile.
@@ -227,7 +65,7 @@ pub(crate) fn execute(
     let out = &mut out;
     let mut trainer = match &args.resume {
         None => start(args)?,
-        Some(path) => crate::resume::start(args, path)?,
+        Some(path) => resume::start(args, path)?,
     };
     let config = *trainer.config();
     let stop_at = stop_at(args, &trainer)?;
@@ -251,7 +89,7 @@ pub(crate) fn execute(
     while trainer.steps_done() < stop_at && !stop.requested() && !out.closed() {
         let r = trainer
             .step()
-            .map_err(|err| failed(err.into(), args, saved))?;
+            .map_err(|err| failed(advise(err, args.resume.is_some()), args, saved))?;
         match &bar {
             Some(bar) => {
                 bar.set_message(format!("loss {:.4}", r.loss));
@@ -272,7 +110,7 @@ pub(crate) fn execute(
             && r.step % every == 0
             && r.step < stop_at
         {
-            save(&trainer, path).map_err(|err| failed(err, args, saved))?;
+            save(&trainer, path, args.resume.is_some()).map_err(|err| failed(err, args, saved))?;
             saved = Some(r.step);
         }
     }
@@ -298,7 +136,7 @@ pub(crate) fn execute(
     }
     // The checkpoint, then the plot, are on disk before any sampling starts.
     if let Some(path) = &args.save {
-        save(&trainer, path).map_err(|err| failed(err, args, saved))?;
+        save(&trainer, path, args.resume.is_some()).map_err(|err| failed(err, args, saved))?;
         note!(
             "checkpoint: {} (step {} of {})",
             path.display(),
@@ -338,7 +176,10 @@ pub(crate) fn execute(
     }
 
     writeln!(out, "\n{}", config.preset.inference_header())?;
-    for (i, name) in trainer.sample(config.samples)?.iter().enumerate() {
+    let names = trainer
+        .sample(config.samples)
+        .map_err(|err| advise(err, false))?;
+    for (i, name) in names.iter().enumerate() {
         if out.closed() {
             return Ok(Finished::OutputClosed);
         }
@@ -351,18 +192,6 @@ pub(crate) fn execute(
     })
 }
 
-/// The output paths of the run, with their flags.
-pub(crate) fn outputs(args: &Args) -> Vec<Flagged<'_>> {
-    [
-        ("--save", &args.save),
-        ("--plot", &args.plot),
-        ("--metrics", &args.metrics),
-    ]
-    .into_iter()
-    .filter_map(|(flag, path)| path.as_deref().map(|p| (flag, p)))
-    .collect()
-}
-
 /// `err`, which ended the run, with what became of `--save`: the last checkpoint
 /// this run wrote (at step `saved`) is kept as it was.
 fn failed(err: anyhow::Error, args: &Args, saved: Option<usize>) -> anyhow::Error {
@@ -373,74 +202,24 @@ fn failed(err: anyhow::Error, args: &Args, saved: Option<usize>) -> anyhow::Erro
         Some(step) => format!("{} keeps step {step}", path.display()),
         None => format!("nothing was saved to {}", path.display()),
     };
-    let line = format!("{}; {kept}", crate::one_line(&err));
+    let line = format!("{}; {kept}", one_line(&err));
     err.context(line)
 }
 
 /// A new run from the flags.
 fn start(args: &Args) -> anyhow::Result<Trainer> {
     let config = args.train_config();
-    config.validate()?;
+    config.validate().map_err(|err| advise(err, false))?;
     // The sizes too, before the data is read: its vocabulary is not needed to
     // tell that `--n-head 3` cannot divide `--n-embd 16`.
-    args.sizes.config(2).validate()?;
+    args.sizes.sizes().config(2).validate()?;
     let dataset = match &args.data {
-        Some(path) => load_data(path, args)?,
+        Some(path) => crate::load::data(path, args, config.exact)?,
         None => Dataset::embedded(),
     };
     note!("data: {} ({} documents)", dataset.name, dataset.len());
     let memory = crate::limits::available_memory();
-    Trainer::new(dataset, args.sizes.sizes(), config, memory).map_err(crate::limits::advise)
-}
-
-/// Reads a data file for the run, within `--max-input-mb` and the memory left,
-/// and says what it found worth knowing: a byte-order mark, control characters.
-pub(crate) fn load_data(path: &Path, args: &Args) -> anyhow::Result<Dataset> {
-    if path.as_os_str() == "-" {
-        bail!(
-            "--data -: reading standard input is not supported (a run may need its data again to resume); give the path of a file"
-        );
-    }
-    let exact = args.rng == Rng::Python;
-    let options = ReadOptions {
-        max_bytes: args.limit.bytes(),
-        memory_limit: crate::limits::available_memory(),
-        keep_bom: exact,
-    };
-    let dataset = Dataset::load_with(path, &options).map_err(crate::limits::advise)?;
-    let notes = &dataset.notes;
-    match notes.bom {
-        Some(false) => note!(
-            "note: {} starts with a byte-order mark (U+FEFF); it is dropped, not read as a character",
-            dataset.name
-        ),
-        Some(true) => note!(
-            "note: {} starts with a byte-order mark (U+FEFF); --rng python keeps it as a character of the first document, as the reference does",
-            dataset.name
-        ),
-        None => {}
-    }
-    if notes.control_count > 0 {
-        let listed: Vec<String> = notes
-            .control
-            .iter()
-            .map(|(line, ch)| format!("{ch:?} on line {line}"))
-            .collect();
-        let more = notes.control_count - notes.control.len();
-        let more = if more > 0 {
-            format!(", and {more} more")
-        } else {
-            String::new()
-        };
-        note!(
-            "note: {} holds {} control character{} inside documents, which become characters of the vocabulary: {}{more}",
-            dataset.name,
-            notes.control_count,
-            if notes.control_count == 1 { "" } else { "s" },
-            listed.join(", ")
-        );
-    }
-    Ok(dataset)
+    Trainer::new(dataset, args.sizes.sizes(), config, memory).map_err(|err| advise(err, false))
 }
 
 /// The step to stop after: `--stop-at`, checked, or the end of the schedule.
@@ -463,18 +242,23 @@ fn stop_at(args: &Args, trainer: &Trainer) -> anyhow::Result<usize> {
     Ok(k)
 }
 
-fn save(trainer: &Trainer, path: &Path) -> anyhow::Result<()> {
+/// Saves the run; `resumed` says which advice fits a divergence found on the way.
+fn save(trainer: &Trainer, path: &Path, resumed: bool) -> anyhow::Result<()> {
     let context = || format!("saving the checkpoint at step {}", trainer.steps_done());
-    let checkpoint = trainer.checkpoint().with_context(context)?;
+    let checkpoint = trainer
+        .checkpoint()
+        .map_err(|err| advise(err, resumed))
+        .with_context(context)?;
     files::write_atomic(path, checkpoint.to_json().as_bytes()).with_context(context)
 }
 
 /// The plot's title: the run's settings.
 fn title(trainer: &Trainer) -> String {
     let (m, c) = (trainer.model_config(), trainer.config());
-    let rng = match c.rng {
-        RngKind::ChaCha => "chacha",
-        RngKind::Python => "python",
+    let rng = if c.exact {
+        format!("{}, exact", c.rng)
+    } else {
+        c.rng.to_string()
     };
     // v1's title is the one it always had; other versions are named.
     let version = match c.preset {

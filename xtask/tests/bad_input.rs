@@ -42,9 +42,9 @@ const fn perm_case(args: &'static str, says: &'static [&'static str]) -> Case {
     }
 }
 
-const LR: &[&str] = &["invalid learning rate", "not a positive finite number"];
+const LR: &[&str] = &["invalid --lr", "not a positive finite number"];
 const TEMPERATURE: &[&str] = &[
-    "invalid temperature",
+    "invalid --temperature",
     "not a positive finite number of at least 0.001",
 ];
 
@@ -125,7 +125,7 @@ const CASES: &[Case] = &[
     case(
         "train --steps 0",
         1,
-        &["invalid steps", "at least one step"],
+        &["invalid --steps", "at least one step"],
     ),
     case("train --lr -1", 1, LR),
     case("train --lr nan", 1, LR),
@@ -140,17 +140,17 @@ const CASES: &[Case] = &[
     case(
         "train --temperature 1e-320",
         1,
-        &["invalid temperature", "at least 0.001"],
+        &["invalid --temperature", "at least 0.001"],
     ),
     case(
         "sample --checkpoint c.json --temperature 1e-320",
         1,
-        &["invalid temperature", "at least 0.001"],
+        &["invalid --temperature", "at least 0.001"],
     ),
     case(
         "train --resume c.json --temperature 1e-4",
         1,
-        &["invalid temperature", "at least 0.001"],
+        &["invalid --temperature", "at least 0.001"],
     ),
     case(
         "train --seed -1",

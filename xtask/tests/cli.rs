@@ -7,13 +7,19 @@ use std::fs;
 use train::Checkpoint;
 
 mod common;
-use common::{fails, metric_losses, ok, scratch, xtask};
+use common::{diverged_step, fails, metric_losses, ok, scratch, xtask};
 
 #[test]
 fn stop_save_and_resume_print_the_uninterrupted_run() {
     let dir = scratch("cli", "resume");
-    for rng in ["chacha", "python"] {
-        let run = format!("train --rng {rng} --steps 60 --samples 8 --seed 5");
+    // Either generator, in either arithmetic.
+    for rng in [
+        "--rng chacha",
+        "--rng python",
+        "--exact",
+        "--exact --rng chacha",
+    ] {
+        let run = format!("train {rng} --steps 60 --samples 8 --seed 5");
         let whole = ok(&dir, &format!("{run} --metrics whole.jsonl"));
         let first = ok(
             &dir,
@@ -55,7 +61,9 @@ fn metrics_lines_hold_step_loss_lr_and_time() {
         assert_eq!(row.as_object().unwrap().len(), 4, "{row}");
         assert_eq!(row["step"], i + 1);
         let lr = row["lr"].as_f64().unwrap();
-        assert_eq!(lr.to_bits(), train::cosine_lr(0.02, i, 12).to_bits());
+        // The cosine schedule, written out: lr * 0.5 * (1 + cos(pi * step / steps)).
+        let cosine = 0.02 * 0.5 * (1.0 + (std::f64::consts::PI * i as f64 / 12.0).cos());
+        assert_eq!(lr.to_bits(), cosine.to_bits());
         let loss = row["loss"].as_f64().unwrap();
         let line = format!("step {:4} /   12 | loss {loss:.4}", i + 1);
         assert!(out.contains(&line), "{line} is not in the output");
@@ -74,12 +82,7 @@ fn a_failed_run_keeps_its_last_checkpoint() {
         &dir,
         "train --steps 50 --lr 10 --save-every 1 --save c.json",
     );
-    let step: usize = err
-        .split("diverged at step ")
-        .nth(1)
-        .and_then(|s| s.split(':').next())
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("{err}"));
+    let step = diverged_step(&err);
     assert!(step >= 2, "{err}");
     let c = Checkpoint::load(&dir.join("c.json")).unwrap();
     assert_eq!(c.step, step - 1, "the last good step is saved");
@@ -135,7 +138,8 @@ fn sample_continues_the_run_or_a_prefix_and_refuses_bad_input() {
     );
     let err = fails(&dir, "sample --checkpoint c.json --prefix abcdefgh");
     assert!(
-        err.contains("block_size") && err.contains("8 characters"),
+        err.contains("--prefix \"abcdefgh\": a prefix of 8 characters leaves no room")
+            && err.contains("(block_size) holds BOS and at most 7 more"),
         "{err}"
     );
     let err = fails(&dir, "sample --checkpoint missing.json");
@@ -201,6 +205,11 @@ fn conflicting_resumes_are_refused_saying_what_differs() {
             && err.contains("--n-head 2 (the run has 4)"),
         "{err}"
     );
+    let err = fails(&dir, "train --resume c.json --exact");
+    assert!(
+        err.contains("--exact (the run uses the fast arithmetic)"),
+        "{err}"
+    );
     // Flags equal to the run's are no conflict.
     ok(
         &dir,
@@ -214,7 +223,8 @@ fn conflicting_resumes_are_refused_saying_what_differs() {
 
     // Other data: refused, naming both fingerprints; with --force, accepted when
     // the vocabulary is the same.
-    let mut names: Vec<&str> = train::EMBEDDED_NAMES.lines().collect();
+    let embedded = train::Dataset::embedded();
+    let mut names: Vec<&str> = embedded.docs().collect();
     names.reverse();
     fs::write(dir.join("reversed.txt"), names.join("\n")).unwrap();
     fs::write(dir.join("few.txt"), "anna\nbob\n").unwrap();
@@ -268,6 +278,30 @@ fn plot_draws_the_whole_run_into_an_svg() {
 }
 
 #[test]
+fn exact_is_one_switch_in_the_help_and_in_the_checkpoint() {
+    let dir = scratch("cli", "exact");
+    let help = ok(&dir, "train --help");
+    assert!(help.contains("--exact"), "{help}");
+    assert!(help.contains("--rng <RNG>"), "{help}");
+    // --exact alone takes the reference's generator; --rng alone the fast arithmetic.
+    for (flags, rng, exact) in [
+        ("--exact", "python", true),
+        ("--rng python", "python", false),
+        ("--exact --rng chacha", "chacha", true),
+        ("", "chacha", false),
+    ] {
+        ok(&dir, &format!("train {flags} --steps 3 --save c.json"));
+        let c = Checkpoint::load(&dir.join("c.json")).unwrap();
+        assert_eq!(
+            (c.train.rng.to_string().as_str(), c.train.exact),
+            (rng, exact),
+            "{flags}"
+        );
+    }
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn a_bom_is_dropped_with_a_note_and_control_characters_are_named() {
     let dir = scratch("cli", "text");
     fs::write(dir.join("bom.txt"), "\u{feff}ann\nbob\n").unwrap();
@@ -285,12 +319,9 @@ fn a_bom_is_dropped_with_a_note_and_control_characters_are_named() {
             .contains("vocab size: 5")
     );
     // The reference mode keeps it, and says so.
-    let out = xtask(
-        &dir,
-        "train --data bom.txt --steps 2 --samples 1 --rng python",
-    );
+    let out = xtask(&dir, "train --data bom.txt --steps 2 --samples 1 --exact");
     let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(stderr.contains("--rng python keeps it"), "{stderr}");
+    assert!(stderr.contains("an exact run keeps it"), "{stderr}");
     assert!(
         String::from_utf8(out.stdout)
             .unwrap()

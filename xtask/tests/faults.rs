@@ -9,7 +9,7 @@ use std::process::Command;
 use train::Checkpoint;
 
 mod common;
-use common::{entries, fails, ok, scratch};
+use common::{diverged_step, entries, fails, ok, scratch};
 
 /// Every number a checkpoint holds that training computes.
 fn all_finite(c: &Checkpoint) -> bool {
@@ -19,15 +19,6 @@ fn all_finite(c: &Checkpoint) -> bool {
         .flat_map(|t| &t.values)
         .chain(&c.losses)
         .all(|v| v.is_finite())
-}
-
-/// The step in "diverged at step N:".
-fn diverged_step(err: &str) -> usize {
-    err.split("diverged at step ")
-        .nth(1)
-        .and_then(|s| s.split(':').next())
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("no step in {err}"))
 }
 
 #[test]
@@ -64,6 +55,20 @@ fn a_diverging_run_keeps_its_last_good_checkpoint() {
         "{err}"
     );
     assert_eq!(fs::read(dir.join("good.json")).unwrap(), before);
+
+    // Resumed, the same run diverges at the same step, and --lr cannot change: the
+    // advice is a new run. (Step 1 is always finite: no update has happened yet.)
+    ok(
+        &dir,
+        "train --steps 50 --lr 1e6 --stop-at 1 --save early.json",
+    );
+    let err = fails(&dir, "train --resume early.json");
+    assert_eq!(diverged_step(&err), step, "{err}");
+    assert!(
+        err.contains("start a new run (without --resume) with a smaller --lr")
+            && !err.contains("try a smaller"),
+        "{err}"
+    );
     fs::remove_dir_all(&dir).unwrap();
 }
 

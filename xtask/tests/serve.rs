@@ -184,7 +184,7 @@ fn a_v2_run_and_an_exact_run_match_the_command_line() {
         ),
         (
             json!({"exact": true, "steps": 5, "sample_every": 0}),
-            "--rng python --steps 5",
+            "--exact --steps 5",
         ),
     ] {
         server.post_json("/api/train", &settings);

@@ -13,10 +13,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The vocabulary of the names: a..z, then BOS, the token that opens and closes
     // every document.
     let tokenizer = Tokenizer::from_chars(('a'..='z').collect())?;
-    let bos = tokenizer.bos();
-    let mut tokens = vec![bos];
-    tokens.extend(tokenizer.encode("emma")?);
-    tokens.push(bos);
+    let tokens = tokenizer.encode_doc("emma")?; // [BOS] + e m m a + [BOS]
     println!("tokens of \"emma\": {tokens:?}");
 
     // The reference model (n_embd 16, 4 heads, 1 layer, block_size 8): its

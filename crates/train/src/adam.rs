@@ -49,10 +49,10 @@ impl AdamConfig {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LrSchedule {
-    /// `lr * 0.5 * (1 + cos(pi * step / num_steps))`: v1's ([`cosine_lr`]).
+    /// `lr * 0.5 * (1 + cos(pi * step / num_steps))`: v1's.
     #[default]
     Cosine,
-    /// `lr * (1 - step / num_steps)`: v2's ([`linear_lr`]).
+    /// `lr * (1 - step / num_steps)`: v2's.
     Linear,
 }
 
@@ -93,14 +93,14 @@ pub struct Adam {
 
 /// The learning rate of 0-based `step` out of `num_steps`:
 /// `lr * 0.5 * (1 + cos(pi * step / num_steps))`.
-pub fn cosine_lr(lr: f64, step: usize, num_steps: usize) -> f64 {
+pub(crate) fn cosine_lr(lr: f64, step: usize, num_steps: usize) -> f64 {
     lr * 0.5 * (1.0 + (std::f64::consts::PI * step as f64 / num_steps as f64).cos())
 }
 
 /// The learning rate of 0-based `step` out of `num_steps`:
 /// `lr * (1 - step / num_steps)`, the division a true one as in Python 3 (no `pow`
 /// anywhere, so both arithmetics compute it alike).
-pub fn linear_lr(lr: f64, step: usize, num_steps: usize) -> f64 {
+pub(crate) fn linear_lr(lr: f64, step: usize, num_steps: usize) -> f64 {
     lr * (1.0 - step as f64 / num_steps as f64)
 }
 

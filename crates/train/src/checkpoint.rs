@@ -8,7 +8,7 @@
 //!   "version": 2,
 //!   "checksum": "fnv1a64:…16 hex digits…",
 //!   "step": 200,
-//!   "train": {"steps": 500, "adam": {"learning_rate": 0.01, "beta1": 0.9, "beta2": 0.95, "eps": 1e-8}, "seed": 42, "temperature": 0.5, "samples": 20, "rng": "chacha"},
+//!   "train": {"steps": 500, "adam": {"learning_rate": 0.01, "beta1": 0.9, "beta2": 0.95, "eps": 1e-8}, "seed": 42, "temperature": 0.5, "samples": 20, "rng": "chacha", "exact": false},
 //!   "model": {"vocab_size": 27, "n_embd": 16, "n_head": 4, "n_layer": 1, "block_size": 8},
 //!   "vocab": "abcdefghijklmnopqrstuvwxyz",
 //!   "data": {"name": "<embedded names>", "docs": 29910, "fnv1a64": "…16 hex digits…"},
@@ -31,6 +31,8 @@
 //!   `"adam": {..., "schedule": "linear"}`, `"init": {"std": 0.08,
 //!   "zero_init_proj": false}` and `"preset": "v2"` to `train`, and
 //!   `"activation": "relu"` to `model` (a missing field means v1's).
+//!   Files written before `train.exact` existed lack it; there `"rng": "python"`
+//!   meant the exact arithmetic too, so such a file reads as exact.
 //! - `vocab`: the characters in id order; BOS is the id after the last one.
 //! - `data`: the [`DataFingerprint`] of the documents trained on.
 //! - `rng`: the generator's complete state ([`RngState`]): for ChaCha the sampling
@@ -49,21 +51,21 @@ use std::fmt::Write as _;
 use std::io::Read as _;
 use std::path::Path;
 
-use params::{FORMAT_VERSION, ModelConfig, SavedStateDict, SavedTensor, VALUES_FORMAT};
+use params::{FORMAT_VERSION, InitSource, ModelConfig, SavedStateDict, SavedTensor, VALUES_FORMAT};
 use serde::{Deserialize, Serialize};
 
+use crate::config::TrainConfig;
 use crate::data::DEFAULT_MAX_BYTES;
 use crate::error::{Error, Result};
 use crate::fingerprint::DataFingerprint;
 use crate::fnv::Fnv1a64;
 use crate::memory::try_reserve;
-use crate::rng::RunRng;
+use crate::rng::{RngKind, RunRng};
 use crate::rng_state::RngState;
 use crate::tokenizer::Tokenizer;
-use crate::trainer::TrainConfig;
 
 /// The `format` tag of a checkpoint.
-pub const CHECKPOINT_FORMAT: &str = "microgpt-checkpoint";
+pub(crate) const CHECKPOINT_FORMAT: &str = "microgpt-checkpoint";
 /// The version of the checkpoint format that this code writes; it also reads
 /// version 1, which has no checksum.
 pub const CHECKPOINT_VERSION: u32 = 2;
@@ -74,7 +76,7 @@ const CHECKSUM_KEY: &str = "\n  \"checksum\": \"fnv1a64:";
 /// A training run, frozen between two steps.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Checkpoint {
-    /// Always [`CHECKPOINT_FORMAT`].
+    /// Always `microgpt-checkpoint`.
     pub format: String,
     /// [`CHECKPOINT_VERSION`], or 1 for a file of the version before it.
     pub version: u32,
@@ -167,7 +169,9 @@ impl Checkpoint {
         Self::from_json(text)
     }
 
-    /// Parses a checkpoint and checks that its parts fit together.
+    /// Parses a checkpoint and checks that its parts fit together. A file whose
+    /// `train` lacks `exact` (written before the field existed) is exact if its
+    /// generator is `python`, as such runs then were.
     ///
     /// # Errors
     /// If it is not JSON of the documented shape, declares another format or
@@ -179,6 +183,8 @@ impl Checkpoint {
         struct Header {
             format: Option<String>,
             version: Option<u32>,
+            /// Read only to see whether it has `exact` (any JSON is taken here).
+            train: Option<serde_json::Value>,
         }
         let header: Header =
             serde_json::from_str(text).map_err(|source| Error::CheckpointJson { source })?;
@@ -198,8 +204,13 @@ impl Checkpoint {
                 return Err(Error::BadCheckpoint { why });
             }
         }
-        let checkpoint: Checkpoint =
+        let mut checkpoint: Checkpoint =
             serde_json::from_str(text).map_err(|source| Error::CheckpointJson { source })?;
+        // Before `exact` had a field of its own, the Python generator implied it.
+        let has_exact = header.train.as_ref().and_then(|t| t.get("exact")).is_some();
+        if !has_exact && checkpoint.train.rng == RngKind::Python {
+            checkpoint.train.exact = true;
+        }
         checkpoint.check()?;
         Ok(checkpoint)
     }
@@ -360,6 +371,15 @@ impl Checkpoint {
             ("adam_m", &self.adam_m),
             ("adam_v", &self.adam_v),
         ]
+    }
+}
+
+/// Zeros for every parameter: the placeholder a checkpoint's weights replace.
+pub(crate) struct Zeros;
+
+impl InitSource for Zeros {
+    fn fill_gaussian(&mut self, _std: f64, out: &mut [f64]) {
+        out.fill(0.0);
     }
 }
 

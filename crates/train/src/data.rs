@@ -22,12 +22,13 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 
 use crate::error::{Error, Result};
+use crate::fingerprint::DataFingerprint;
 use crate::memory::try_reserve;
 
 /// The default dataset, compiled into the binary: 29,910 lowercase first names,
 /// the US Social Security Administration's baby names of 2017 (public domain),
 /// most frequent first. `crates/train/data/README.md` says how it was made.
-pub const EMBEDDED_NAMES: &str = include_str!("../data/names.txt");
+const EMBEDDED_NAMES: &str = include_str!("../data/names.txt");
 
 /// The largest file read unless the caller says otherwise: 1 GiB.
 pub const DEFAULT_MAX_BYTES: u64 = 1 << 30;
@@ -205,6 +206,11 @@ impl Dataset {
     /// The documents, in file order.
     pub fn docs(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
         (0..self.len()).map(|i| self.doc(i))
+    }
+
+    /// The fingerprint of the documents, by which a resumed run knows its data.
+    pub fn fingerprint(&self) -> DataFingerprint {
+        DataFingerprint::of(&self.name, self.docs())
     }
 
     /// Every document end to end: the text whose characters are the vocabulary.
@@ -407,6 +413,21 @@ mod tests {
         let d = Dataset::from_text("t", "a\u{7}b\nok\r\nc\u{1b}[0m\n").unwrap();
         assert_eq!(d.notes.control, [(1, '\u{7}'), (3, '\u{1b}')]);
         assert_eq!(d.notes.control_count, 2);
+    }
+
+    #[test]
+    fn the_fingerprint_is_of_the_documents_not_the_layout() {
+        let a = Dataset::from_text("a", "emma\nliam\n").unwrap();
+        let b = Dataset::from_text("b", "  emma\r\n\nliam").unwrap();
+        assert!(
+            a.fingerprint().same_docs(&b.fingerprint()),
+            "layout is not data"
+        );
+        let c = Dataset::from_text("a", "liam\nemma\n").unwrap();
+        assert!(
+            !a.fingerprint().same_docs(&c.fingerprint()),
+            "order is data"
+        );
     }
 
     #[test]

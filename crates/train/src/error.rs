@@ -1,4 +1,9 @@
 //! The errors of the `train` crate.
+//!
+//! They say what went wrong, with the values in fields; a setting is named as in
+//! [`TrainConfig`](crate::TrainConfig) (`learning_rate`, `steps`). What to do about
+//! it in terms of a command line's flags is the program's to say: `cargo xtask`
+//! adds "try a smaller --lr" to a divergence.
 
 use std::path::PathBuf;
 
@@ -88,13 +93,25 @@ pub enum Error {
     /// A setting that cannot work.
     #[error("invalid {what}: {why}")]
     Invalid {
-        /// The setting, such as `--lr`.
+        /// The setting, by its field name: `steps`, `learning_rate`, `beta1`,
+        /// `beta2`, `eps`, `init.std`, `temperature`, or `vocab`.
         what: &'static str,
         /// What is wrong with it and what would work.
         why: String,
     },
+    /// A prefix to continue that leaves no position of the context to generate in.
+    #[error(
+        "a prefix of {len} characters leaves no room: the model's context of {block_size} (block_size) holds BOS and at most {} more",
+        .block_size - 1
+    )]
+    PrefixTooLong {
+        /// The prefix's length in tokens (characters).
+        len: usize,
+        /// The model's context length.
+        block_size: usize,
+    },
     /// The loss or a gradient stopped being a finite number.
-    #[error("training diverged at step {step}: the {what} is {value}; try a smaller --lr")]
+    #[error("training diverged at step {step}: the {what} is {value}")]
     Diverged {
         /// The 1-based step.
         step: usize,
@@ -105,9 +122,7 @@ pub enum Error {
     },
     /// A weight or an Adam moment stopped being a finite number (a checkpoint cannot
     /// hold it): the run diverged although every loss and gradient was finite.
-    #[error(
-        "training diverged by step {step}: `{name}` holds {value} at index {index}; try a smaller --lr"
-    )]
+    #[error("training diverged by step {step}: `{name}` holds {value} at index {index}")]
     NonFiniteState {
         /// The steps taken.
         step: usize,
@@ -141,9 +156,7 @@ pub enum Error {
         computed: String,
     },
     /// Resuming on documents other than the checkpoint's.
-    #[error(
-        "the checkpoint was trained on {saved}, but this data is {given}; pass the same --data to resume, or --force to continue on this data (its vocabulary must be the same)"
-    )]
+    #[error("the checkpoint was trained on {saved}, but this data is {given}")]
     DataMismatch {
         /// The data the checkpoint was trained on.
         saved: DataFingerprint,

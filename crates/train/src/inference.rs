@@ -5,12 +5,11 @@ use autograd::Graph;
 use model::Gpt;
 use params::StateDict;
 
-use crate::checkpoint::Checkpoint;
-use crate::error::{Error, Result};
+use crate::checkpoint::{Checkpoint, Zeros};
+use crate::error::Result;
 use crate::rng::{RngKind, RunRng};
-use crate::sample::Sampler;
+use crate::sample::{Sampler, check_prefix};
 use crate::tokenizer::Tokenizer;
-use crate::trainer::Zeros;
 
 /// A model ready to generate, with its tokenizer and a generator.
 #[derive(Debug)]
@@ -69,19 +68,7 @@ impl Inference {
     /// Naming the first unknown character, or the lengths.
     pub fn encode_prefix(&self, prefix: &str) -> Result<Vec<usize>> {
         let ids = self.tokenizer.encode(prefix)?;
-        let block_size = self.gpt.config().block_size;
-        if ids.len() >= block_size {
-            let why = format!(
-                "{:?} is {} characters, but the model's context of {block_size} (block_size) holds BOS and at most {} more",
-                prefix,
-                ids.len(),
-                block_size - 1
-            );
-            return Err(Error::Invalid {
-                what: "prefix",
-                why,
-            });
-        }
+        check_prefix(ids.len(), self.gpt.config().block_size)?;
         Ok(ids)
     }
 

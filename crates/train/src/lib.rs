@@ -19,6 +19,7 @@
 
 mod adam;
 mod checkpoint;
+mod config;
 mod data;
 mod error;
 mod fingerprint;
@@ -33,19 +34,27 @@ mod tokenizer;
 mod tokens;
 mod trainer;
 
-pub use adam::{Adam, AdamConfig, LrSchedule, cosine_lr, linear_lr};
-pub use checkpoint::{CHECKPOINT_FORMAT, CHECKPOINT_VERSION, Checkpoint};
+// The surface a user of the library needs: a run (`Trainer`, its settings
+// `TrainConfig`, `Sizes`, `AdamConfig`, `LrSchedule`, the `Preset` they start
+// from, what a step reports, the optimiser it exposes), its data (`Dataset`, how
+// it is read and what reading it noticed, `Tokenizer`), a frozen run
+// (`Checkpoint`, with the types of its fields), generating (`Inference`,
+// `Sampler`, the generator), the documented limits, and the errors. Which flag
+// sets what, and the advice about it: the program's (`xtask`).
+pub use adam::{Adam, AdamConfig, LrSchedule};
+pub use checkpoint::{CHECKPOINT_VERSION, Checkpoint};
+pub use config::{Sizes, TrainConfig};
 pub use data::{
-    DEFAULT_MAX_BYTES, Dataset, EMBEDDED_NAMES, MAX_CONTROL_NOTES, MEMORY_PER_DATA_BYTE,
-    ReadOptions, TextNotes, is_py_space,
+    DEFAULT_MAX_BYTES, Dataset, MAX_CONTROL_NOTES, MEMORY_PER_DATA_BYTE, ReadOptions, TextNotes,
+    is_py_space,
 };
 pub use error::{Error, Result};
 pub use fingerprint::DataFingerprint;
 pub use inference::Inference;
-pub use memory::{available_memory, total_memory};
+pub use memory::available_memory;
 pub use preset::Preset;
 pub use rng::{RngKind, RunRng};
 pub use rng_state::RngState;
 pub use sample::{MIN_TEMPERATURE, Sampler, check_temperature};
 pub use tokenizer::Tokenizer;
-pub use trainer::{Sizes, StepReport, TrainConfig, Trainer};
+pub use trainer::{StepReport, Trainer};

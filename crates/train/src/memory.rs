@@ -6,12 +6,6 @@ use std::collections::TryReserveError;
 
 use crate::error::{Error, Result};
 
-/// The machine's total RAM in bytes, from `/proc/meminfo`; `None` where that is
-/// not available.
-pub fn total_memory() -> Option<u128> {
-    meminfo("MemTotal:")
-}
-
 /// The bytes this process may still allocate: the least of the memory the kernel
 /// counts as available (`MemAvailable`), what this process's cgroup still allows
 /// (v2 `memory.max` less `memory.current`, or v1's limit less its usage), and what

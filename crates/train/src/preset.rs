@@ -1,11 +1,7 @@
 //! The two published versions of microgpt.py, as presets: every setting in which
 //! they differ, together.
 
-use params::{InitStd, ModelConfig};
 use serde::{Deserialize, Serialize};
-
-use crate::adam::AdamConfig;
-use crate::trainer::{Sizes, TrainConfig};
 
 /// A published version of the reference program.
 ///
@@ -22,6 +18,10 @@ use crate::trainer::{Sizes, TrainConfig};
 ///
 /// Everything else (the sizes but `block_size`, the learning rate, eps, the
 /// temperature, the samples, the order of every draw) is the same.
+///
+/// The settings it stands for, [`Preset::sizes`] and [`Preset::train_config`],
+/// are written in `config.rs`, beside the types they make: this file sits below
+/// them, as the config records its preset.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Preset {
@@ -46,31 +46,6 @@ impl Preset {
         *self == Preset::default()
     }
 
-    /// The model's sizes and activation.
-    pub fn sizes(self) -> Sizes {
-        let config = match self {
-            Preset::V1 => ModelConfig::reference(0),
-            Preset::V2 => ModelConfig::reference_v2(0),
-        };
-        Sizes::of(&config)
-    }
-
-    /// The run's settings: steps, Adam, the initial stds; seed, temperature,
-    /// samples and generator are the defaults.
-    pub fn train_config(self) -> TrainConfig {
-        let v1 = TrainConfig::default();
-        match self {
-            Preset::V1 => v1,
-            Preset::V2 => TrainConfig {
-                steps: 1000,
-                adam: AdamConfig::v2(),
-                init: InitStd::V2,
-                preset: Preset::V2,
-                ..v1
-            },
-        }
-    }
-
     /// The line that ends each printed step: the reference prints v2's steps with
     /// `end="\r"`, so that a terminal shows one line that updates.
     pub fn step_end(self) -> &'static str {
@@ -87,23 +62,5 @@ impl Preset {
             Preset::V1 => "--- inference ---",
             Preset::V2 => "--- inference (new, hallucinated names) ---",
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use params::Activation;
-
-    #[test]
-    fn v2_is_the_revision_of_the_spec() {
-        let (s, t) = (Preset::V2.sizes(), Preset::V2.train_config());
-        assert_eq!(s.config(27).num_params(), 4192);
-        assert_eq!((s.block_size, s.activation), (16, Activation::Relu));
-        assert_eq!((t.steps, t.adam.beta1, t.adam.beta2), (1000, 0.85, 0.99));
-        assert_eq!(t.adam.schedule, crate::LrSchedule::Linear);
-        assert_eq!(t.init, InitStd::V2);
-        assert_eq!(Preset::V1.train_config(), TrainConfig::default());
-        assert_eq!(Preset::V1.sizes(), Sizes::default());
     }
 }

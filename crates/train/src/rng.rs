@@ -7,6 +7,8 @@
 //!   exactly as the reference uses it: shuffle the documents, draw one Gaussian per
 //!   parameter (std-0 tensors included), then one `choices` per sampled token.
 
+use std::fmt;
+
 use params::pyrandom::{ChoicesError, PyRandom};
 use params::{ChaChaInit, InitSource, Stream, chacha};
 use rand::RngExt;
@@ -16,15 +18,31 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 
-/// Which generator a run uses.
+/// Which generator a run uses. It picks the generator only: the arithmetic is
+/// [`TrainConfig::exact`](crate::TrainConfig::exact).
+///
+/// Its names, `chacha` and `python`, are the same in a checkpoint, in
+/// [`Display`](fmt::Display) and (with the `clap` feature) on the command line.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum RngKind {
     /// ChaCha20 streams: fast, portable, the default.
     #[default]
+    #[cfg_attr(feature = "clap", value(name = "chacha"))]
     ChaCha,
-    /// CPython's Mersenne Twister, to reproduce the reference program's output.
+    /// CPython's Mersenne Twister, drawn in the reference's order; with exact
+    /// arithmetic, the reference program's output to the last digit.
     Python,
+}
+
+impl fmt::Display for RngKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RngKind::ChaCha => "chacha",
+            RngKind::Python => "python",
+        })
+    }
 }
 
 /// The generator of one run.

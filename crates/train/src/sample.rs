@@ -41,6 +41,19 @@ pub fn check_temperature(temperature: f64) -> Result<()> {
     }
 }
 
+/// Checks that a prefix of `len` tokens leaves room to generate one: the context
+/// of `block_size` positions starts with BOS.
+///
+/// # Errors
+/// [`Error::PrefixTooLong`] unless `len < block_size`.
+pub(crate) fn check_prefix(len: usize, block_size: usize) -> Result<()> {
+    if len < block_size {
+        Ok(())
+    } else {
+        Err(Error::PrefixTooLong { len, block_size })
+    }
+}
+
 impl Sampler {
     /// Generates one sequence: BOS, then `prefix`, then tokens drawn from the model
     /// until it draws BOS or fills `block_size` positions. Returns the ids after BOS,
@@ -60,18 +73,9 @@ impl Sampler {
     ) -> Result<&[usize]> {
         check_temperature(temperature)?;
         let config = *gpt.config();
+        // BOS is the vocabulary's last id, as `Tokenizer::bos` defines it.
         let bos = config.vocab_size - 1;
-        if prefix.len() >= config.block_size {
-            let why = format!(
-                "{} tokens leave no room in a block_size of {}",
-                prefix.len(),
-                config.block_size
-            );
-            return Err(Error::Invalid {
-                what: "prefix",
-                why,
-            });
-        }
+        check_prefix(prefix.len(), config.block_size)?;
         self.logits.resize(config.vocab_size, 0.0);
         self.probs.resize(config.vocab_size, 0.0);
         self.ids.clear();

@@ -52,10 +52,7 @@ impl Tokenizer {
     pub fn from_chars(chars: Vec<char>) -> Result<Self> {
         if chars.windows(2).any(|w| w[0] >= w[1]) {
             let why = "characters must be distinct and sorted by code point".into();
-            return Err(Error::Invalid {
-                what: "vocabulary",
-                why,
-            });
+            return Err(Error::Invalid { what: "vocab", why });
         }
         Ok(Tokenizer { chars })
     }
@@ -109,6 +106,38 @@ impl Tokenizer {
         Ok(out)
     }
 
+    /// Frames the ids that `ids` appends to `out` as a document is framed for the
+    /// model: `[BOS] + ids + [BOS]`, BOS both the context it starts from and the
+    /// token that ends it. The one place that says so.
+    pub(crate) fn frame<R>(
+        &self,
+        out: &mut Vec<usize>,
+        ids: impl FnOnce(&mut Vec<usize>) -> R,
+    ) -> R {
+        out.push(self.bos());
+        let result = ids(out);
+        out.push(self.bos());
+        result
+    }
+
+    /// Appends a document as the model trains on it to `out`: `[BOS] + ids + [BOS]`.
+    ///
+    /// # Errors
+    /// If a character is not in the vocabulary.
+    pub fn encode_doc_into(&self, doc: &str, out: &mut Vec<usize>) -> Result<()> {
+        self.frame(out, |out| self.encode_into(doc, out))
+    }
+
+    /// A document as the model trains on it: `[BOS] + ids + [BOS]`.
+    ///
+    /// # Errors
+    /// If a character is not in the vocabulary.
+    pub fn encode_doc(&self, doc: &str) -> Result<Vec<usize>> {
+        let mut out = Vec::with_capacity(doc.len() + 2);
+        self.encode_doc_into(doc, &mut out)?;
+        Ok(out)
+    }
+
     /// The text of `ids`, which must not hold BOS.
     ///
     /// # Errors
@@ -137,6 +166,7 @@ mod tests {
         let ids = t.encode("zoé").unwrap();
         assert_eq!(ids, [6, 5, 7]);
         assert_eq!(t.decode(&ids).unwrap(), "zoé");
+        assert_eq!(t.encode_doc("zoé").unwrap(), [8, 6, 5, 7, 8]);
     }
 
     #[test]

@@ -2,182 +2,21 @@
 //! forward, backward, Adam; and sampling at the end.
 
 use autograd::{Graph, Mark};
-use model::{Gpt, KvCache, Mode};
-use params::{Activation, InitSource, InitStd, ModelConfig, SavedStateDict, StateDict};
-use serde::{Deserialize, Serialize};
+use model::{Gpt, KvCache};
+use params::{ModelConfig, SavedStateDict, StateDict};
 
-use crate::adam::{Adam, AdamConfig};
-use crate::checkpoint::{CHECKPOINT_FORMAT, CHECKPOINT_VERSION, Checkpoint, flat, like_weights};
+use crate::adam::Adam;
+use crate::checkpoint::{
+    CHECKPOINT_FORMAT, CHECKPOINT_VERSION, Checkpoint, Zeros, flat, like_weights,
+};
+use crate::config::{Sizes, TrainConfig};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::fingerprint::DataFingerprint;
-use crate::preset::Preset;
-use crate::rng::{RngKind, RunRng};
-use crate::sample::{Sampler, check_temperature};
+use crate::rng::RunRng;
+use crate::sample::Sampler;
 use crate::tokenizer::Tokenizer;
 use crate::tokens::Corpus;
-
-/// Everything about a run that is not the model's shape. The defaults are the
-/// first reference's (v1); [`Preset::train_config`] gives v2's.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TrainConfig {
-    /// Training steps, one document each; also the length of the lr schedule.
-    pub steps: usize,
-    /// The optimiser.
-    pub adam: AdamConfig,
-    /// Seeds the shuffle, the initial weights and sampling.
-    pub seed: u64,
-    /// Divides the logits before sampling: lower is more conservative.
-    pub temperature: f64,
-    /// Names generated after training.
-    pub samples: usize,
-    /// Which generator draws the randomness.
-    pub rng: RngKind,
-    /// The initial stds. Left out of files when they are v1's.
-    #[serde(default, skip_serializing_if = "is_v1_init")]
-    pub init: InitStd,
-    /// The version of the reference the run started from: it sets the output
-    /// format (a fresh run's other settings come from it too, but are recorded on
-    /// their own, flags overriding it). Left out of files when it is v1.
-    #[serde(default, skip_serializing_if = "Preset::is_default")]
-    pub preset: Preset,
-}
-
-fn is_v1_init(init: &InitStd) -> bool {
-    *init == InitStd::V1
-}
-
-impl Default for TrainConfig {
-    fn default() -> Self {
-        TrainConfig {
-            steps: 500,
-            adam: AdamConfig::default(),
-            seed: 42,
-            temperature: 0.5,
-            samples: 20,
-            rng: RngKind::ChaCha,
-            init: InitStd::V1,
-            preset: Preset::V1,
-        }
-    }
-}
-
-impl TrainConfig {
-    /// Checks every setting.
-    ///
-    /// # Errors
-    /// For zero steps, a learning rate or eps that is not a positive finite number,
-    /// betas outside `[0, 1)`, or a bad temperature.
-    pub fn validate(&self) -> Result<()> {
-        let invalid = |what, why: String| Err(Error::Invalid { what, why });
-        if self.steps == 0 {
-            return invalid("steps", "0: train for at least one step".into());
-        }
-        let AdamConfig {
-            learning_rate,
-            beta1,
-            beta2,
-            eps,
-            schedule: _,
-        } = self.adam;
-        if !(learning_rate.is_finite() && learning_rate > 0.0) {
-            return invalid(
-                "learning rate",
-                format!(
-                    "{learning_rate} is not a positive finite number (the reference uses 0.01)"
-                ),
-            );
-        }
-        for (what, b) in [("beta1", beta1), ("beta2", beta2)] {
-            if !(0.0..1.0).contains(&b) {
-                return invalid(what, format!("{b} is not in [0, 1)"));
-            }
-        }
-        if !(eps.is_finite() && eps > 0.0) {
-            return invalid("eps", format!("{eps} is not a positive finite number"));
-        }
-        let std = self.init.std;
-        if !(std.is_finite() && std >= 0.0) {
-            return invalid(
-                "init std",
-                format!("{std} is not a finite number of at least 0 (v1 uses 0.02, v2 0.08)"),
-            );
-        }
-        check_temperature(self.temperature)
-    }
-
-    /// The model mode this run needs: the reference's exact arithmetic when it
-    /// reproduces the reference's generator, fast otherwise.
-    pub fn mode(&self) -> Mode {
-        match self.rng {
-            RngKind::ChaCha => Mode::Fast,
-            RngKind::Python => Mode::Exact,
-        }
-    }
-}
-
-/// The model's sizes and activation; the vocabulary comes from the data. The
-/// default is the first reference's: 16, 4, 1, 8, ReLU² ([`Preset::sizes`] gives
-/// v2's).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Sizes {
-    /// Embedding width.
-    pub n_embd: usize,
-    /// Attention heads.
-    pub n_head: usize,
-    /// Transformer blocks.
-    pub n_layer: usize,
-    /// Context length.
-    pub block_size: usize,
-    /// The MLP's activation.
-    #[serde(default)]
-    pub activation: Activation,
-}
-
-impl Default for Sizes {
-    fn default() -> Self {
-        let r = ModelConfig::reference(0);
-        Sizes {
-            n_embd: r.n_embd,
-            n_head: r.n_head,
-            n_layer: r.n_layer,
-            block_size: r.block_size,
-            activation: r.activation,
-        }
-    }
-}
-
-impl Sizes {
-    /// The sizes of `config`.
-    pub fn of(config: &ModelConfig) -> Self {
-        Sizes {
-            n_embd: config.n_embd,
-            n_head: config.n_head,
-            n_layer: config.n_layer,
-            block_size: config.block_size,
-            activation: config.activation,
-        }
-    }
-
-    /// The model config for a vocabulary of `vocab_size`.
-    pub fn config(&self, vocab_size: usize) -> ModelConfig {
-        let Sizes {
-            n_embd,
-            n_head,
-            n_layer,
-            block_size,
-            activation,
-        } = *self;
-        ModelConfig {
-            vocab_size,
-            n_embd,
-            n_head,
-            n_layer,
-            block_size,
-            activation,
-        }
-    }
-}
 
 /// What one step did.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -221,15 +60,6 @@ pub struct Trainer {
     grad_norms: Vec<f64>,
 }
 
-/// Zeros for every parameter: the placeholder a checkpoint's weights replace.
-pub(crate) struct Zeros;
-
-impl InitSource for Zeros {
-    fn fill_gaussian(&mut self, _std: f64, out: &mut [f64]) {
-        out.fill(0.0);
-    }
-}
-
 impl Trainer {
     /// Prepares a run, in the reference's order: shuffle the documents, build the
     /// vocabulary, initialise the weights. Checks every setting, and that the model
@@ -263,7 +93,7 @@ impl Trainer {
         force: bool,
     ) -> Result<Self> {
         checkpoint.check()?;
-        let given = DataFingerprint::of(&dataset);
+        let given = dataset.fingerprint();
         if !force && !given.same_docs(&checkpoint.data) {
             return Err(Error::DataMismatch {
                 saved: checkpoint.data.clone(),
@@ -316,7 +146,7 @@ impl Trainer {
         init: bool,
     ) -> Result<Self> {
         config.validate()?;
-        let data = DataFingerprint::of(&dataset);
+        let data = dataset.fingerprint();
         let tokenizer = Tokenizer::of_dataset(&dataset);
         let model_config = sizes.config(tokenizer.vocab_size());
         model_config.validate()?;
@@ -504,13 +334,11 @@ impl Trainer {
     /// were before the step.
     pub fn step(&mut self) -> Result<StepReport> {
         let step = self.step;
-        let bos = self.tokenizer.bos();
         let doc = step % self.num_docs();
         let mut seq = std::mem::take(&mut self.seq);
         seq.clear();
-        seq.push(bos);
-        self.corpus.extend_doc(doc, &mut seq);
-        seq.push(bos);
+        self.tokenizer
+            .frame(&mut seq, |seq| self.corpus.extend_doc(doc, seq));
 
         let result = self.train_on(&seq, step);
         self.seq = seq;

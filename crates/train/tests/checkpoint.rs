@@ -20,6 +20,8 @@ fn config(rng: RngKind, steps: usize) -> TrainConfig {
         temperature: 0.7,
         samples: 12,
         rng,
+        // As `--rng python` meant before `--exact`: the reference's arithmetic.
+        exact: rng == RngKind::Python,
         ..TrainConfig::default()
     }
 }
@@ -57,8 +59,13 @@ fn stop_and_resume(config: TrainConfig, stop: usize) -> (Trainer, Vec<String>) {
 
 #[test]
 fn a_resumed_run_is_the_uninterrupted_run_bit_for_bit() {
-    for rng in [RngKind::ChaCha, RngKind::Python] {
-        let config = config(rng, 60);
+    // Both generators in both arithmetics.
+    let kinds = [RngKind::ChaCha, RngKind::Python];
+    for (rng, exact) in kinds.into_iter().flat_map(|r| [(r, false), (r, true)]) {
+        let config = TrainConfig {
+            exact,
+            ..config(rng, 60)
+        };
         let mut whole = trainer(config);
         let whole_samples = finish(&mut whole);
         assert_eq!(whole.losses().len(), 60);
@@ -69,19 +76,26 @@ fn a_resumed_run_is_the_uninterrupted_run_bit_for_bit() {
             assert_eq!(
                 bits(resumed.losses()),
                 bits(whole.losses()),
-                "{rng:?}, stopped at {stop}: the losses differ"
+                "{rng:?} exact {exact}, stopped at {stop}: the losses differ"
             );
-            assert_eq!(samples, whole_samples, "{rng:?}, stopped at {stop}");
+            assert_eq!(
+                samples, whole_samples,
+                "{rng:?} exact {exact}, stopped at {stop}"
+            );
             assert_eq!(
                 resumed.checkpoint().unwrap(),
                 whole.checkpoint().unwrap(),
-                "{rng:?}, stopped at {stop}: the final state differs"
+                "{rng:?} exact {exact}, stopped at {stop}: the final state differs"
             );
         }
         // The check is not vacuous: another seed gives other losses and names.
         let (other, other_samples) = stop_and_resume(TrainConfig { seed: 8, ..config }, 25);
-        assert_ne!(bits(other.losses()), bits(whole.losses()), "{rng:?}");
-        assert_ne!(other_samples, whole_samples, "{rng:?}");
+        assert_ne!(
+            bits(other.losses()),
+            bits(whole.losses()),
+            "{rng:?} exact {exact}"
+        );
+        assert_ne!(other_samples, whole_samples, "{rng:?} exact {exact}");
     }
 }
 
@@ -276,7 +290,7 @@ fn other_data_is_refused_unless_forced_with_the_same_vocabulary() {
     assert!(
         msg.contains("<embedded names> (29910 documents")
             && msg.contains("small.txt (2 documents")
-            && msg.contains("--force"),
+            && !msg.contains("--"),
         "{msg}"
     );
     let err = Trainer::resume(small, &checkpoint, u128::MAX, true).unwrap_err();
@@ -431,4 +445,35 @@ fn broken_and_foreign_checkpoints_are_refused_clearly() {
     c.losses.resize(21, 1.0);
     let err = Checkpoint::from_json(&c.to_json()).unwrap_err();
     assert!(err.to_string().contains("past the end"), "{err}");
+}
+
+#[test]
+fn a_checkpoint_from_before_exact_reads_python_as_exact() {
+    // Written before `train.exact` existed: `"rng": "python"` then meant exact.
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/fuzz/checkpoint");
+    let text = std::fs::read_to_string(dir.join("seed-checkpoint-python.json")).unwrap();
+    assert!(!text.contains("exact"), "the fixture predates the field");
+    let old = Checkpoint::from_json(&text).unwrap();
+    assert_eq!((old.train.rng, old.train.exact), (RngKind::Python, true));
+    // Saved again, it says so, and reads back the same.
+    let again = old.to_json();
+    assert!(again.contains(r#""rng":"python","exact":true"#), "{again}");
+    assert_eq!(Checkpoint::from_json(&again).unwrap(), old);
+    // An explicit field wins: the Python generator with the fast arithmetic.
+    let fast = again.replace(r#""exact":true"#, r#""exact":false"#);
+    assert!(!Checkpoint::from_json(&fast).unwrap().train.exact);
+    // So do version 2 files written before the field (their checksum covers the
+    // text as written, without it).
+    let text = std::fs::read_to_string(dir.join("seed-checkpoint-python-v2.json")).unwrap();
+    assert!(!text.contains("exact"), "the fixture predates the field");
+    let v2 = Checkpoint::from_json(&text).unwrap();
+    assert_eq!(
+        (v2.version, v2.train.rng, v2.train.exact),
+        (2, RngKind::Python, true)
+    );
+    // ChaCha never implied exact.
+    let text = std::fs::read_to_string(dir.join("seed-checkpoint-chacha.json")).unwrap();
+    let old = Checkpoint::from_json(&text).unwrap();
+    assert_eq!((old.train.rng, old.train.exact), (RngKind::ChaCha, false));
 }

@@ -44,6 +44,7 @@ fn a_warm_training_step_allocates_nothing() {
     let config = TrainConfig {
         steps: 400,
         rng: RngKind::ChaCha,
+        exact: false,
         ..TrainConfig::default()
     };
     let mut trainer =

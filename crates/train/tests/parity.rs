@@ -4,7 +4,8 @@
 //! Python implementation of the reference program (both versions: `v2_*` are runs of
 //! `--preset v2`, whose step lines end in `\r`), made by
 //! `scripts/make_parity_fixtures.sh`. Each starts with the arguments of its run.
-//! Here each is replayed with the CPython-compatible generator and every loss must
+//! Here each is replayed exactly (the CPython-compatible generator and the exact
+//! arithmetic, as `--exact` runs) and every loss must
 //! match to the last bit (the fixtures print them with `repr`), and every sample
 //! exactly. The full 500-step comparison with the reference program's own output
 //! is `cargo xtask parity`, which needs `../shared/`.
@@ -33,6 +34,7 @@ fn parse_args(line: &str) -> (PathBuf, Sizes, TrainConfig) {
     let mut sizes = preset.sizes();
     let mut config = TrainConfig {
         rng: RngKind::Python,
+        exact: true,
         ..preset.train_config()
     };
     for pair in words.chunks(2) {

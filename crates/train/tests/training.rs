@@ -43,18 +43,20 @@ const PINNED_LAST_100: f64 = 2.4573;
 
 #[test]
 fn same_seed_same_bits_other_seed_other_losses() {
-    for rng in [RngKind::ChaCha, RngKind::Python] {
+    let kinds = [RngKind::ChaCha, RngKind::Python];
+    for (rng, exact) in kinds.into_iter().flat_map(|r| [(r, false), (r, true)]) {
         let config = TrainConfig {
             steps: 30,
             rng,
+            exact,
             ..TrainConfig::default()
         };
         let a = losses(config);
         let b = losses(config);
         let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-        assert_eq!(bits(&a), bits(&b), "{rng:?}");
+        assert_eq!(bits(&a), bits(&b), "{rng:?} exact {exact}");
         let c = losses(TrainConfig { seed: 43, ..config });
-        assert_ne!(bits(&a), bits(&c), "{rng:?}");
+        assert_ne!(bits(&a), bits(&c), "{rng:?} exact {exact}");
     }
 }
 
@@ -136,7 +138,7 @@ fn bad_settings_are_refused_before_training() {
         config.adam.learning_rate = lr;
         let err =
             Trainer::new(Dataset::embedded(), Sizes::default(), config, u128::MAX).unwrap_err();
-        assert!(err.to_string().contains("learning rate"), "{err}");
+        assert!(err.to_string().contains("invalid learning_rate"), "{err}");
     }
     let sizes = Sizes {
         n_embd: 16,
@@ -181,4 +183,44 @@ fn a_divergent_run_stops_and_names_the_step() {
     };
     assert!(matches!(err, Error::Diverged { .. }), "{err}");
     assert!(err.to_string().contains("at step"), "{err}");
+}
+
+#[test]
+fn the_generator_and_the_arithmetic_are_two_switches() {
+    // `exact` changes the arithmetic only: for either generator, the same shuffle and
+    // weights, so the same losses up to rounding, but not to the last bit.
+    for rng in [RngKind::ChaCha, RngKind::Python] {
+        let config = TrainConfig {
+            steps: 20,
+            rng,
+            ..TrainConfig::default()
+        };
+        let fast = losses(config);
+        let exact = losses(TrainConfig {
+            exact: true,
+            ..config
+        });
+        for (f, e) in fast.iter().zip(&exact) {
+            assert!((f - e).abs() < 1e-9, "{rng:?}: {f} against {e}");
+        }
+        assert_ne!(
+            fast.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+            exact.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+            "{rng:?}: the fast arithmetic rounds differently somewhere"
+        );
+    }
+    // `rng` changes the generator only: another shuffle and other weights.
+    let chacha = losses(TrainConfig {
+        steps: 5,
+        ..TrainConfig::default()
+    });
+    let python = losses(TrainConfig {
+        steps: 5,
+        rng: RngKind::Python,
+        ..TrainConfig::default()
+    });
+    assert!(
+        (chacha[0] - python[0]).abs() > 1e-6,
+        "{chacha:?} {python:?}"
+    );
 }

@@ -110,7 +110,7 @@ impl ApiError {
 /// come from checking what it sent.
 impl From<anyhow::Error> for ApiError {
     fn from(err: anyhow::Error) -> Self {
-        ApiError::bad(crate::one_line(&err))
+        ApiError::bad(crate::report::one_line(&err))
     }
 }
 

@@ -34,7 +34,7 @@ pub(crate) struct Settings {
     pub(crate) block_size: usize,
     pub(crate) lr: f64,
     pub(crate) temperature: f64,
-    /// The reference's arithmetic and generator, bit for bit (`--rng python`).
+    /// The reference's arithmetic and generator, bit for bit (`--exact`).
     pub(crate) exact: bool,
     /// Samples are drawn every this many steps (0: never during training).
     pub(crate) sample_every: usize,
@@ -111,6 +111,7 @@ impl Settings {
             } else {
                 RngKind::ChaCha
             },
+            exact: self.exact,
             ..base
         }
     }
@@ -127,7 +128,7 @@ impl Settings {
             block_size: m.block_size,
             lr: checkpoint.train.adam.learning_rate,
             temperature: checkpoint.train.temperature,
-            exact: checkpoint.train.rng == RngKind::Python,
+            exact: checkpoint.train.exact,
             data: data.into(),
             preset: checkpoint.train.preset.name().into(),
             ..Settings::default()
@@ -256,7 +257,7 @@ impl Session {
             return Err(ApiError::bad("samples: at most 50 at a time"));
         }
         let preset = settings.preset()?;
-        let memory = train::total_memory().unwrap_or(u128::MAX);
+        let memory = crate::limits::available_memory();
         let config = settings.train_config(preset);
         let mut trainer = Trainer::new(dataset, settings.sizes(preset), config, memory)?;
         trainer.track_grad_norms(true);
@@ -456,12 +457,12 @@ impl Session {
         }
         checkpoint.check()?;
         let names = Dataset::embedded();
-        let (dataset, data) = if train::DataFingerprint::of(&names).same_docs(&checkpoint.data) {
+        let (dataset, data) = if names.fingerprint().same_docs(&checkpoint.data) {
             (names, "names")
         } else if let Some(upload) = state
             .upload
             .clone()
-            .filter(|d| train::DataFingerprint::of(d).same_docs(&checkpoint.data))
+            .filter(|d| d.fingerprint().same_docs(&checkpoint.data))
         {
             (upload, "upload")
         } else {
@@ -470,7 +471,7 @@ impl Session {
                 checkpoint.data
             )));
         };
-        let memory = train::total_memory().unwrap_or(u128::MAX);
+        let memory = crate::limits::available_memory();
         let mut trainer = Trainer::resume(dataset, checkpoint, memory, false)?;
         trainer.track_grad_norms(true);
         let done = trainer.is_done();

@@ -77,3 +77,12 @@ pub(crate) fn metric_losses(path: &Path) -> Vec<(u64, u64)> {
         })
         .collect()
 }
+
+/// The step in an error "... diverged at step N: ...".
+pub(crate) fn diverged_step(err: &str) -> usize {
+    err.split("diverged at step ")
+        .nth(1)
+        .and_then(|s| s.split(':').next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no step in {err}"))
+}
