@@ -11,8 +11,8 @@ pub(crate) struct SizeArgs {
     /// revision in the gist today (block 16, std 0.08 for every matrix, ReLU, betas
     /// 0.85 and 0.99, 1000 steps, linear decay, step lines ending in `\r`). A
     /// flag for one of these settings overrides it.
-    #[arg(long, value_enum, default_value_t = PresetArg::V1)]
-    pub(crate) preset: PresetArg,
+    #[arg(long, value_enum, default_value_t = Preset::V1)]
+    pub(crate) preset: Preset,
     /// Embedding width, C.
     #[arg(long, default_value_t = Sizes::default().n_embd, value_name = "N")]
     pub(crate) n_embd: usize,
@@ -28,49 +28,13 @@ pub(crate) struct SizeArgs {
     /// The MLP's activation: `relu2` (relu(x)², v1) or `relu` (v2) [default: the
     /// preset's].
     #[arg(long, value_enum)]
-    pub(crate) activation: Option<ActivationArg>,
-}
-
-/// `--preset`.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum PresetArg {
-    /// The first published microgpt.py.
-    V1,
-    /// The revision in the gist today.
-    V2,
-}
-
-impl From<PresetArg> for Preset {
-    fn from(p: PresetArg) -> Preset {
-        match p {
-            PresetArg::V1 => Preset::V1,
-            PresetArg::V2 => Preset::V2,
-        }
-    }
-}
-
-/// `--activation`.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum ActivationArg {
-    /// relu(x) squared.
-    Relu2,
-    /// relu(x).
-    Relu,
-}
-
-impl From<ActivationArg> for Activation {
-    fn from(a: ActivationArg) -> Activation {
-        match a {
-            ActivationArg::Relu2 => Activation::Relu2,
-            ActivationArg::Relu => Activation::Relu,
-        }
-    }
+    pub(crate) activation: Option<Activation>,
 }
 
 impl SizeArgs {
     /// The preset the flags start from.
     pub(crate) fn preset(&self) -> Preset {
-        self.preset.into()
+        self.preset
     }
 
     /// The sizes for the trainer: the preset's, with the flags given.
@@ -81,7 +45,7 @@ impl SizeArgs {
             n_head: self.n_head,
             n_layer: self.n_layer,
             block_size: self.block_size.unwrap_or(preset.block_size),
-            activation: self.activation.map_or(preset.activation, Activation::from),
+            activation: self.activation.unwrap_or(preset.activation),
         }
     }
 }

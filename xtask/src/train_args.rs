@@ -43,7 +43,7 @@ pub(crate) struct Args {
     /// The learning rate's decay: `cosine` (v1) or `linear` (v2) [default: the
     /// preset's].
     #[arg(long, value_enum)]
-    pub(crate) lr_schedule: Option<Schedule>,
+    pub(crate) lr_schedule: Option<LrSchedule>,
     /// Adam's first-moment decay [default: 0.9, or 0.85 with --preset v2].
     #[arg(long, value_name = "F", allow_hyphen_values = true)]
     pub(crate) beta1: Option<f64>,
@@ -106,24 +106,6 @@ pub(crate) struct Args {
     pub(crate) given: Vec<String>,
 }
 
-/// `--lr-schedule`.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Schedule {
-    /// lr * 0.5 * (1 + cos(pi * step / steps)).
-    Cosine,
-    /// lr * (1 - step / steps).
-    Linear,
-}
-
-impl From<Schedule> for LrSchedule {
-    fn from(s: Schedule) -> LrSchedule {
-        match s {
-            Schedule::Cosine => LrSchedule::Cosine,
-            Schedule::Linear => LrSchedule::Linear,
-        }
-    }
-}
-
 impl Args {
     /// The run's settings: the preset's, with the flags given.
     pub(crate) fn train_config(&self) -> TrainConfig {
@@ -134,9 +116,7 @@ impl Args {
                 learning_rate: self.lr,
                 beta1: self.beta1.unwrap_or(preset.adam.beta1),
                 beta2: self.beta2.unwrap_or(preset.adam.beta2),
-                schedule: self
-                    .lr_schedule
-                    .map_or(preset.adam.schedule, LrSchedule::from),
+                schedule: self.lr_schedule.unwrap_or(preset.adam.schedule),
                 ..preset.adam
             },
             seed: self.seed,
@@ -196,5 +176,22 @@ mod tests {
             let json = serde_json::to_string(kind).unwrap();
             assert_eq!(json, format!("\"{kind}\""));
         }
+    }
+
+    #[test]
+    fn the_flags_name_presets_activations_and_schedules_as_files_do() {
+        fn check<T: ValueEnum + serde::Serialize>(name: impl Fn(&T) -> String) {
+            for v in T::value_variants() {
+                let flag = v.to_possible_value().expect("not hidden");
+                assert_eq!(flag.get_name(), name(v));
+                assert_eq!(
+                    serde_json::to_string(v).unwrap(),
+                    format!("\"{}\"", name(v))
+                );
+            }
+        }
+        check::<train::Preset>(|p| p.name().to_string());
+        check::<params::Activation>(|a| a.name().to_string());
+        check::<train::LrSchedule>(|s| format!("{s:?}").to_lowercase());
     }
 }

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 /// What the MLP applies between `mlp_fc1` and `mlp_fc2`, element-wise.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Activation {
     /// `relu(x) ** 2`, a `pow` node in the reference: the first microgpt.py (v1).
     #[default]

@@ -48,6 +48,7 @@ impl AdamConfig {
 /// The learning rate's decay from its peak to 0 over the run.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum LrSchedule {
     /// `lr * 0.5 * (1 + cos(pi * step / num_steps))`: v1's.
     #[default]

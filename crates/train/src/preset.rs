@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 /// them, as the config records its preset.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Preset {
     /// The first published microgpt.py (11 February 2026).
     #[default]
