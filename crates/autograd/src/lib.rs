@@ -56,6 +56,8 @@
 mod arith;
 mod backward;
 mod exp;
+mod exp32;
+mod float;
 mod footprint;
 mod fused;
 mod graph;
@@ -66,6 +68,7 @@ mod span;
 mod transpose;
 
 pub use arith::{Arith, py_max, py_pow};
+pub use float::Float;
 pub use footprint::Footprint;
 pub use fused::{AttentionOutput, AttentionShape, RMSNORM_EPS};
 pub use graph::{Graph, Mark};
