@@ -9,10 +9,15 @@
 //! rounded once, which is one instruction instead of two and is as exact on every
 //! CPU with fused multiply-add. [`Arith::Fast`](crate::Arith::Fast) takes the
 //! latter.
+//!
+//! Every loop is generic over the element type ([`Float`]): `f64`, or `f32`, whose
+//! blocks of [`LANES`] values are half the width.
+
+use crate::float::Float;
 
 /// `acc + a * b`, with one rounding if `FMA`, else with two.
 #[inline(always)]
-fn mac<const FMA: bool>(acc: f64, a: f64, b: f64) -> f64 {
+fn mac<const FMA: bool, F: Float>(acc: F, a: F, b: F) -> F {
     if FMA { a.mul_add(b, acc) } else { acc + a * b }
 }
 
@@ -28,7 +33,7 @@ pub(crate) const LANES: usize = 16;
 /// twice as many independent sums are in flight, enough to hide the latency of the
 /// multiply-adds.
 #[inline]
-pub(crate) fn matmul_t<const FMA: bool>(wt: &[f64], stride: usize, x: &[f64], y: &mut [f64]) {
+pub(crate) fn matmul_t<const FMA: bool, F: Float>(wt: &[F], stride: usize, x: &[F], y: &mut [F]) {
     let nin = wt.len() / stride;
     let nout = y.len() * nin / x.len();
     debug_assert!(stride.is_multiple_of(LANES) && stride >= nout && x.len().is_multiple_of(nin));
@@ -36,29 +41,29 @@ pub(crate) fn matmul_t<const FMA: bool>(wt: &[f64], stride: usize, x: &[f64], y:
     let mut ys = y.chunks_exact_mut(nout);
     while let (Some(x0), Some(y0)) = (xs.next(), ys.next()) {
         match (xs.next(), ys.next()) {
-            (Some(x1), Some(y1)) => rows::<2, FMA>(wt, stride, [x0, x1], [y0, y1]),
-            _ => rows::<1, FMA>(wt, stride, [x0], [y0]),
+            (Some(x1), Some(y1)) => rows::<2, FMA, F>(wt, stride, [x0, x1], [y0, y1]),
+            _ => rows::<1, FMA, F>(wt, stride, [x0], [y0]),
         }
     }
 }
 
 /// `R` rows of [`matmul_t`] at once, a block of [`LANES`] outputs at a time.
 #[inline(always)]
-fn rows<const R: usize, const FMA: bool>(
-    wt: &[f64],
+fn rows<const R: usize, const FMA: bool, F: Float>(
+    wt: &[F],
     stride: usize,
-    x: [&[f64]; R],
-    mut y: [&mut [f64]; R],
+    x: [&[F]; R],
+    mut y: [&mut [F]; R],
 ) {
     let nout = y[0].len();
     for o0 in (0..nout).step_by(LANES) {
-        let mut acc = [[0.0; LANES]; R];
+        let mut acc = [[F::ZERO; LANES]; R];
         for (i, col) in wt.chunks_exact(stride).enumerate() {
-            let col: &[f64; LANES] = col[o0..o0 + LANES].try_into().expect("a whole block");
+            let col: &[F; LANES] = col[o0..o0 + LANES].try_into().expect("a whole block");
             for (acc, x) in acc.iter_mut().zip(&x) {
                 let xi = x[i];
                 for k in 0..LANES {
-                    acc[k] = mac::<FMA>(acc[k], col[k], xi);
+                    acc[k] = mac::<FMA, F>(acc[k], col[k], xi);
                 }
             }
         }
@@ -71,7 +76,7 @@ fn rows<const R: usize, const FMA: bool>(
 
 /// Writes the first `out.len()` values of a block.
 #[inline(always)]
-fn store(out: &mut [f64], acc: &[f64; LANES]) {
+fn store<F: Float>(out: &mut [F], acc: &[F; LANES]) {
     if out.len() == LANES {
         out.copy_from_slice(acc);
     } else {
@@ -88,47 +93,47 @@ fn store(out: &mut [f64], acc: &[f64; LANES]) {
 /// `dW[o]` stays in registers while every row `t` passes, so `W` and `dW` are each
 /// read and written once, and only the small `dX` is updated in memory.
 #[inline]
-pub(crate) fn linear_backward<const FMA: bool>(
-    w: &[f64],
+pub(crate) fn linear_backward<const FMA: bool, F: Float>(
+    w: &[F],
     nin: usize,
-    x: &[f64],
-    dy: &[f64],
-    dw: &mut [f64],
-    dx: &mut [f64],
+    x: &[F],
+    dy: &[F],
+    dw: &mut [F],
+    dx: &mut [F],
 ) {
     debug_assert!(w.len() == dw.len() && x.len() == dx.len() && w.len().is_multiple_of(nin));
     let mut c = 0;
     while c + 16 <= nin {
-        backward_block::<16, FMA>(w, nin, x, dy, dw, dx, c);
+        backward_block::<16, FMA, F>(w, nin, x, dy, dw, dx, c);
         c += 16;
     }
     while c + 4 <= nin {
-        backward_block::<4, FMA>(w, nin, x, dy, dw, dx, c);
+        backward_block::<4, FMA, F>(w, nin, x, dy, dw, dx, c);
         c += 4;
     }
     while c < nin {
-        backward_block::<1, FMA>(w, nin, x, dy, dw, dx, c);
+        backward_block::<1, FMA, F>(w, nin, x, dy, dw, dx, c);
         c += 1;
     }
 }
 
 /// Columns `c0 .. c0 + B` of [`linear_backward`].
 #[inline(always)]
-fn backward_block<const B: usize, const FMA: bool>(
-    w: &[f64],
+fn backward_block<const B: usize, const FMA: bool, F: Float>(
+    w: &[F],
     nin: usize,
-    x: &[f64],
-    dy: &[f64],
-    dw: &mut [f64],
-    dx: &mut [f64],
+    x: &[F],
+    dy: &[F],
+    dw: &mut [F],
+    dx: &mut [F],
     c0: usize,
 ) {
     let nout = w.len() / nin;
     let rows = x.len() / nin;
     for o in (0..nout).rev() {
         let at = o * nin + c0;
-        let wb: [f64; B] = w[at..at + B].try_into().expect("a block of B");
-        let mut dwb: [f64; B] = dw[at..at + B].try_into().expect("a block of B");
+        let wb: [F; B] = w[at..at + B].try_into().expect("a block of B");
+        let mut dwb: [F; B] = dw[at..at + B].try_into().expect("a block of B");
         for t in (0..rows).rev() {
             let g = dy[t * nout + o];
             let xt = &x[t * nin + c0..t * nin + c0 + B];
@@ -136,9 +141,9 @@ fn backward_block<const B: usize, const FMA: bool>(
             for k in 0..B {
                 // d(w*x)/dx = w: the product is `w * g`, as the reference writes
                 // `local_grad * grad`.
-                dxt[k] = mac::<FMA>(dxt[k], wb[k], g);
+                dxt[k] = mac::<FMA, F>(dxt[k], wb[k], g);
                 // d(w*x)/dw = x
-                dwb[k] = mac::<FMA>(dwb[k], xt[k], g);
+                dwb[k] = mac::<FMA, F>(dwb[k], xt[k], g);
             }
         }
         dw[at..at + B].copy_from_slice(&dwb);
@@ -147,14 +152,13 @@ fn backward_block<const B: usize, const FMA: bool>(
 
 /// `t = w^T` for a row-major `w` of `rows` rows, each row of `t` padded to
 /// `stride`; in 4 x 4 tiles so that both the reads and the writes run along rows.
-pub(crate) fn transpose(w: &[f64], rows: usize, t: &mut [f64], stride: usize) {
+pub(crate) fn transpose<F: Float>(w: &[F], rows: usize, t: &mut [F], stride: usize) {
     let cols = w.len() / rows;
     let (r4, c4) = (rows - rows % 4, cols - cols % 4);
     for r in (0..r4).step_by(4) {
         for c in (0..c4).step_by(4) {
-            let row = |i: usize| -> [f64; 4] {
-                w[(r + i) * cols + c..][..4].try_into().expect("4 values")
-            };
+            let row =
+                |i: usize| -> [F; 4] { w[(r + i) * cols + c..][..4].try_into().expect("4 values") };
             let (a, b, cc, d) = (row(0), row(1), row(2), row(3));
             for j in 0..4 {
                 t[(c + j) * stride + r..][..4].copy_from_slice(&[a[j], b[j], cc[j], d[j]]);
@@ -201,7 +205,7 @@ mod tests {
         let x: Vec<f64> = (0..rows * nin).map(|k| ((k as f64) * 0.3).cos()).collect();
         let dy: Vec<f64> = (0..rows * nout).map(|k| 1.0 / (k as f64 + 1.5)).collect();
         let (mut dw, mut dx) = (vec![0.25; w.len()], vec![0.5; rows * nin]);
-        linear_backward::<false>(&w, nin, &x, &dy, &mut dw, &mut dx);
+        linear_backward::<false, f64>(&w, nin, &x, &dy, &mut dw, &mut dx);
         for i in 0..nin {
             for t in 0..rows {
                 // dX[t][i]: the outputs from last to first.
@@ -233,7 +237,7 @@ mod tests {
         let mut wt = vec![0.0; stride * nin];
         transpose(&w, nout, &mut wt, stride);
         let mut y = vec![0.0; rows * nout];
-        matmul_t::<false>(&wt, stride, &x, &mut y);
+        matmul_t::<false, f64>(&wt, stride, &x, &mut y);
         for t in 0..rows {
             for o in 0..nout {
                 let mut acc = 0.0;

@@ -2,6 +2,7 @@
 //! backward rule. (Its variants come from the files that record them on the graph:
 //! the one import circle of this crate, explained in `graph.rs`.)
 
+use crate::float::Float;
 use crate::fused::{AddVec, Attention, CrossEntropy, Embed, Linear, Relu, ReluSq, RmsNorm};
 use crate::scalar::ScalarOp;
 use crate::span::Var;
@@ -23,7 +24,13 @@ pub(crate) enum Op {
 impl Op {
     /// Sends the gradients of this op's outputs back to its inputs.
     #[inline]
-    pub(crate) fn backward(&self, val: &[f64], grad: &mut [f64], args: &[Var], indices: &[u32]) {
+    pub(crate) fn backward<F: Float>(
+        &self,
+        val: &[F],
+        grad: &mut [F],
+        args: &[Var],
+        indices: &[u32],
+    ) {
         match self {
             Op::Scalar { out, op } => op.backward(*out, val, grad, args),
             Op::AddVec(op) => op.backward(grad),

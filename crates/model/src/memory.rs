@@ -24,8 +24,10 @@ pub fn training_footprint(config: &ModelConfig, mode: Mode) -> Footprint {
 pub fn training_bytes(config: &ModelConfig, mode: Mode) -> u128 {
     let f = training_footprint(config, mode);
     match mode {
-        Mode::Fast => f.bytes(),
-        Mode::Exact => f.bytes().saturating_add(f.depth_first_bytes()),
+        Mode::Fast => f.bytes(size_of::<f64>()),
+        Mode::Exact => f
+            .bytes(size_of::<f64>())
+            .saturating_add(f.depth_first_bytes()),
     }
 }
 

@@ -47,7 +47,10 @@ fn the_estimate_is_within_a_fifth_of_the_real_graph() {
                 assert_eq!(estimate.slots, graph.len() as u128, "{config:?}");
             }
             graph.shrink_to_fit();
-            let (real, est) = (graph.capacity_bytes() as f64, estimate.bytes() as f64);
+            let (real, est) = (
+                graph.capacity_bytes() as f64,
+                estimate.bytes(size_of::<f64>()) as f64,
+            );
             assert!(
                 (est - real).abs() <= 0.2 * real,
                 "{mode:?} {config:?}: estimate {est} B, real {real} B"

@@ -9,6 +9,7 @@
 
 use crate::arith::Arith;
 use crate::arith::py_max;
+use crate::float::Float;
 use crate::footprint::attention_slots;
 use crate::fused::assert_disjoint;
 use crate::graph::Graph;
@@ -25,7 +26,7 @@ pub struct AttentionShape {
     /// The position of the first query row: row `r` attends keys `0 ..= pos0 + r`.
     pub pos0: usize,
     /// What every dot product is multiplied by; the reference's
-    /// `head_dim ** 0.5 ** -1`.
+    /// `head_dim ** 0.5 ** -1`. (An `f64`, rounded to the graph's element type.)
     pub scale: f64,
 }
 
@@ -95,7 +96,7 @@ impl Dims {
     }
 }
 
-impl Graph {
+impl<F: Float> Graph<F> {
     /// Attention of the query rows `q` over `keys` and `values`, as `shape` says.
     ///
     /// # Panics
@@ -141,6 +142,7 @@ impl Graph {
             pos0 + d.rows - 1,
             d.t_len
         );
+        let scale_f = F::from_f64(scale);
         // One allocation, carved into the output and the saved activations.
         let all = self.alloc(attention_slots(d.rows, d.t_len, width, n_head));
         assert_disjoint("attention", &[q, keys, values, all]);
@@ -169,11 +171,11 @@ impl Graph {
                 let qh = &qr[hs..hs + d.hd];
                 let e = &mut ev[d.at(r, h)..d.at(r, h) + seen];
                 for (et, krow) in e.iter_mut().zip(kv.chunks_exact(d.c)) {
-                    let mut dot = 0.0;
+                    let mut dot = F::ZERO;
                     for (a, b) in qh.iter().zip(&krow[hs..hs + d.hd]) {
-                        dot += a * b;
+                        dot += *a * *b;
                     }
-                    *et = dot * scale;
+                    *et = dot * scale_f;
                 }
                 let max = py_max(e.iter().copied());
                 e.iter_mut().for_each(|x| *x -= max);
@@ -190,7 +192,7 @@ impl Graph {
                 let (hs, at) = (h * d.hd, d.at(r, h));
                 let e = &ev[at..at + seen];
                 let w = &mut wv[at..at + seen];
-                let mut sum = 0.0;
+                let mut sum = F::ZERO;
                 for &x in e {
                     sum += x;
                 }
@@ -203,7 +205,7 @@ impl Graph {
                 let mut values = vv.chunks_exact(d.c);
                 let first = &values.next().expect("a row sees at least one key")[hs..hs + d.hd];
                 for (o, &vj) in oh.iter_mut().zip(first) {
-                    *o = 0.0 + w[0] * vj;
+                    *o = F::ZERO + w[0] * vj;
                 }
                 for (&wt, vrow) in w[1..].iter().zip(values) {
                     for (o, &vj) in oh.iter_mut().zip(&vrow[hs..hs + d.hd]) {
@@ -245,8 +247,9 @@ impl Attention {
         }
     }
 
-    pub(crate) fn backward(&self, val: &[f64], grad: &mut [f64]) {
+    pub(crate) fn backward<F: Float>(&self, val: &[F], grad: &mut [F]) {
         let d = self.dims();
+        let scale = F::from_f64(self.scale);
         let (q, k, v) = (
             &val[self.q.range()],
             &val[self.keys.range()],
@@ -282,12 +285,12 @@ impl Attention {
                 let dout_h = &dout[r * d.c + hs..r * d.c + hs + d.hd];
                 let dw = &mut datt[at..at + seen];
 
-                let mut dtotal = 0.0;
+                let mut dtotal = F::ZERO;
                 for t in (0..seen).rev() {
                     let row = t * d.c + hs;
                     // out_j = sum_t w_t * v_t,j: d/d(w_t) = v_t,j, summed last dim
                     // first; d/d(v_t,j) = w_t
-                    let mut dwt = 0.0;
+                    let mut dwt = F::ZERO;
                     for j in (0..d.hd).rev() {
                         dwt += v[row + j] * dout_h[j];
                         dv[row + j] += w[t] * dout_h[j];
@@ -305,7 +308,7 @@ impl Attention {
                     // e_t = exp(logit_t - max): d/d(logit_t) = e_t
                     let dlogit = e[t] * de;
                     // logit_t = dot_t * scale: d/d(dot_t) = scale
-                    let ddot = self.scale * dlogit;
+                    let ddot = scale * dlogit;
                     // dot_t = sum_j q_j * k_t,j: d/d(q_j) = k_t,j, d/d(k_t,j) = q_j
                     for j in 0..d.hd {
                         dqh[j] += k[row + j] * ddot;

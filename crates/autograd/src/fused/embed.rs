@@ -3,6 +3,7 @@
 //! Shapes: `T` positions, `C` width. `table` is `(V, C)`, `positions` the `(T, C)`
 //! rows of the position table for these positions, `out` is `(T, C)`.
 
+use crate::float::Float;
 use crate::fused::assert_disjoint;
 use crate::graph::Graph;
 use crate::span::Span;
@@ -18,7 +19,7 @@ pub(crate) struct Embed {
     out: Span,
 }
 
-impl Graph {
+impl<F: Float> Graph<F> {
     /// `table[tokens[t]] + positions[t]` for each of the `T = tokens.len()` rows.
     ///
     /// # Panics
@@ -61,7 +62,7 @@ impl Graph {
 }
 
 impl Embed {
-    pub(crate) fn backward(&self, grad: &mut [f64], indices: &[u32]) {
+    pub(crate) fn backward<F: Float>(&self, grad: &mut [F], indices: &[u32]) {
         let width = self.width as usize;
         let rows = self.out.len() / width;
         let tokens = &indices[self.tokens as usize..self.tokens as usize + rows];

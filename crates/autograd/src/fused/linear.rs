@@ -4,11 +4,12 @@
 //! `(T, nout)`: each row of `Y` is `W` times the same row of `X`.
 
 use crate::arith::Arith;
+use crate::float::Float;
 use crate::fused::assert_disjoint;
 use crate::graph::Graph;
 use crate::kernels;
 use crate::span::Span;
-use crate::transpose::TransposeCache;
+use crate::transpose;
 
 /// `out[t][o] = sum_i w[o][i] * x[t][i]`, each sum left to right from 0.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -20,7 +21,7 @@ pub(crate) struct Linear {
     arith: Arith,
 }
 
-impl Graph {
+impl<F: Float> Graph<F> {
     /// `W x` for every row of `x`, with `W` row-major of `nout` rows: `(T, nout)`.
     /// With [`Arith::Fast`] each multiply-add rounds once (a fused multiply-add);
     /// with [`Arith::Exact`] the product and the sum round, as the reference does.
@@ -51,11 +52,11 @@ impl Graph {
         // `out` may hold a matrix of an earlier call (a cache row, say): forget it.
         self.transposed.invalidate(out);
         let wt = self.transposed.get(&self.val, w, nout);
-        let stride = TransposeCache::stride(nout);
+        let stride = transpose::stride(nout);
         let [xv, yv] = self.val.get_disjoint_mut([x.range(), out.range()]).unwrap();
         match arith {
-            Arith::Exact => kernels::matmul_t::<false>(wt, stride, xv, yv),
-            Arith::Fast => kernels::matmul_t::<true>(wt, stride, xv, yv),
+            Arith::Exact => kernels::matmul_t::<false, _>(wt, stride, xv, yv),
+            Arith::Fast => kernels::matmul_t::<true, _>(wt, stride, xv, yv),
         }
         let op = Linear {
             w,
@@ -83,15 +84,15 @@ impl Linear {
         (x.len() / nin, nin)
     }
 
-    pub(crate) fn backward(&self, val: &[f64], grad: &mut [f64]) {
+    pub(crate) fn backward<F: Float>(&self, val: &[F], grad: &mut [F]) {
         let [dw, dx, dy] = grad
             .get_disjoint_mut([self.w.range(), self.x.range(), self.out.range()])
             .unwrap();
         let (w, x) = (&val[self.w.range()], &val[self.x.range()]);
         let nin = self.w.len() / self.nout as usize;
         match self.arith {
-            Arith::Exact => kernels::linear_backward::<false>(w, nin, x, dy, dw, dx),
-            Arith::Fast => kernels::linear_backward::<true>(w, nin, x, dy, dw, dx),
+            Arith::Exact => kernels::linear_backward::<false, _>(w, nin, x, dy, dw, dx),
+            Arith::Fast => kernels::linear_backward::<true, _>(w, nin, x, dy, dw, dx),
         }
     }
 

@@ -1,5 +1,6 @@
 //! The MLP's activation, ReLU squared: `relu(x) ** 2`.
 
+use crate::float::Float;
 use crate::fused::assert_disjoint;
 use crate::graph::Graph;
 use crate::span::Span;
@@ -11,7 +12,7 @@ pub(crate) struct ReluSq {
     out: Span,
 }
 
-impl Graph {
+impl<F: Float> Graph<F> {
     /// `relu(x) ** 2`, element-wise; the graph's [`Arith`](crate::Arith) says how the square is
     /// rounded.
     pub fn relu_sq(&mut self, x: Span) -> Span {
@@ -19,7 +20,7 @@ impl Graph {
         let out = self.alloc(x.len());
         for i in 0..x.len() {
             let xi = self.val[x.start() + i];
-            let r = if xi > 0.0 { xi } else { 0.0 };
+            let r = if xi > F::ZERO { xi } else { F::ZERO };
             self.val[out.start() + i] = arith.square(r);
         }
         assert_disjoint("relu_sq", &[x, out]);
@@ -29,16 +30,16 @@ impl Graph {
 }
 
 impl ReluSq {
-    pub(crate) fn backward(&self, val: &[f64], grad: &mut [f64]) {
+    pub(crate) fn backward<F: Float>(&self, val: &[F], grad: &mut [F]) {
         let [dx, dy] = grad
             .get_disjoint_mut([self.x.range(), self.out.range()])
             .unwrap();
         for ((dx, &dy), &x) in dx.iter_mut().zip(dy.iter()).zip(&val[self.x.range()]) {
-            let r = if x > 0.0 { x } else { 0.0 };
+            let r = if x > F::ZERO { x } else { F::ZERO };
             // d(r^2)/dr = 2 * r ** 1 = 2r (pow(r, 1) is exactly r)
-            let dr = 2.0 * r * dy;
+            let dr = F::from_f64(2.0) * r * dy;
             // d(relu(x))/dx = 1 if x > 0 else 0
-            let local = if x > 0.0 { 1.0 } else { 0.0 };
+            let local = if x > F::ZERO { F::ONE } else { F::ZERO };
             *dx += local * dr;
         }
     }
