@@ -4,7 +4,7 @@
 //! Shapes: `T` positions fed at once, `C` n_embd, `V` vocab_size, `H` n_head.
 //! Every tensor is a span of the graph, row-major: `(T, C)` is `T` rows of `C`.
 
-use autograd::{AttentionShape, Footprint, Graph, Span};
+use autograd::{AttentionShape, Float, Footprint, Graph, Span};
 use params::{Activation, ModelConfig};
 
 use crate::cache::KvCache;
@@ -17,9 +17,9 @@ use crate::weights::{Block, Weights};
 /// attention reads rows `0 .. pos0 + T`: training feeds a whole sequence from
 /// `pos0 = 0`, decoding one token at a time. With `att` given, each layer's
 /// attention weights are pushed onto it (see [`autograd::AttentionOutput::att`]).
-pub(crate) fn forward(
+pub(crate) fn forward<F: Float>(
     w: &Weights,
-    g: &mut Graph,
+    g: &mut Graph<F>,
     cache: &KvCache,
     tokens: &[usize],
     pos0: usize,
@@ -43,9 +43,9 @@ pub(crate) fn forward(
 /// One block over the `(T, C)` rows `x` at positions `pos0 ..`: attention, then the
 /// MLP, each as `x + f(rmsnorm(x))`. Returns the block's output and its attention
 /// weights.
-fn transformer_block(
+fn transformer_block<F: Float>(
     w: &Weights,
-    g: &mut Graph,
+    g: &mut Graph<F>,
     block: &Block,
     x: Span,
     (keys, values): (Span, Span),

@@ -2,7 +2,7 @@
 //! from the footprints the two forward passes give of themselves.
 
 use autograd::Footprint;
-use params::{Bytes, ModelConfig};
+use params::{Bytes, Dtype, ModelConfig};
 
 use crate::error::{Error, Result};
 use crate::gpt::Mode;
@@ -19,27 +19,32 @@ pub fn training_footprint(config: &ModelConfig, mode: Mode) -> Footprint {
         }
 }
 
-/// The bytes of [`training_footprint`], the depth-first walk of [`Mode::Exact`]
-/// included.
-pub fn training_bytes(config: &ModelConfig, mode: Mode) -> u128 {
+/// The bytes of [`training_footprint`] in a graph of `dtype` values, the
+/// depth-first walk of [`Mode::Exact`] included.
+pub fn training_bytes(config: &ModelConfig, mode: Mode, dtype: Dtype) -> u128 {
     let f = training_footprint(config, mode);
     match mode {
-        Mode::Fast => f.bytes(size_of::<f64>()),
-        Mode::Exact => f
-            .bytes(size_of::<f64>())
-            .saturating_add(f.depth_first_bytes()),
+        Mode::Fast => f.bytes(dtype.size()),
+        Mode::Exact => f.bytes(dtype.size()).saturating_add(f.depth_first_bytes()),
     }
 }
 
-/// Checks, before anything is allocated, that training `config` in `mode` fits in
-/// `limit` bytes, with `per_param` more bytes for each parameter (an optimiser's
-/// state), and that its graph fits the arena's `u32` indices.
+/// Checks, before anything is allocated, that training `config` in `mode` on a
+/// graph of `dtype` values fits in `limit` bytes, with `per_param` more bytes for
+/// each parameter (an optimiser's state), and that its graph fits the arena's
+/// `u32` indices.
 ///
 /// # Errors
 /// [`Error::TooLarge`], saying what would not fit.
-pub fn check_memory(config: &ModelConfig, mode: Mode, per_param: u128, limit: u128) -> Result<()> {
+pub fn check_memory(
+    config: &ModelConfig,
+    mode: Mode,
+    dtype: Dtype,
+    per_param: u128,
+    limit: u128,
+) -> Result<()> {
     let optimiser = config.num_params_wide().saturating_mul(per_param);
-    let needed = training_bytes(config, mode).saturating_add(optimiser);
+    let needed = training_bytes(config, mode, dtype).saturating_add(optimiser);
     let slots = training_footprint(config, mode).slots;
     if needed > limit || slots > u128::from(u32::MAX) {
         return Err(Error::TooLarge {

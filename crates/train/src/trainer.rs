@@ -151,7 +151,13 @@ impl Trainer {
         let model_config = sizes.config(tokenizer.vocab_size());
         model_config.validate()?;
         let mode = config.mode();
-        model::check_memory(&model_config, mode, Adam::BYTES_PER_PARAM, memory_limit)?;
+        model::check_memory(
+            &model_config,
+            mode,
+            params::Dtype::F64,
+            Adam::BYTES_PER_PARAM,
+            memory_limit,
+        )?;
 
         let mut rng = RunRng::new(config.rng, config.seed);
         let corpus = Corpus::new(dataset, &tokenizer, &mut rng, config.seed)?;
