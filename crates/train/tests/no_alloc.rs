@@ -8,6 +8,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use params::Dtype;
 use train::{Dataset, RngKind, Sizes, TrainConfig, Trainer};
 
 struct Counting;
@@ -40,24 +41,30 @@ static GLOBAL: Counting = Counting;
 
 #[test]
 fn a_warm_training_step_allocates_nothing() {
-    // The fast engine, which the performance targets are about.
-    let config = TrainConfig {
-        steps: 400,
-        rng: RngKind::ChaCha,
-        exact: false,
-        ..TrainConfig::default()
-    };
-    let mut trainer =
-        Trainer::new(Dataset::embedded(), Sizes::default(), config, u128::MAX).unwrap();
-    // Warm-up: enough documents that one of them fills the whole block of 8
-    // positions, the largest graph a step can build.
-    for _ in 0..100 {
-        trainer.step().unwrap();
+    // The fast engine, which the performance targets are about, in both dtypes.
+    for dtype in [Dtype::F64, Dtype::F32] {
+        let config = TrainConfig {
+            steps: 400,
+            rng: RngKind::ChaCha,
+            exact: false,
+            dtype,
+            ..TrainConfig::default()
+        };
+        let mut trainer =
+            Trainer::new(Dataset::embedded(), Sizes::default(), config, u128::MAX).unwrap();
+        // Warm-up: enough documents that one of them fills the whole block of 8
+        // positions, the largest graph a step can build.
+        for _ in 0..100 {
+            trainer.step().unwrap();
+        }
+        let before = ALLOCATIONS.load(Ordering::Relaxed);
+        for _ in 0..300 {
+            trainer.step().unwrap();
+        }
+        let during = ALLOCATIONS.load(Ordering::Relaxed) - before;
+        assert_eq!(
+            during, 0,
+            "{dtype}: 300 warm steps made {during} allocations"
+        );
     }
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
-    for _ in 0..300 {
-        trainer.step().unwrap();
-    }
-    let during = ALLOCATIONS.load(Ordering::Relaxed) - before;
-    assert_eq!(during, 0, "300 warm steps made {during} allocations");
 }

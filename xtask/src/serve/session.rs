@@ -625,8 +625,8 @@ fn weights(trainer: &Trainer) -> serde_json::Value {
         .iter()
         .enumerate()
         .map(|(i, t)| {
-            let values = trainer.graph().values(t.span);
-            let (cells, values) = pooled(values, t.rows, t.cols, HEATMAP_MAX);
+            let values = trainer.values(t.span);
+            let (cells, values) = pooled(&values, t.rows, t.cols, HEATMAP_MAX);
             Heatmap {
                 name: t.name.to_string(),
                 rows: t.rows,
