@@ -479,7 +479,11 @@ impl Session {
         state.run = Some(Run {
             settings: Settings::of(checkpoint, data),
             status: if done { Status::Done } else { Status::Paused },
-            message: format!("loaded a checkpoint at step {}", trainer.steps_done()),
+            message: format!(
+                "loaded a checkpoint at step {}, in {}",
+                trainer.steps_done(),
+                trainer.dtype()
+            ),
             trainer,
             samples: None,
             steps_per_s: 0.0,
