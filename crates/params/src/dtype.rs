@@ -34,15 +34,6 @@ impl Dtype {
         }
     }
 
-    /// The dtype of the element type `F`.
-    pub fn of<F: autograd::Float>() -> Self {
-        if size_of::<F>() == 4 {
-            Dtype::F32
-        } else {
-            Dtype::F64
-        }
-    }
-
     /// Whether it is the default, `f64`, which files leave out so that they read
     /// as before.
     pub fn is_default(&self) -> bool {
