@@ -4,16 +4,21 @@
 //! happens across independent outputs, never inside one sum. The loops are written
 //! over fixed-size blocks so the compiler keeps the accumulators in registers.
 //!
-//! The multiply-adds come in two roundings, chosen by the const parameter `FMA`:
-//! `acc + a * b` rounded twice, as the reference computes, or `a.mul_add(b, acc)`,
-//! rounded once, which is one instruction instead of two and is as exact on every
-//! CPU with fused multiply-add. [`Arith::Fast`](crate::Arith::Fast) takes the
-//! latter.
+//! Every multiply-add is `acc + a * b`, rounded twice, as the reference computes
+//! it, in both arithmetics: a fused multiply-add would be one instruction instead
+//! of two on CPUs that have it, but a library call on those that do not, and the
+//! same bits on every path matter more (see the performance section of the
+//! README for what FMA was measured to be worth: nothing measurable here).
+//!
+//! Each public kernel runs its body through [`simd::dispatch`], so it is compiled
+//! for every instruction set and runs on the one chosen for this CPU.
 
-/// `acc + a * b`, with one rounding if `FMA`, else with two.
+use crate::simd;
+
+/// `acc + a * b`, the product and the sum each rounded.
 #[inline(always)]
-fn mac<const FMA: bool>(acc: f64, a: f64, b: f64) -> f64 {
-    if FMA { a.mul_add(b, acc) } else { acc + a * b }
+fn mac(acc: f64, a: f64, b: f64) -> f64 {
+    acc + a * b
 }
 
 /// The number of outputs [`matvec_t`] computes at once, in registers.
@@ -27,8 +32,16 @@ pub(crate) const LANES: usize = 16;
 /// Two rows go through at once: each column of `W^T` is loaded once for both, and
 /// twice as many independent sums are in flight, enough to hide the latency of the
 /// multiply-adds.
-#[inline]
-pub(crate) fn matmul_t<const FMA: bool>(wt: &[f64], stride: usize, x: &[f64], y: &mut [f64]) {
+pub(crate) fn matmul_t(wt: &[f64], stride: usize, x: &[f64], y: &mut [f64]) {
+    simd::dispatch(
+        #[inline(always)]
+        || matmul_t_body(wt, stride, x, y),
+    );
+}
+
+/// [`matmul_t`] for the path's instruction set.
+#[inline(always)]
+fn matmul_t_body(wt: &[f64], stride: usize, x: &[f64], y: &mut [f64]) {
     let nin = wt.len() / stride;
     let nout = y.len() * nin / x.len();
     debug_assert!(stride.is_multiple_of(LANES) && stride >= nout && x.len().is_multiple_of(nin));
@@ -36,20 +49,15 @@ pub(crate) fn matmul_t<const FMA: bool>(wt: &[f64], stride: usize, x: &[f64], y:
     let mut ys = y.chunks_exact_mut(nout);
     while let (Some(x0), Some(y0)) = (xs.next(), ys.next()) {
         match (xs.next(), ys.next()) {
-            (Some(x1), Some(y1)) => rows::<2, FMA>(wt, stride, [x0, x1], [y0, y1]),
-            _ => rows::<1, FMA>(wt, stride, [x0], [y0]),
+            (Some(x1), Some(y1)) => rows::<2>(wt, stride, [x0, x1], [y0, y1]),
+            _ => rows::<1>(wt, stride, [x0], [y0]),
         }
     }
 }
 
 /// `R` rows of [`matmul_t`] at once, a block of [`LANES`] outputs at a time.
 #[inline(always)]
-fn rows<const R: usize, const FMA: bool>(
-    wt: &[f64],
-    stride: usize,
-    x: [&[f64]; R],
-    mut y: [&mut [f64]; R],
-) {
+fn rows<const R: usize>(wt: &[f64], stride: usize, x: [&[f64]; R], mut y: [&mut [f64]; R]) {
     let nout = y[0].len();
     for o0 in (0..nout).step_by(LANES) {
         let mut acc = [[0.0; LANES]; R];
@@ -58,7 +66,7 @@ fn rows<const R: usize, const FMA: bool>(
             for (acc, x) in acc.iter_mut().zip(&x) {
                 let xi = x[i];
                 for k in 0..LANES {
-                    acc[k] = mac::<FMA>(acc[k], col[k], xi);
+                    acc[k] = mac(acc[k], col[k], xi);
                 }
             }
         }
@@ -87,8 +95,23 @@ fn store(out: &mut [f64], acc: &[f64; LANES]) {
 /// The loop runs over `W`'s rows once, in column blocks: a block of `W[o]` and of
 /// `dW[o]` stays in registers while every row `t` passes, so `W` and `dW` are each
 /// read and written once, and only the small `dX` is updated in memory.
-#[inline]
-pub(crate) fn linear_backward<const FMA: bool>(
+pub(crate) fn linear_backward(
+    w: &[f64],
+    nin: usize,
+    x: &[f64],
+    dy: &[f64],
+    dw: &mut [f64],
+    dx: &mut [f64],
+) {
+    simd::dispatch(
+        #[inline(always)]
+        || linear_backward_body(w, nin, x, dy, dw, dx),
+    );
+}
+
+/// [`linear_backward`] for the path's instruction set.
+#[inline(always)]
+fn linear_backward_body(
     w: &[f64],
     nin: usize,
     x: &[f64],
@@ -99,22 +122,22 @@ pub(crate) fn linear_backward<const FMA: bool>(
     debug_assert!(w.len() == dw.len() && x.len() == dx.len() && w.len().is_multiple_of(nin));
     let mut c = 0;
     while c + 16 <= nin {
-        backward_block::<16, FMA>(w, nin, x, dy, dw, dx, c);
+        backward_block::<16>(w, nin, x, dy, dw, dx, c);
         c += 16;
     }
     while c + 4 <= nin {
-        backward_block::<4, FMA>(w, nin, x, dy, dw, dx, c);
+        backward_block::<4>(w, nin, x, dy, dw, dx, c);
         c += 4;
     }
     while c < nin {
-        backward_block::<1, FMA>(w, nin, x, dy, dw, dx, c);
+        backward_block::<1>(w, nin, x, dy, dw, dx, c);
         c += 1;
     }
 }
 
 /// Columns `c0 .. c0 + B` of [`linear_backward`].
 #[inline(always)]
-fn backward_block<const B: usize, const FMA: bool>(
+fn backward_block<const B: usize>(
     w: &[f64],
     nin: usize,
     x: &[f64],
@@ -136,9 +159,9 @@ fn backward_block<const B: usize, const FMA: bool>(
             for k in 0..B {
                 // d(w*x)/dx = w: the product is `w * g`, as the reference writes
                 // `local_grad * grad`.
-                dxt[k] = mac::<FMA>(dxt[k], wb[k], g);
+                dxt[k] = mac(dxt[k], wb[k], g);
                 // d(w*x)/dw = x
-                dwb[k] = mac::<FMA>(dwb[k], xt[k], g);
+                dwb[k] = mac(dwb[k], xt[k], g);
             }
         }
         dw[at..at + B].copy_from_slice(&dwb);
@@ -148,6 +171,15 @@ fn backward_block<const B: usize, const FMA: bool>(
 /// `t = w^T` for a row-major `w` of `rows` rows, each row of `t` padded to
 /// `stride`; in 4 x 4 tiles so that both the reads and the writes run along rows.
 pub(crate) fn transpose(w: &[f64], rows: usize, t: &mut [f64], stride: usize) {
+    simd::dispatch(
+        #[inline(always)]
+        || transpose_body(w, rows, t, stride),
+    );
+}
+
+/// [`transpose`] for the path's instruction set.
+#[inline(always)]
+fn transpose_body(w: &[f64], rows: usize, t: &mut [f64], stride: usize) {
     let cols = w.len() / rows;
     let (r4, c4) = (rows - rows % 4, cols - cols % 4);
     for r in (0..r4).step_by(4) {
@@ -201,7 +233,7 @@ mod tests {
         let x: Vec<f64> = (0..rows * nin).map(|k| ((k as f64) * 0.3).cos()).collect();
         let dy: Vec<f64> = (0..rows * nout).map(|k| 1.0 / (k as f64 + 1.5)).collect();
         let (mut dw, mut dx) = (vec![0.25; w.len()], vec![0.5; rows * nin]);
-        linear_backward::<false>(&w, nin, &x, &dy, &mut dw, &mut dx);
+        linear_backward(&w, nin, &x, &dy, &mut dw, &mut dx);
         for i in 0..nin {
             for t in 0..rows {
                 // dX[t][i]: the outputs from last to first.
@@ -233,7 +265,7 @@ mod tests {
         let mut wt = vec![0.0; stride * nin];
         transpose(&w, nout, &mut wt, stride);
         let mut y = vec![0.0; rows * nout];
-        matmul_t::<false>(&wt, stride, &x, &mut y);
+        matmul_t(&wt, stride, &x, &mut y);
         for t in 0..rows {
             for o in 0..nout {
                 let mut acc = 0.0;
