@@ -80,6 +80,8 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         .transpose()?;
     let data = Dataset::embedded();
 
+    println!("cpu: {}", crate::bench_split::cpu_model());
+    println!("{}", crate::bench_split::simd_line());
     println!(
         "reference configuration: n_embd 16, n_head 4, n_layer 1, block_size 8, embedded names, ChaCha, fast mode"
     );
@@ -113,6 +115,11 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         fast.nodes_per_step, fast.ops_per_step, fast.tokens_per_step
     );
 
+    let split = crate::bench_split::measure(&data, args.steps, args.repeats)?;
+    println!(
+        "  split, median µs per step: forward {:.2}, backward {:.2}, Adam {:.2}",
+        split.forward, split.backward, split.adam
+    );
     let name_us = sampling(&data, args.steps)?;
     println!("  µs per generated name: {name_us:.2}");
 
@@ -183,6 +190,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
             peak as f64 / (1024.0 * 1024.0)
         );
     }
+    // The last lines, which scripts read: one per precision, f64's last.
     println!("train step median: {:.2} µs", fast.median);
     Ok(())
 }
@@ -278,7 +286,7 @@ fn arithmetic(config: &params::ModelConfig, tokens: f64) -> f64 {
     3.0 * tokens * (matrix_weights + attention) + config.num_params() as f64
 }
 
-fn median(xs: &mut [f64]) -> f64 {
+pub(crate) fn median(xs: &mut [f64]) -> f64 {
     xs.sort_by(f64::total_cmp);
     let n = xs.len();
     if n % 2 == 1 {
