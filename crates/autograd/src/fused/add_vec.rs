@@ -19,7 +19,7 @@ impl Graph {
     /// If the lengths differ.
     pub fn add_vec(&mut self, a: Span, b: Span) -> Span {
         assert_eq!(a.len(), b.len(), "add_vec: lengths differ");
-        let out = self.alloc(a.len());
+        let out = self.alloc_to_write(a.len());
         let (inputs, outv) = self.val.split_at_mut(out.start());
         let (av, bv, outv) = (&inputs[a.range()], &inputs[b.range()], &mut outv[..a.len()]);
         crate::simd::dispatch(

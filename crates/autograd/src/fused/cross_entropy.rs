@@ -46,7 +46,7 @@ impl Graph {
             targets.iter().all(|&t| t < v),
             "cross_entropy: a target is out of {v} classes"
         );
-        let all = self.alloc(cross_entropy_slots(rows, v));
+        let all = self.alloc_to_write(cross_entropy_slots(rows, v));
         assert_disjoint("cross_entropy", &[logits, all]);
         let (out, exps, sums) = (
             all.sub(0, rows),

@@ -36,7 +36,7 @@ impl Graph {
             "embed: a token has no row in a table of {rows}"
         );
         assert_disjoint("embed", &[table, positions]);
-        let out = self.alloc(tokens.len() * width);
+        let out = self.alloc_to_write(tokens.len() * width);
         let (inputs, outv) = self.val.split_at_mut(out.start());
         let (tv, pv) = (&inputs[table.range()], &inputs[positions.range()]);
         crate::simd::dispatch(

@@ -27,7 +27,7 @@ impl Graph {
     /// If `W` is not `nout` whole rows, or `x` is not whole rows of `W`'s width.
     pub fn linear(&mut self, w: Span, x: Span, nout: usize) -> Span {
         let (rows, _) = Linear::shape(w, x, nout);
-        let out = self.alloc(rows * nout);
+        let out = self.alloc_to_write(rows * nout);
         self.linear_into(w, x, out, nout);
         out
     }

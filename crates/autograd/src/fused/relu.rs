@@ -15,7 +15,7 @@ impl Graph {
     /// `relu(x)`, element-wise over a span. There is nothing to round, so both
     /// arithmetics give the scalar [`Graph::relu`]'s values, NaN mapped to 0 included.
     pub fn relu_vec(&mut self, x: Span) -> Span {
-        let out = self.alloc(x.len());
+        let out = self.alloc_to_write(x.len());
         assert_disjoint("relu_vec", &[x, out]);
         let [xv, yv] = self.val.get_disjoint_mut([x.range(), out.range()]).unwrap();
         crate::simd::dispatch(

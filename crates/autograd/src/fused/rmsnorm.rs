@@ -41,7 +41,7 @@ impl Graph {
             "rmsnorm: x is not whole rows of {width}"
         );
         let rows = x.len() / width;
-        let all = self.alloc(rmsnorm_slots(rows, width));
+        let all = self.alloc_to_write(rmsnorm_slots(rows, width));
         assert_disjoint("rmsnorm", &[x, all]);
         let out = all.sub(0, x.len());
         let rstd = all.sub(x.len(), rows);
