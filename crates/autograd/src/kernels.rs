@@ -92,9 +92,9 @@ fn store(out: &mut [f64], acc: &[f64; LANES]) {
 ///
 /// Each gradient receives its terms in the reference's order: `dX[t][i]` from the
 /// last output `o` to the first, `dW[o][i]` from the last row `t` to the first.
-/// The loop runs over `W`'s rows once, in column blocks: a block of `W[o]` and of
-/// `dW[o]` stays in registers while every row `t` passes, so `W` and `dW` are each
-/// read and written once, and only the small `dX` is updated in memory.
+/// Two passes, [`linear_backward_dx`] and [`linear_backward_dw`], each keeping its
+/// sums in registers for a whole block of columns, so that every gradient is
+/// loaded and stored once.
 pub(crate) fn linear_backward(
     w: &[f64],
     nin: usize,
@@ -103,73 +103,156 @@ pub(crate) fn linear_backward(
     dw: &mut [f64],
     dx: &mut [f64],
 ) {
+    debug_assert!(w.len() == dw.len() && x.len() == dx.len() && w.len().is_multiple_of(nin));
+    linear_backward_dx(w, nin, dy, dx);
+    linear_backward_dw(x, nin, dy, dw);
+}
+
+/// `dX[t] += sum_o dY[t][o] W[o]` for rows of `dY` (`T x nout`) and `dX`
+/// (`T x nin`), the outputs `o` from last to first; rows of `dX` are independent,
+/// so any subset of them can be computed apart.
+pub(crate) fn linear_backward_dx(w: &[f64], nin: usize, dy: &[f64], dx: &mut [f64]) {
     simd::dispatch(
         #[inline(always)]
-        || linear_backward_body(w, nin, x, dy, dw, dx),
+        || {
+            let nout = w.len() / nin;
+            let mut dys = dy.chunks_exact(nout);
+            let mut dxs = dx.chunks_exact_mut(nin);
+            while let (Some(g0), Some(d0)) = (dys.next(), dxs.next()) {
+                match (dys.next(), dxs.next()) {
+                    (Some(g1), Some(d1)) => dx_rows::<2>(w, nin, [g0, g1], [d0, d1]),
+                    _ => dx_rows::<1>(w, nin, [g0], [d0]),
+                }
+            }
+        },
     );
 }
 
-/// [`linear_backward`] for the path's instruction set.
+/// `R` rows of [`linear_backward_dx`], in column blocks of 16, 4 and 1.
 #[inline(always)]
-fn linear_backward_body(
-    w: &[f64],
-    nin: usize,
-    x: &[f64],
-    dy: &[f64],
-    dw: &mut [f64],
-    dx: &mut [f64],
-) {
-    debug_assert!(w.len() == dw.len() && x.len() == dx.len() && w.len().is_multiple_of(nin));
+fn dx_rows<const R: usize>(w: &[f64], nin: usize, g: [&[f64]; R], mut dx: [&mut [f64]; R]) {
     let mut c = 0;
     while c + 16 <= nin {
-        backward_block::<16>(w, nin, x, dy, dw, dx, c);
+        dx_block::<16, R>(w, nin, &g, &mut dx, c);
         c += 16;
     }
     while c + 4 <= nin {
-        backward_block::<4>(w, nin, x, dy, dw, dx, c);
+        dx_block::<4, R>(w, nin, &g, &mut dx, c);
         c += 4;
     }
     while c < nin {
-        backward_block::<1>(w, nin, x, dy, dw, dx, c);
+        dx_block::<1, R>(w, nin, &g, &mut dx, c);
         c += 1;
     }
 }
 
-/// Columns `c0 .. c0 + B` of [`linear_backward`].
+/// Columns `c0 .. c0 + B` of `R` rows of `dX`: each row's block in registers while
+/// `W`'s rows pass, last first.
 #[inline(always)]
-fn backward_block<const B: usize>(
+fn dx_block<const B: usize, const R: usize>(
     w: &[f64],
     nin: usize,
-    x: &[f64],
-    dy: &[f64],
-    dw: &mut [f64],
-    dx: &mut [f64],
+    g: &[&[f64]; R],
+    dx: &mut [&mut [f64]; R],
     c0: usize,
 ) {
-    let nout = w.len() / nin;
-    let rows = x.len() / nin;
-    for o in (0..nout).rev() {
-        let at = o * nin + c0;
-        let wb: [f64; B] = w[at..at + B].try_into().expect("a block of B");
-        let mut dwb: [f64; B] = dw[at..at + B].try_into().expect("a block of B");
-        for t in (0..rows).rev() {
-            let g = dy[t * nout + o];
-            let xt = &x[t * nin + c0..t * nin + c0 + B];
-            let dxt = &mut dx[t * nin + c0..t * nin + c0 + B];
+    let mut acc = [[0.0; B]; R];
+    for (acc, dx) in acc.iter_mut().zip(dx.iter()) {
+        acc.copy_from_slice(&dx[c0..c0 + B]);
+    }
+    for (o, wrow) in w.chunks_exact(nin).enumerate().rev() {
+        let wb: &[f64; B] = wrow[c0..c0 + B].try_into().expect("a block of B");
+        for (acc, g) in acc.iter_mut().zip(g) {
+            let go = g[o];
             for k in 0..B {
                 // d(w*x)/dx = w: the product is `w * g`, as the reference writes
                 // `local_grad * grad`.
-                dxt[k] = mac(dxt[k], wb[k], g);
-                // d(w*x)/dw = x
-                dwb[k] = mac(dwb[k], xt[k], g);
+                acc[k] = mac(acc[k], wb[k], go);
             }
         }
-        dw[at..at + B].copy_from_slice(&dwb);
+    }
+    for (acc, dx) in acc.iter().zip(dx.iter_mut()) {
+        dx[c0..c0 + B].copy_from_slice(acc);
+    }
+}
+
+/// `dW[o] += sum_t dY[t][o] X[t]` for every row `o` of `dW` (`nout x nin`), the
+/// rows `t` of `X` from last to first; rows of `dW` are independent.
+pub(crate) fn linear_backward_dw(x: &[f64], nin: usize, dy: &[f64], dw: &mut [f64]) {
+    simd::dispatch(
+        #[inline(always)]
+        || {
+            let nout = dw.len() / nin;
+            let mut dws = dw.chunks_exact_mut(nin).enumerate();
+            while let Some((o, d0)) = dws.next() {
+                match dws.next() {
+                    Some((_, d1)) => dw_rows::<2>(x, nin, dy, nout, o, [d0, d1]),
+                    None => dw_rows::<1>(x, nin, dy, nout, o, [d0]),
+                }
+            }
+        },
+    );
+}
+
+/// `R` rows `o0 ..` of [`linear_backward_dw`], in column blocks of 16, 4 and 1.
+#[inline(always)]
+fn dw_rows<const R: usize>(
+    x: &[f64],
+    nin: usize,
+    dy: &[f64],
+    nout: usize,
+    o0: usize,
+    mut dw: [&mut [f64]; R],
+) {
+    let mut c = 0;
+    while c + 16 <= nin {
+        dw_block::<16, R>(x, nin, dy, nout, o0, &mut dw, c);
+        c += 16;
+    }
+    while c + 4 <= nin {
+        dw_block::<4, R>(x, nin, dy, nout, o0, &mut dw, c);
+        c += 4;
+    }
+    while c < nin {
+        dw_block::<1, R>(x, nin, dy, nout, o0, &mut dw, c);
+        c += 1;
+    }
+}
+
+/// Columns `c0 .. c0 + B` of rows `o0 .. o0 + R` of `dW`: each row's block in
+/// registers while `X`'s rows pass, last first.
+#[inline(always)]
+fn dw_block<const B: usize, const R: usize>(
+    x: &[f64],
+    nin: usize,
+    dy: &[f64],
+    nout: usize,
+    o0: usize,
+    dw: &mut [&mut [f64]; R],
+    c0: usize,
+) {
+    let mut acc = [[0.0; B]; R];
+    for (acc, dw) in acc.iter_mut().zip(dw.iter()) {
+        acc.copy_from_slice(&dw[c0..c0 + B]);
+    }
+    for (xrow, g) in x.chunks_exact(nin).zip(dy.chunks_exact(nout)).rev() {
+        let xb: &[f64; B] = xrow[c0..c0 + B].try_into().expect("a block of B");
+        for (r, acc) in acc.iter_mut().enumerate() {
+            let go = g[o0 + r];
+            for k in 0..B {
+                // d(w*x)/dw = x
+                acc[k] = mac(acc[k], xb[k], go);
+            }
+        }
+    }
+    for (acc, dw) in acc.iter().zip(dw.iter_mut()) {
+        dw[c0..c0 + B].copy_from_slice(acc);
     }
 }
 
 /// `t = w^T` for a row-major `w` of `rows` rows, each row of `t` padded to
-/// `stride`; in 4 x 4 tiles so that both the reads and the writes run along rows.
+/// `stride`; eight rows of `w` at a time, so that each write to `t` is eight
+/// values along one of its rows.
 pub(crate) fn transpose(w: &[f64], rows: usize, t: &mut [f64], stride: usize) {
     simd::dispatch(
         #[inline(always)]
@@ -181,22 +264,19 @@ pub(crate) fn transpose(w: &[f64], rows: usize, t: &mut [f64], stride: usize) {
 #[inline(always)]
 fn transpose_body(w: &[f64], rows: usize, t: &mut [f64], stride: usize) {
     let cols = w.len() / rows;
-    let (r4, c4) = (rows - rows % 4, cols - cols % 4);
-    for r in (0..r4).step_by(4) {
-        for c in (0..c4).step_by(4) {
-            let row = |i: usize| -> [f64; 4] {
-                w[(r + i) * cols + c..][..4].try_into().expect("4 values")
-            };
-            let (a, b, cc, d) = (row(0), row(1), row(2), row(3));
-            for j in 0..4 {
-                t[(c + j) * stride + r..][..4].copy_from_slice(&[a[j], b[j], cc[j], d[j]]);
+    let r8 = rows - rows % 8;
+    for r0 in (0..r8).step_by(8) {
+        let strip: [&[f64]; 8] = std::array::from_fn(|k| &w[(r0 + k) * cols..][..cols]);
+        for (c, out) in t.chunks_exact_mut(stride).take(cols).enumerate() {
+            let out: &mut [f64; 8] = (&mut out[r0..r0 + 8]).try_into().expect("8 values");
+            for k in 0..8 {
+                out[k] = strip[k][c];
             }
         }
     }
-    // The ragged edges, one by one.
-    for r in 0..rows {
-        let from = if r < r4 { c4 } else { 0 };
-        for c in from..cols {
+    // The last rows, one by one.
+    for r in r8..rows {
+        for c in 0..cols {
             t[c * stride + r] = w[r * cols + c];
         }
     }
