@@ -59,14 +59,23 @@ fn matmul_t_body(wt: &[f64], stride: usize, x: &[f64], y: &mut [f64]) {
 #[inline(always)]
 fn rows<const R: usize>(wt: &[f64], stride: usize, x: [&[f64]; R], mut y: [&mut [f64]; R]) {
     let nout = y[0].len();
+    let nin = wt.len() / stride;
     for o0 in (0..nout).step_by(LANES) {
+        // Indexed by constants only, once the loops over R and LANES unroll, so
+        // that the sums stay in registers (iterating over `acc` by reference made
+        // the compiler store them to the stack at every step of `i`).
         let mut acc = [[0.0; LANES]; R];
-        for (i, col) in wt.chunks_exact(stride).enumerate() {
-            let col: &[f64; LANES] = col[o0..o0 + LANES].try_into().expect("a whole block");
-            for (acc, x) in acc.iter_mut().zip(&x) {
-                let xi = x[i];
+        for i in 0..nin {
+            let col: &[f64; LANES] = wt[i * stride + o0..][..LANES]
+                .try_into()
+                .expect("a whole block");
+            let mut xi = [0.0; R];
+            for r in 0..R {
+                xi[r] = x[r][i];
+            }
+            for r in 0..R {
                 for k in 0..LANES {
-                    acc[k] = mac(acc[k], col[k], xi);
+                    acc[r][k] = mac(acc[r][k], col[k], xi[r]);
                 }
             }
         }
@@ -156,23 +165,29 @@ fn dx_block<const B: usize, const R: usize>(
     dx: &mut [&mut [f64]; R],
     c0: usize,
 ) {
+    // Indexed by constants only, as in `rows`, so that the sums stay in registers.
+    let nout = w.len() / nin;
+    assert!(c0 + B <= nin && g.iter().all(|g| g.len() == nout));
     let mut acc = [[0.0; B]; R];
-    for (acc, dx) in acc.iter_mut().zip(dx.iter()) {
-        acc.copy_from_slice(&dx[c0..c0 + B]);
+    for r in 0..R {
+        acc[r].copy_from_slice(&dx[r][c0..c0 + B]);
     }
     for (o, wrow) in w.chunks_exact(nin).enumerate().rev() {
         let wb: &[f64; B] = wrow[c0..c0 + B].try_into().expect("a block of B");
-        for (acc, g) in acc.iter_mut().zip(g) {
-            let go = g[o];
+        let mut go = [0.0; R];
+        for r in 0..R {
+            go[r] = g[r][o];
+        }
+        for r in 0..R {
             for k in 0..B {
                 // d(w*x)/dx = w: the product is `w * g`, as the reference writes
                 // `local_grad * grad`.
-                acc[k] = mac(acc[k], wb[k], go);
+                acc[r][k] = mac(acc[r][k], wb[k], go[r]);
             }
         }
     }
-    for (acc, dx) in acc.iter().zip(dx.iter_mut()) {
-        dx[c0..c0 + B].copy_from_slice(acc);
+    for r in 0..R {
+        dx[r][c0..c0 + B].copy_from_slice(&acc[r]);
     }
 }
 
@@ -231,29 +246,35 @@ fn dw_block<const B: usize, const R: usize>(
     dw: &mut [&mut [f64]; R],
     c0: usize,
 ) {
+    // Indexed by constants only, as in `rows`, so that the sums stay in registers.
+    assert!(c0 + B <= nin && o0 + R <= nout);
     let mut acc = [[0.0; B]; R];
-    for (acc, dw) in acc.iter_mut().zip(dw.iter()) {
-        acc.copy_from_slice(&dw[c0..c0 + B]);
+    for r in 0..R {
+        acc[r].copy_from_slice(&dw[r][c0..c0 + B]);
     }
     for (xrow, g) in x.chunks_exact(nin).zip(dy.chunks_exact(nout)).rev() {
         let xb: &[f64; B] = xrow[c0..c0 + B].try_into().expect("a block of B");
-        for (r, acc) in acc.iter_mut().enumerate() {
-            let go = g[o0 + r];
+        let g: &[f64; R] = g[o0..o0 + R].try_into().expect("R outputs");
+        for r in 0..R {
             for k in 0..B {
                 // d(w*x)/dw = x
-                acc[k] = mac(acc[k], xb[k], go);
+                acc[r][k] = mac(acc[r][k], xb[k], g[r]);
             }
         }
     }
-    for (acc, dw) in acc.iter().zip(dw.iter_mut()) {
-        dw[c0..c0 + B].copy_from_slice(acc);
+    for r in 0..R {
+        dw[r][c0..c0 + B].copy_from_slice(&acc[r]);
     }
 }
 
 /// `t = w^T` for a row-major `w` of `rows` rows, each row of `t` padded to
-/// `stride`; eight rows of `w` at a time, so that each write to `t` is eight
-/// values along one of its rows.
+/// `stride`; in 8 x 8 tiles held in registers, so that both the reads and the
+/// writes run along rows, eight values at a time.
 pub(crate) fn transpose(w: &[f64], rows: usize, t: &mut [f64], stride: usize) {
+    if simd::transpose_tiles(w, rows, t, stride) {
+        transpose_edges(w, rows, t, stride);
+        return;
+    }
     simd::dispatch(
         #[inline(always)]
         || transpose_body(w, rows, t, stride),
@@ -263,20 +284,45 @@ pub(crate) fn transpose(w: &[f64], rows: usize, t: &mut [f64], stride: usize) {
 /// [`transpose`] for the path's instruction set.
 #[inline(always)]
 fn transpose_body(w: &[f64], rows: usize, t: &mut [f64], stride: usize) {
+    const N: usize = 8;
     let cols = w.len() / rows;
-    let r8 = rows - rows % 8;
-    for r0 in (0..r8).step_by(8) {
-        let strip: [&[f64]; 8] = std::array::from_fn(|k| &w[(r0 + k) * cols..][..cols]);
-        for (c, out) in t.chunks_exact_mut(stride).take(cols).enumerate() {
-            let out: &mut [f64; 8] = (&mut out[r0..r0 + 8]).try_into().expect("8 values");
-            for k in 0..8 {
-                out[k] = strip[k][c];
+    let (rn, cn) = (rows - rows % N, cols - cols % N);
+    for r in (0..rn).step_by(N) {
+        for c in (0..cn).step_by(N) {
+            let row = |i: usize| -> [f64; N] {
+                w[(r + i) * cols + c..][..N].try_into().expect("N values")
+            };
+            let tile = [
+                row(0),
+                row(1),
+                row(2),
+                row(3),
+                row(4),
+                row(5),
+                row(6),
+                row(7),
+            ];
+            for j in 0..N {
+                let out: &mut [f64; N] = (&mut t[(c + j) * stride + r..][..N])
+                    .try_into()
+                    .expect("N values");
+                for i in 0..N {
+                    out[i] = tile[i][j];
+                }
             }
         }
     }
-    // The last rows, one by one.
-    for r in r8..rows {
-        for c in 0..cols {
+    transpose_edges(w, rows, t, stride);
+}
+
+/// The part of [`transpose`] outside its whole 8 x 8 tiles, value by value.
+#[inline(always)]
+fn transpose_edges(w: &[f64], rows: usize, t: &mut [f64], stride: usize) {
+    let cols = w.len() / rows;
+    let (rn, cn) = (rows - rows % 8, cols - cols % 8);
+    for r in 0..rows {
+        let from = if r < rn { cn } else { 0 };
+        for c in from..cols {
             t[c * stride + r] = w[r * cols + c];
         }
     }
@@ -288,18 +334,20 @@ mod tests {
 
     #[test]
     fn transpose_handles_ragged_edges() {
-        for (rows, cols) in [(1, 1), (4, 4), (5, 7), (27, 16), (16, 64), (3, 9)] {
+        for (rows, cols) in [(1, 1), (4, 4), (5, 7), (27, 16), (16, 64), (3, 9), (17, 25)] {
             let w: Vec<f64> = (0..rows * cols).map(|k| k as f64).collect();
             let stride = rows + 3;
+            // The path's (AVX-512's shuffles, where the CPU has them) and the
+            // generic one.
             let mut t = vec![-1.0; stride * cols];
             transpose(&w, rows, &mut t, stride);
+            let mut generic = vec![-1.0; stride * cols];
+            transpose_body(&w, rows, &mut generic, stride);
             for r in 0..rows {
                 for c in 0..cols {
-                    assert_eq!(
-                        t[c * stride + r],
-                        w[r * cols + c],
-                        "{rows}x{cols} at {r},{c}"
-                    );
+                    let want = w[r * cols + c];
+                    assert_eq!(t[c * stride + r], want, "{rows}x{cols} at {r},{c}");
+                    assert_eq!(generic[c * stride + r], want, "{rows}x{cols} at {r},{c}");
                 }
             }
         }

@@ -253,8 +253,81 @@ pub fn dispatch<R>(f: impl FnOnce() -> R) -> R {
     }
 }
 
+/// `t = w^T` for the whole 8 x 8 tiles of a row-major `w` of `rows` rows (the
+/// first `rows - rows % 8` rows and `cols - cols % 8` columns), each row of `t`
+/// `stride` long, with AVX-512's shuffles, if that is the path; returns whether it
+/// did. The compiler makes slow code of a generic tile transpose (it spills the
+/// tile and moves values one by one), and this one moves only bits: every path
+/// still computes the same numbers.
+pub(crate) fn transpose_tiles(w: &[f64], rows: usize, t: &mut [f64], stride: usize) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if path() == SimdPath::Avx512 {
+        // SAFETY: the path is `Avx512` only on a CPU with AVX-512F (see `dispatch`).
+        unsafe { x86::transpose_tiles_avx512(w, rows, t, stride) };
+        return true;
+    }
+    let _ = (w, rows, t, stride);
+    false
+}
+
 #[cfg(target_arch = "x86_64")]
 mod x86 {
+    use std::arch::x86_64::{
+        __m512d, _mm512_loadu_pd, _mm512_permutex2var_pd, _mm512_set_epi64, _mm512_shuffle_f64x2,
+        _mm512_storeu_pd, _mm512_unpackhi_pd, _mm512_unpacklo_pd,
+    };
+
+    /// See [`super::transpose_tiles`].
+    #[target_feature(enable = "avx512f")]
+    pub(super) fn transpose_tiles_avx512(w: &[f64], rows: usize, t: &mut [f64], stride: usize) {
+        let cols = w.len() / rows;
+        let (rn, cn) = (rows - rows % 8, cols - cols % 8);
+        // Element k of the result is a's element idx[k], or b's if idx[k] >= 8.
+        let pairs_lo = _mm512_set_epi64(13, 12, 5, 4, 9, 8, 1, 0);
+        let pairs_hi = _mm512_set_epi64(15, 14, 7, 6, 11, 10, 3, 2);
+        for r in (0..rn).step_by(8) {
+            for c in (0..cn).step_by(8) {
+                let row = |i: usize| -> __m512d {
+                    let s: &[f64] = &w[(r + i) * cols + c..][..8];
+                    // SAFETY: `s` holds 8 f64, the 64 bytes the unaligned load reads.
+                    unsafe { _mm512_loadu_pd(s.as_ptr()) }
+                };
+                let (r0, r1, r2, r3) = (row(0), row(1), row(2), row(3));
+                let (r4, r5, r6, r7) = (row(4), row(5), row(6), row(7));
+                // Rows i, i+1 interleaved: (ri[0], ri+1[0], ri[2], ri+1[2], ...).
+                let (e01, o01) = (_mm512_unpacklo_pd(r0, r1), _mm512_unpackhi_pd(r0, r1));
+                let (e23, o23) = (_mm512_unpacklo_pd(r2, r3), _mm512_unpackhi_pd(r2, r3));
+                let (e45, o45) = (_mm512_unpacklo_pd(r4, r5), _mm512_unpackhi_pd(r4, r5));
+                let (e67, o67) = (_mm512_unpacklo_pd(r6, r7), _mm512_unpackhi_pd(r6, r7));
+                // Four rows' column j and j+4: (r0[j], r1[j], r2[j], r3[j], r0[j+4], ...).
+                let c04a = _mm512_permutex2var_pd(e01, pairs_lo, e23);
+                let c26a = _mm512_permutex2var_pd(e01, pairs_hi, e23);
+                let c15a = _mm512_permutex2var_pd(o01, pairs_lo, o23);
+                let c37a = _mm512_permutex2var_pd(o01, pairs_hi, o23);
+                let c04b = _mm512_permutex2var_pd(e45, pairs_lo, e67);
+                let c26b = _mm512_permutex2var_pd(e45, pairs_hi, e67);
+                let c15b = _mm512_permutex2var_pd(o45, pairs_lo, o67);
+                let c37b = _mm512_permutex2var_pd(o45, pairs_hi, o67);
+                // The low halves make column j, the high halves column j+4.
+                let cols8 = [
+                    _mm512_shuffle_f64x2::<0x44>(c04a, c04b),
+                    _mm512_shuffle_f64x2::<0x44>(c15a, c15b),
+                    _mm512_shuffle_f64x2::<0x44>(c26a, c26b),
+                    _mm512_shuffle_f64x2::<0x44>(c37a, c37b),
+                    _mm512_shuffle_f64x2::<0xEE>(c04a, c04b),
+                    _mm512_shuffle_f64x2::<0xEE>(c15a, c15b),
+                    _mm512_shuffle_f64x2::<0xEE>(c26a, c26b),
+                    _mm512_shuffle_f64x2::<0xEE>(c37a, c37b),
+                ];
+                for (j, v) in cols8.into_iter().enumerate() {
+                    let s: &mut [f64] = &mut t[(c + j) * stride + r..][..8];
+                    // SAFETY: `s` holds 8 f64, the 64 bytes the unaligned store writes.
+                    unsafe { _mm512_storeu_pd(s.as_mut_ptr(), v) };
+                }
+            }
+        }
+    }
+
     /// `f` with AVX-512F (which implies AVX2 and FMA to the compiler).
     #[target_feature(enable = "avx512f")]
     pub(super) fn avx512<R>(f: impl FnOnce() -> R) -> R {
