@@ -293,13 +293,15 @@ impl Attention {
 
                         let mut dtotal = 0.0;
                         for t in (0..seen).rev() {
-                            let row = t * d.c + hs;
+                            let row = t * d.c + hs..t * d.c + hs + d.hd;
+                            let (vt, dvt) = (&v[row.clone()], &mut dv[row]);
                             // out_j = sum_t w_t * v_t,j: d/d(w_t) = v_t,j, summed last dim
                             // first; d/d(v_t,j) = w_t
                             let mut dwt = 0.0;
-                            for j in (0..d.hd).rev() {
-                                dwt += v[row + j] * dout_h[j];
-                                dv[row + j] += w[t] * dout_h[j];
+                            for ((&vj, dvj), &gj) in vt.iter().zip(dvt.iter_mut()).zip(dout_h).rev()
+                            {
+                                dwt += vj * gj;
+                                *dvj += w[t] * gj;
                             }
                             // w_t = e_t * total**-1: d/d(total**-1) = e_t, then on to total
                             dtotal += dinv_dtotal * (e[t] * dwt);
@@ -308,7 +310,8 @@ impl Attention {
                         let qh = &q[r * d.c + hs..r * d.c + hs + d.hd];
                         let dqh = &mut dq[r * d.c + hs..r * d.c + hs + d.hd];
                         for t in (0..seen).rev() {
-                            let row = t * d.c + hs;
+                            let row = t * d.c + hs..t * d.c + hs + d.hd;
+                            let (kt, dkt) = (&k[row.clone()], &mut dk[row]);
                             // d(w_t)/d(e_t) = total**-1, and total = sum_t e_t passes dtotal on.
                             let de = inv * dw[t] + dtotal;
                             // e_t = exp(logit_t - max): d/d(logit_t) = e_t
@@ -316,9 +319,11 @@ impl Attention {
                             // logit_t = dot_t * scale: d/d(dot_t) = scale
                             let ddot = self.scale * dlogit;
                             // dot_t = sum_j q_j * k_t,j: d/d(q_j) = k_t,j, d/d(k_t,j) = q_j
-                            for j in 0..d.hd {
-                                dqh[j] += k[row + j] * ddot;
-                                dk[row + j] += qh[j] * ddot;
+                            for (((dqj, &kj), dkj), &qj) in
+                                dqh.iter_mut().zip(kt).zip(dkt.iter_mut()).zip(qh)
+                            {
+                                *dqj += kj * ddot;
+                                *dkj += qj * ddot;
                             }
                         }
                     }
