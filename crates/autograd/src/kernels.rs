@@ -1,7 +1,10 @@
 //! The inner loops of the fused ops, kept apart so they can be tuned in one place.
 //!
 //! Every loop keeps the reference's order of summation for each output: vectorising
-//! happens across independent outputs, never inside one sum. The loops are written
+//! happens across independent outputs, never inside one sum. So an output's bits
+//! do not depend on which other outputs are computed with it: each kernel can run
+//! on any subset of its output rows (rows of `Y` or `dX`, rows of `dW`), on any
+//! SIMD path, and give the same numbers. The loops are written
 //! over fixed-size blocks so the compiler keeps the accumulators in registers.
 //!
 //! Every multiply-add is `acc + a * b`, rounded twice, as the reference computes
@@ -21,7 +24,7 @@ fn mac(acc: f64, a: f64, b: f64) -> f64 {
     acc + a * b
 }
 
-/// The number of outputs [`matvec_t`] computes at once, in registers.
+/// The number of outputs [`matmul_t`] computes at once, in registers.
 pub(crate) const LANES: usize = 16;
 
 /// `Y = X W^T` for rows of `X` (`T x nin`) and `Y` (`T x nout`), from the
