@@ -12,6 +12,8 @@ use model::Gpt;
 use params::{ChaChaInit, StateDict};
 use train::{Dataset, RngKind, Sizes, Tokenizer, TrainConfig, Trainer};
 
+use crate::bench_split::median;
+
 /// Measure training speed, memory and scaling.
 #[derive(clap::Args)]
 pub(crate) struct Args {
@@ -284,14 +286,4 @@ fn arithmetic(config: &params::ModelConfig, tokens: f64) -> f64 {
     let matrix_weights = l * 12.0 * c * c + config.vocab_size as f64 * c;
     let attention = l * tokens * c; // about T/2 keys, two products each
     3.0 * tokens * (matrix_weights + attention) + config.num_params() as f64
-}
-
-pub(crate) fn median(xs: &mut [f64]) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    let n = xs.len();
-    if n % 2 == 1 {
-        xs[n / 2]
-    } else {
-        (xs[n / 2 - 1] + xs[n / 2]) / 2.0
-    }
 }

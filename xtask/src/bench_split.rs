@@ -56,9 +56,9 @@ pub(crate) fn measure(data: &Dataset, steps: usize, repeats: usize) -> anyhow::R
     }
     let [mut f, mut b, mut a] = times;
     Ok(Split {
-        forward: crate::bench::median(&mut f),
-        backward: crate::bench::median(&mut b),
-        adam: crate::bench::median(&mut a),
+        forward: median(&mut f),
+        backward: median(&mut b),
+        adam: median(&mut a),
     })
 }
 
@@ -81,4 +81,15 @@ pub(crate) fn simd_line() -> String {
         "the widest".into()
     };
     format!("simd path: {path} ({how}; this CPU has {have})")
+}
+
+/// The median of `xs` (sorted in place).
+pub(crate) fn median(xs: &mut [f64]) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    let n = xs.len();
+    if n % 2 == 1 {
+        xs[n / 2]
+    } else {
+        (xs[n / 2 - 1] + xs[n / 2]) / 2.0
+    }
 }
