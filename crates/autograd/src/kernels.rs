@@ -274,8 +274,8 @@ fn dw_block<const B: usize, const R: usize>(
 /// `stride`; in 8 x 8 tiles held in registers, so that both the reads and the
 /// writes run along rows, eight values at a time.
 pub(crate) fn transpose(w: &[f64], rows: usize, t: &mut [f64], stride: usize) {
-    if simd::transpose_tiles(w, rows, t, stride) {
-        transpose_edges(w, rows, t, stride);
+    if let Some(n) = simd::transpose_tiles(w, rows, t, stride) {
+        transpose_edges(w, rows, t, stride, n);
         return;
     }
     simd::dispatch(
@@ -315,14 +315,14 @@ fn transpose_body(w: &[f64], rows: usize, t: &mut [f64], stride: usize) {
             }
         }
     }
-    transpose_edges(w, rows, t, stride);
+    transpose_edges(w, rows, t, stride, N);
 }
 
-/// The part of [`transpose`] outside its whole 8 x 8 tiles, value by value.
+/// The part of [`transpose`] outside its whole `n x n` tiles, value by value.
 #[inline(always)]
-fn transpose_edges(w: &[f64], rows: usize, t: &mut [f64], stride: usize) {
+fn transpose_edges(w: &[f64], rows: usize, t: &mut [f64], stride: usize, n: usize) {
     let cols = w.len() / rows;
-    let (rn, cn) = (rows - rows % 8, cols - cols % 8);
+    let (rn, cn) = (rows - rows % n, cols - cols % n);
     for r in 0..rows {
         let from = if r < rn { cn } else { 0 };
         for c in from..cols {

@@ -253,29 +253,80 @@ pub fn dispatch<R>(f: impl FnOnce() -> R) -> R {
     }
 }
 
-/// `t = w^T` for the whole 8 x 8 tiles of a row-major `w` of `rows` rows (the
-/// first `rows - rows % 8` rows and `cols - cols % 8` columns), each row of `t`
-/// `stride` long, with AVX-512's shuffles, if that is the path; returns whether it
-/// did. The compiler makes slow code of a generic tile transpose (it spills the
-/// tile and moves values one by one), and this one moves only bits: every path
-/// still computes the same numbers.
-pub(crate) fn transpose_tiles(w: &[f64], rows: usize, t: &mut [f64], stride: usize) -> bool {
-    #[cfg(target_arch = "x86_64")]
-    if path() == SimdPath::Avx512 {
-        // SAFETY: the path is `Avx512` only on a CPU with AVX-512F (see `dispatch`).
-        unsafe { x86::transpose_tiles_avx512(w, rows, t, stride) };
-        return true;
+/// `t = w^T` for the whole tiles of a row-major `w` of `rows` rows (8 x 8 on the
+/// AVX-512 path, 4 x 4 on the AVX2 one: the first `rows - rows % n` rows and
+/// `cols - cols % n` columns), each row of `t` `stride` long, with the path's
+/// shuffles; returns the tile size `n`, or `None` on a path without its own. The
+/// compiler makes slow code of a generic tile transpose (it spills the tile and
+/// moves values one by one), and these move only bits: every path still computes
+/// the same numbers.
+pub(crate) fn transpose_tiles(
+    w: &[f64],
+    rows: usize,
+    t: &mut [f64],
+    stride: usize,
+) -> Option<usize> {
+    match path() {
+        #[cfg(target_arch = "x86_64")]
+        SimdPath::Avx512 => {
+            // SAFETY: the path is `Avx512` only on a CPU with AVX-512F (see `dispatch`).
+            unsafe { x86::transpose_tiles_avx512(w, rows, t, stride) };
+            Some(8)
+        }
+        #[cfg(target_arch = "x86_64")]
+        SimdPath::Avx2 => {
+            // SAFETY: the path is `Avx2` only on a CPU with AVX2 (see `dispatch`).
+            unsafe { x86::transpose_tiles_avx2(w, rows, t, stride) };
+            Some(4)
+        }
+        _ => {
+            let _ = (w, rows, t, stride);
+            None
+        }
     }
-    let _ = (w, rows, t, stride);
-    false
 }
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use std::arch::x86_64::{
-        __m512d, _mm512_loadu_pd, _mm512_permutex2var_pd, _mm512_set_epi64, _mm512_shuffle_f64x2,
-        _mm512_storeu_pd, _mm512_unpackhi_pd, _mm512_unpacklo_pd,
+        __m256d, __m512d, _mm256_loadu_pd, _mm256_permute2f128_pd, _mm256_storeu_pd,
+        _mm256_unpackhi_pd, _mm256_unpacklo_pd, _mm512_loadu_pd, _mm512_permutex2var_pd,
+        _mm512_set_epi64, _mm512_shuffle_f64x2, _mm512_storeu_pd, _mm512_unpackhi_pd,
+        _mm512_unpacklo_pd,
     };
+
+    /// See [`super::transpose_tiles`].
+    #[target_feature(enable = "avx2")]
+    pub(super) fn transpose_tiles_avx2(w: &[f64], rows: usize, t: &mut [f64], stride: usize) {
+        let cols = w.len() / rows;
+        let (rn, cn) = (rows - rows % 4, cols - cols % 4);
+        for r in (0..rn).step_by(4) {
+            for c in (0..cn).step_by(4) {
+                let row = |i: usize| -> __m256d {
+                    let s: &[f64] = &w[(r + i) * cols + c..][..4];
+                    // SAFETY: `s` holds 4 f64, the 32 bytes the unaligned load reads.
+                    unsafe { _mm256_loadu_pd(s.as_ptr()) }
+                };
+                let (r0, r1, r2, r3) = (row(0), row(1), row(2), row(3));
+                // (r0[0], r1[0], r0[2], r1[2]) and (r0[1], r1[1], r0[3], r1[3]), and
+                // the same of rows 2 and 3.
+                let (e01, o01) = (_mm256_unpacklo_pd(r0, r1), _mm256_unpackhi_pd(r0, r1));
+                let (e23, o23) = (_mm256_unpacklo_pd(r2, r3), _mm256_unpackhi_pd(r2, r3));
+                // Low halves make columns 0 and 1, high halves columns 2 and 3.
+                let cols4 = [
+                    _mm256_permute2f128_pd::<0x20>(e01, e23),
+                    _mm256_permute2f128_pd::<0x20>(o01, o23),
+                    _mm256_permute2f128_pd::<0x31>(e01, e23),
+                    _mm256_permute2f128_pd::<0x31>(o01, o23),
+                ];
+                for (j, v) in cols4.into_iter().enumerate() {
+                    let s: &mut [f64] = &mut t[(c + j) * stride + r..][..4];
+                    // SAFETY: `s` holds 4 f64, the 32 bytes the unaligned store writes.
+                    unsafe { _mm256_storeu_pd(s.as_mut_ptr(), v) };
+                }
+            }
+        }
+    }
 
     /// See [`super::transpose_tiles`].
     #[target_feature(enable = "avx512f")]
