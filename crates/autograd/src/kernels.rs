@@ -83,8 +83,11 @@ fn rows<const R: usize>(wt: &[f64], stride: usize, x: [&[f64]; R], mut y: [&mut 
             }
         }
         let end = nout.min(o0 + LANES);
-        for (acc, y) in acc.iter().zip(y.iter_mut()) {
-            store(&mut y[o0..end], acc);
+        for r in 0..R {
+            // A copy, so that only it is read by the variable-length store and
+            // `acc` itself can live in registers.
+            let block: [f64; LANES] = acc[r];
+            store(&mut y[r][o0..end], &block);
         }
     }
 }
