@@ -60,7 +60,7 @@ fn matmul_t_body(wt: &[f64], stride: usize, x: &[f64], y: &mut [f64]) {
 
 /// `R` rows of [`matmul_t`] at once, a block of [`LANES`] outputs at a time.
 #[inline(always)]
-fn rows<const R: usize>(wt: &[f64], stride: usize, x: [&[f64]; R], mut y: [&mut [f64]; R]) {
+fn rows<const R: usize>(wt: &[f64], stride: usize, x: [&[f64]; R], y: [&mut [f64]; R]) {
     let nout = y[0].len();
     let nin = wt.len() / stride;
     for o0 in (0..nout).step_by(LANES) {
