@@ -52,15 +52,15 @@ fn matmul_t_body(wt: &[f64], stride: usize, x: &[f64], y: &mut [f64]) {
     let mut ys = y.chunks_exact_mut(nout);
     while let (Some(x0), Some(y0)) = (xs.next(), ys.next()) {
         match (xs.next(), ys.next()) {
-            (Some(x1), Some(y1)) => rows::<2>(wt, stride, [x0, x1], [y0, y1]),
-            _ => rows::<1>(wt, stride, [x0], [y0]),
+            (Some(x1), Some(y1)) => rows::<2>(wt, stride, [x0, x1], &mut [y0, y1]),
+            _ => rows::<1>(wt, stride, [x0], &mut [y0]),
         }
     }
 }
 
 /// `R` rows of [`matmul_t`] at once, a block of [`LANES`] outputs at a time.
 #[inline(always)]
-fn rows<const R: usize>(wt: &[f64], stride: usize, x: [&[f64]; R], y: [&mut [f64]; R]) {
+fn rows<const R: usize>(wt: &[f64], stride: usize, x: [&[f64]; R], y: &mut [&mut [f64]; R]) {
     let nout = y[0].len();
     let nin = wt.len() / stride;
     for o0 in (0..nout).step_by(LANES) {
