@@ -102,9 +102,19 @@ impl Arith {
     /// reference's) when exact, a vectorised one within an ulp of it when fast.
     #[inline(always)]
     pub fn exp_in_place(self, xs: &mut [f64]) {
+        // Plain loops, not `for_each` with a closure: a closure the compiler keeps
+        // out of line is compiled without the caller's SIMD instruction set.
         match self {
-            Arith::Exact => xs.iter_mut().for_each(|x| *x = x.exp()),
-            Arith::Fast => xs.iter_mut().for_each(|x| *x = crate::exp::exp(*x)),
+            Arith::Exact => {
+                for x in xs.iter_mut() {
+                    *x = x.exp();
+                }
+            }
+            Arith::Fast => {
+                for x in xs.iter_mut() {
+                    *x = crate::exp::exp(*x);
+                }
+            }
         }
     }
 
