@@ -140,6 +140,16 @@ impl Graph {
     /// `n` new nodes with value 0, in one contiguous span: the output slots of a
     /// fused op, or a buffer such as a key/value cache.
     pub fn alloc(&mut self, n: usize) -> Span {
+        let span = self.alloc_to_write(n);
+        self.val[span.range()].fill(0.0);
+        span
+    }
+
+    /// `n` new nodes with gradient 0 whose values the caller writes, every one,
+    /// before anything reads them: the outputs of most fused ops. Slots reused
+    /// from an earlier step keep that step's values until then, which saves
+    /// zeroing them (one memset of the two [`Graph::alloc`] makes).
+    pub(crate) fn alloc_to_write(&mut self, n: usize) -> Span {
         let start = self.len;
         let end = start.checked_add(n).filter(|&e| e <= u32::MAX as usize);
         let end = end.expect("the arena holds at most u32::MAX nodes");
@@ -147,8 +157,7 @@ impl Graph {
             self.val.resize(end, 0.0);
             self.grad.resize(end, 0.0);
         }
-        // Slots reused from an earlier step: two memsets.
-        self.val[start..end].fill(0.0);
+        // Backward adds into every gradient, so these start at 0.
         self.grad[start..end].fill(0.0);
         self.len = end;
         Span {

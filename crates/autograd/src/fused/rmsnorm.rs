@@ -41,7 +41,7 @@ impl Graph {
             "rmsnorm: x is not whole rows of {width}"
         );
         let rows = x.len() / width;
-        let all = self.alloc(rmsnorm_slots(rows, width));
+        let all = self.alloc_to_write(rmsnorm_slots(rows, width));
         assert_disjoint("rmsnorm", &[x, all]);
         let out = all.sub(0, x.len());
         let rstd = all.sub(x.len(), rows);
@@ -52,21 +52,26 @@ impl Graph {
             .val
             .get_disjoint_mut([x.range(), out.range(), rstd.range(), ms_eps.range()])
             .unwrap();
-        for (t, (xr, yr)) in xv
-            .chunks_exact(width)
-            .zip(yv.chunks_exact_mut(width))
-            .enumerate()
-        {
-            let mut sumsq = 0.0;
-            for &xi in xr {
-                sumsq += xi * xi;
-            }
-            msv[t] = sumsq * inv_n + RMSNORM_EPS;
-            scales[t] = arith.rsqrt(msv[t]);
-            for (y, &xi) in yr.iter_mut().zip(xr) {
-                *y = xi * scales[t];
-            }
-        }
+        crate::simd::dispatch(
+            #[inline(always)]
+            || {
+                for (t, (xr, yr)) in xv
+                    .chunks_exact(width)
+                    .zip(yv.chunks_exact_mut(width))
+                    .enumerate()
+                {
+                    let mut sumsq = 0.0;
+                    for &xi in xr {
+                        sumsq += xi * xi;
+                    }
+                    msv[t] = sumsq * inv_n + RMSNORM_EPS;
+                    scales[t] = arith.rsqrt(msv[t]);
+                    for (y, &xi) in yr.iter_mut().zip(xr) {
+                        *y = xi * scales[t];
+                    }
+                }
+            },
+        );
         let op = RmsNorm {
             x,
             out,
@@ -90,27 +95,32 @@ impl RmsNorm {
         let [dx, dy] = grad
             .get_disjoint_mut([self.x.range(), self.out.range()])
             .unwrap();
-        for t in (0..rows).rev() {
-            let r = t * width..(t + 1) * width;
-            let (x, dx, dy) = (&x[r.clone()], &mut dx[r.clone()], &dy[r]);
-            let scale = scales[t];
-            // y_i = x_i * scale: d/d(scale) = x_i, summed last output first.
-            let mut dscale = 0.0;
-            for i in (0..width).rev() {
-                dscale += x[i] * dy[i];
-            }
-            // scale = (ms + eps) ** -0.5: d/d(ms + eps) = -0.5 * (ms + eps) ** -1.5
-            let dms = -0.5 * self.arith.rsqrt_cubed(ms_eps[t]) * dscale;
-            // ms = sumsq * n**-1: d/d(sumsq) = n**-1
-            let dsumsq = self.inv_n * dms;
-            for i in 0..width {
-                // d(x_i * scale)/dx_i = scale, then d(x_i * x_i)/dx_i = x_i, once for
-                // each factor, in the order the reference adds them.
-                dx[i] += scale * dy[i];
-                dx[i] += x[i] * dsumsq;
-                dx[i] += x[i] * dsumsq;
-            }
-        }
+        crate::simd::dispatch(
+            #[inline(always)]
+            || {
+                for t in (0..rows).rev() {
+                    let r = t * width..(t + 1) * width;
+                    let (x, dx, dy) = (&x[r.clone()], &mut dx[r.clone()], &dy[r]);
+                    let scale = scales[t];
+                    // y_i = x_i * scale: d/d(scale) = x_i, summed last output first.
+                    let mut dscale = 0.0;
+                    for i in (0..width).rev() {
+                        dscale += x[i] * dy[i];
+                    }
+                    // scale = (ms + eps) ** -0.5: d/d(ms + eps) = -0.5 * (ms + eps) ** -1.5
+                    let dms = -0.5 * self.arith.rsqrt_cubed(ms_eps[t]) * dscale;
+                    // ms = sumsq * n**-1: d/d(sumsq) = n**-1
+                    let dsumsq = self.inv_n * dms;
+                    for i in 0..width {
+                        // d(x_i * scale)/dx_i = scale, then d(x_i * x_i)/dx_i = x_i, once for
+                        // each factor, in the order the reference adds them.
+                        dx[i] += scale * dy[i];
+                        dx[i] += x[i] * dsumsq;
+                        dx[i] += x[i] * dsumsq;
+                    }
+                }
+            },
+        );
     }
 
     /// The output and the saved activations: one allocation, in that order.
