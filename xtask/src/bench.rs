@@ -14,6 +14,8 @@ use params::Dtype;
 use params::{ChaChaInit, StateDict};
 use train::{Dataset, RngKind, Sizes, Tokenizer, TrainConfig, Trainer};
 
+use crate::bench_split::median;
+
 /// Measure training speed, memory and scaling.
 #[derive(clap::Args)]
 pub(crate) struct Args {
@@ -82,6 +84,8 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         .transpose()?;
     let data = Dataset::embedded();
 
+    println!("cpu: {}", crate::bench_split::cpu_model());
+    println!("{}", crate::bench_split::simd_line());
     println!(
         "reference configuration: n_embd 16, n_head 4, n_layer 1, block_size 8, embedded names, ChaCha, fast mode"
     );
@@ -133,6 +137,11 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         f32.median / fast.median
     );
 
+    let split = crate::bench_split::measure(&data, args.steps, args.repeats)?;
+    println!(
+        "  split, median µs per step: forward {:.2}, backward {:.2}, Adam {:.2}",
+        split.forward, split.backward, split.adam
+    );
     let name_us = sampling(&data, args.steps)?;
     println!("  µs per generated name: {name_us:.2}");
 
@@ -203,6 +212,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
             peak as f64 / (1024.0 * 1024.0)
         );
     }
+    // The last lines, which scripts read: one per precision, f64's last.
     println!("train step median f32: {:.2} µs", f32.median);
     println!("train step median: {:.2} µs", fast.median);
     Ok(())
@@ -297,14 +307,4 @@ fn arithmetic(config: &params::ModelConfig, tokens: f64) -> f64 {
     let matrix_weights = l * 12.0 * c * c + config.vocab_size as f64 * c;
     let attention = l * tokens * c; // about T/2 keys, two products each
     3.0 * tokens * (matrix_weights + attention) + config.num_params() as f64
-}
-
-fn median(xs: &mut [f64]) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    let n = xs.len();
-    if n % 2 == 1 {
-        xs[n / 2]
-    } else {
-        (xs[n / 2 - 1] + xs[n / 2]) / 2.0
-    }
 }

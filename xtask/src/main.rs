@@ -14,6 +14,7 @@ macro_rules! note {
 mod against;
 mod bench;
 mod bench_memory;
+mod bench_split;
 mod export;
 mod files;
 mod golden;
@@ -76,6 +77,12 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
+    // MICROGPT_SIMD, checked before any work: a path this CPU lacks, or a name
+    // that is none, is one error line.
+    if let Err(err) = autograd::simd::init() {
+        eprintln!("error: {err}");
+        return std::process::ExitCode::FAILURE;
+    }
     let matches = Cli::command()
         .try_get_matches()
         .unwrap_or_else(|err| usage::exit(&err));

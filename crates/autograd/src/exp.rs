@@ -2,7 +2,9 @@
 //!
 //! The C library's `exp` is a call per value and cannot be vectorised; the
 //! softmaxes of one training step make about 300 of them. This one is a handful of
-//! fused multiply-adds per value, within one unit in the last place of the
+//! multiply-adds per value (each rounded twice: no fused multiply-add, so that
+//! every SIMD path computes it alike, and fast where FMA is missing), within one
+//! unit in the last place of the
 //! library's result (a test checks 4 million points), and it computes the same bits
 //! on every CPU, which the C library does not promise. The exact mode keeps the
 //! library's `exp`, the one the reference program calls.
@@ -45,14 +47,14 @@ pub(crate) fn exp(x: f64) -> f64 {
     let xs = if tiny { x + 708.0 } else { x };
     let xc = xs.clamp(-708.0, 709.0);
     // x = k ln 2 + r with k = round(x / ln 2), so e^x = 2^k e^r.
-    let kf = xc.mul_add(LOG2_E, SHIFTER);
+    let kf = xc * LOG2_E + SHIFTER;
     let k_bits = kf.to_bits();
     let k = kf - SHIFTER;
-    let r = (-k).mul_add(LN2_HI, xc);
-    let r = (-k).mul_add(LN2_LO, r);
+    let r = xc - k * LN2_HI;
+    let r = r - k * LN2_LO;
     let mut p = INV_FACTORIAL[13];
     for c in INV_FACTORIAL[..13].iter().rev() {
-        p = p.mul_add(r, *c);
+        p = p * r + *c;
     }
     // 2^k from its exponent bits: k sits in the low bits of `k_bits`.
     let two_k = f64::from_bits((k_bits as i64).wrapping_add(1023).wrapping_shl(52) as u64);

@@ -1,7 +1,7 @@
 //! The element type of a graph: `f64` (the default, the reference's) or `f32`.
 //!
 //! [`Float`] holds what the ops need of a number and nothing more: the four
-//! operations, a fused multiply-add, the C library's `exp`, `ln`, `sqrt` and
+//! operations, the C library's `exp`, `ln`, `sqrt` and
 //! `pow`, a vectorised `exp` for the fast mode, and conversions from and to `f64`,
 //! the type of every setting (a learning rate, an attention scale). For `f64`
 //! every method is the inherent one, so a graph of `f64` computes the very bits it
@@ -12,9 +12,11 @@ use std::hint::black_box;
 use std::iter::Sum;
 use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
 
-/// A floating-point type the graph can hold: implemented for `f64` and `f32`.
+/// A floating-point type the graph can hold: implemented for `f64` and `f32`
+/// (and sealed: the kernels have what each needs, see `Kernels`).
 pub trait Float:
-    Copy
+    sealed::Kernels
+    + Copy
     + Default
     + Debug
     + Display
@@ -47,8 +49,6 @@ pub trait Float:
     fn from_f64(x: f64) -> Self;
     /// `self` as an `f64` (always exact).
     fn to_f64(self) -> f64;
-    /// `self * a + b`, rounded once.
-    fn mul_add(self, a: Self, b: Self) -> Self;
     /// `e ** self`, the C library's.
     fn exp(self) -> Self;
     /// `e ** self`, vectorisable, as the fast mode computes it: `exp.rs` for
@@ -79,10 +79,6 @@ impl Float for f64 {
     #[inline(always)]
     fn to_f64(self) -> f64 {
         self
-    }
-    #[inline(always)]
-    fn mul_add(self, a: Self, b: Self) -> Self {
-        f64::mul_add(self, a, b)
     }
     #[inline(always)]
     fn exp(self) -> Self {
@@ -125,10 +121,6 @@ impl Float for f32 {
         f64::from(self)
     }
     #[inline(always)]
-    fn mul_add(self, a: Self, b: Self) -> Self {
-        f32::mul_add(self, a, b)
-    }
-    #[inline(always)]
     fn exp(self) -> Self {
         f32::exp(self)
     }
@@ -151,5 +143,34 @@ impl Float for f32 {
     #[inline(always)]
     fn is_finite(self) -> bool {
         f32::is_finite(self)
+    }
+}
+
+mod sealed {
+    /// What the kernels do differently per type: the SIMD path's own tile
+    /// transposes exist for `f64` (`simd.rs`); `f32` takes the generic loop.
+    pub trait Kernels: Sized {
+        /// [`crate::simd::transpose_tiles`] where this type has them, else `None`.
+        fn transpose_tiles(w: &[Self], rows: usize, t: &mut [Self], stride: usize)
+        -> Option<usize>;
+    }
+
+    impl Kernels for f64 {
+        #[inline]
+        fn transpose_tiles(
+            w: &[Self],
+            rows: usize,
+            t: &mut [Self],
+            stride: usize,
+        ) -> Option<usize> {
+            crate::simd::transpose_tiles(w, rows, t, stride)
+        }
+    }
+
+    impl Kernels for f32 {
+        #[inline]
+        fn transpose_tiles(_: &[Self], _: usize, _: &mut [Self], _: usize) -> Option<usize> {
+            None
+        }
     }
 }

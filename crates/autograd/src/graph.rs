@@ -151,6 +151,16 @@ impl<F: Float> Graph<F> {
     /// `n` new nodes with value 0, in one contiguous span: the output slots of a
     /// fused op, or a buffer such as a key/value cache.
     pub fn alloc(&mut self, n: usize) -> Span {
+        let span = self.alloc_to_write(n);
+        self.val[span.range()].fill(F::ZERO);
+        span
+    }
+
+    /// `n` new nodes with gradient 0 whose values the caller writes, every one,
+    /// before anything reads them: the outputs of most fused ops. Slots reused
+    /// from an earlier step keep that step's values until then, which saves
+    /// zeroing them (one memset of the two [`Graph::alloc`] makes).
+    pub(crate) fn alloc_to_write(&mut self, n: usize) -> Span {
         let start = self.len;
         let end = start.checked_add(n).filter(|&e| e <= u32::MAX as usize);
         let end = end.expect("the arena holds at most u32::MAX nodes");
@@ -158,8 +168,7 @@ impl<F: Float> Graph<F> {
             self.val.resize(end, F::ZERO);
             self.grad.resize(end, F::ZERO);
         }
-        // Slots reused from an earlier step: two memsets.
-        self.val[start..end].fill(F::ZERO);
+        // Backward adds into every gradient, so these start at 0.
         self.grad[start..end].fill(F::ZERO);
         self.len = end;
         Span {

@@ -1,27 +1,31 @@
 //! The inner loops of the fused ops, kept apart so they can be tuned in one place.
 //!
 //! Every loop keeps the reference's order of summation for each output: vectorising
-//! happens across independent outputs, never inside one sum. The loops are written
+//! happens across independent outputs, never inside one sum. So an output's bits
+//! do not depend on which other outputs are computed with it: each kernel can run
+//! on any subset of its output rows (rows of `Y` or `dX`, rows of `dW`), on any
+//! SIMD path, and give the same numbers. The loops are written
 //! over fixed-size blocks so the compiler keeps the accumulators in registers.
 //!
-//! The multiply-adds come in two roundings, chosen by the const parameter `FMA`:
-//! `acc + a * b` rounded twice, as the reference computes, or `a.mul_add(b, acc)`,
-//! rounded once, which is one instruction instead of two and is as exact on every
-//! CPU with fused multiply-add. [`Arith::Fast`](crate::Arith::Fast) takes the
-//! latter.
+//! Every multiply-add is `acc + a * b`, rounded twice, as the reference computes
+//! it, in both arithmetics: a fused multiply-add would be one instruction instead
+//! of two on CPUs that have it, but a library call on those that do not, and the
+//! same bits on every path matter more (see the performance section of the
+//! README for what FMA was measured to be worth: nothing measurable here).
 //!
-//! Every loop is generic over the element type ([`Float`]): `f64`, or `f32`, whose
-//! blocks of [`LANES`] values are half the width.
+//! Each public kernel runs its body through [`simd::dispatch`], so it is compiled
+//! for every instruction set and runs on the one chosen for this CPU.
 
 use crate::float::Float;
+use crate::simd;
 
-/// `acc + a * b`, with one rounding if `FMA`, else with two.
+/// `acc + a * b`, the product and the sum each rounded.
 #[inline(always)]
-fn mac<const FMA: bool, F: Float>(acc: F, a: F, b: F) -> F {
-    if FMA { a.mul_add(b, acc) } else { acc + a * b }
+fn mac<F: Float>(acc: F, a: F, b: F) -> F {
+    acc + a * b
 }
 
-/// The number of outputs [`matvec_t`] computes at once, in registers.
+/// The number of outputs [`matmul_t`] computes at once, in registers.
 pub(crate) const LANES: usize = 16;
 
 /// `Y = X W^T` for rows of `X` (`T x nin`) and `Y` (`T x nout`), from the
@@ -32,8 +36,16 @@ pub(crate) const LANES: usize = 16;
 /// Two rows go through at once: each column of `W^T` is loaded once for both, and
 /// twice as many independent sums are in flight, enough to hide the latency of the
 /// multiply-adds.
-#[inline]
-pub(crate) fn matmul_t<const FMA: bool, F: Float>(wt: &[F], stride: usize, x: &[F], y: &mut [F]) {
+pub(crate) fn matmul_t<F: Float>(wt: &[F], stride: usize, x: &[F], y: &mut [F]) {
+    simd::dispatch(
+        #[inline(always)]
+        || matmul_t_body(wt, stride, x, y),
+    );
+}
+
+/// [`matmul_t`] for the path's instruction set.
+#[inline(always)]
+fn matmul_t_body<F: Float>(wt: &[F], stride: usize, x: &[F], y: &mut [F]) {
     let nin = wt.len() / stride;
     let nout = y.len() * nin / x.len();
     debug_assert!(stride.is_multiple_of(LANES) && stride >= nout && x.len().is_multiple_of(nin));
@@ -41,35 +53,42 @@ pub(crate) fn matmul_t<const FMA: bool, F: Float>(wt: &[F], stride: usize, x: &[
     let mut ys = y.chunks_exact_mut(nout);
     while let (Some(x0), Some(y0)) = (xs.next(), ys.next()) {
         match (xs.next(), ys.next()) {
-            (Some(x1), Some(y1)) => rows::<2, FMA, F>(wt, stride, [x0, x1], [y0, y1]),
-            _ => rows::<1, FMA, F>(wt, stride, [x0], [y0]),
+            (Some(x1), Some(y1)) => rows::<2, F>(wt, stride, [x0, x1], &mut [y0, y1]),
+            _ => rows::<1, F>(wt, stride, [x0], &mut [y0]),
         }
     }
 }
 
 /// `R` rows of [`matmul_t`] at once, a block of [`LANES`] outputs at a time.
 #[inline(always)]
-fn rows<const R: usize, const FMA: bool, F: Float>(
-    wt: &[F],
-    stride: usize,
-    x: [&[F]; R],
-    mut y: [&mut [F]; R],
-) {
+fn rows<const R: usize, F: Float>(wt: &[F], stride: usize, x: [&[F]; R], y: &mut [&mut [F]; R]) {
     let nout = y[0].len();
+    let nin = wt.len() / stride;
     for o0 in (0..nout).step_by(LANES) {
+        // Indexed by constants only, once the loops over R and LANES unroll, so
+        // that the sums stay in registers (iterating over `acc` by reference made
+        // the compiler store them to the stack at every step of `i`).
         let mut acc = [[F::ZERO; LANES]; R];
-        for (i, col) in wt.chunks_exact(stride).enumerate() {
-            let col: &[F; LANES] = col[o0..o0 + LANES].try_into().expect("a whole block");
-            for (acc, x) in acc.iter_mut().zip(&x) {
-                let xi = x[i];
+        for i in 0..nin {
+            let col: &[F; LANES] = wt[i * stride + o0..][..LANES]
+                .try_into()
+                .expect("a whole block");
+            let mut xi = [F::ZERO; R];
+            for r in 0..R {
+                xi[r] = x[r][i];
+            }
+            for r in 0..R {
                 for k in 0..LANES {
-                    acc[k] = mac::<FMA, F>(acc[k], col[k], xi);
+                    acc[r][k] = mac(acc[r][k], col[k], xi[r]);
                 }
             }
         }
         let end = nout.min(o0 + LANES);
-        for (acc, y) in acc.iter().zip(y.iter_mut()) {
-            store(&mut y[o0..end], acc);
+        for r in 0..R {
+            // A copy, so that only it is read by the variable-length store and
+            // `acc` itself can live in registers.
+            let block: [F; LANES] = acc[r];
+            store(&mut y[r][o0..end], &block);
         }
     }
 }
@@ -89,11 +108,10 @@ fn store<F: Float>(out: &mut [F], acc: &[F; LANES]) {
 ///
 /// Each gradient receives its terms in the reference's order: `dX[t][i]` from the
 /// last output `o` to the first, `dW[o][i]` from the last row `t` to the first.
-/// The loop runs over `W`'s rows once, in column blocks: a block of `W[o]` and of
-/// `dW[o]` stays in registers while every row `t` passes, so `W` and `dW` are each
-/// read and written once, and only the small `dX` is updated in memory.
-#[inline]
-pub(crate) fn linear_backward<const FMA: bool, F: Float>(
+/// Two passes, [`linear_backward_dx`] and [`linear_backward_dw`], each keeping its
+/// sums in registers for a whole block of columns, so that every gradient is
+/// loaded and stored once.
+pub(crate) fn linear_backward<F: Float>(
     w: &[F],
     nin: usize,
     x: &[F],
@@ -102,72 +120,214 @@ pub(crate) fn linear_backward<const FMA: bool, F: Float>(
     dx: &mut [F],
 ) {
     debug_assert!(w.len() == dw.len() && x.len() == dx.len() && w.len().is_multiple_of(nin));
+    linear_backward_dx(w, nin, dy, dx);
+    linear_backward_dw(x, nin, dy, dw);
+}
+
+/// `dX[t] += sum_o dY[t][o] W[o]` for rows of `dY` (`T x nout`) and `dX`
+/// (`T x nin`), the outputs `o` from last to first; rows of `dX` are independent,
+/// so any subset of them can be computed apart.
+pub(crate) fn linear_backward_dx<F: Float>(w: &[F], nin: usize, dy: &[F], dx: &mut [F]) {
+    simd::dispatch(
+        #[inline(always)]
+        || {
+            let nout = w.len() / nin;
+            let mut dys = dy.chunks_exact(nout);
+            let mut dxs = dx.chunks_exact_mut(nin);
+            while let (Some(g0), Some(d0)) = (dys.next(), dxs.next()) {
+                match (dys.next(), dxs.next()) {
+                    (Some(g1), Some(d1)) => dx_rows::<2, F>(w, nin, [g0, g1], [d0, d1]),
+                    _ => dx_rows::<1, F>(w, nin, [g0], [d0]),
+                }
+            }
+        },
+    );
+}
+
+/// `R` rows of [`linear_backward_dx`], in column blocks of 16, 4 and 1.
+#[inline(always)]
+fn dx_rows<const R: usize, F: Float>(w: &[F], nin: usize, g: [&[F]; R], mut dx: [&mut [F]; R]) {
     let mut c = 0;
     while c + 16 <= nin {
-        backward_block::<16, FMA, F>(w, nin, x, dy, dw, dx, c);
+        dx_block::<16, R, F>(w, nin, &g, &mut dx, c);
         c += 16;
     }
     while c + 4 <= nin {
-        backward_block::<4, FMA, F>(w, nin, x, dy, dw, dx, c);
+        dx_block::<4, R, F>(w, nin, &g, &mut dx, c);
         c += 4;
     }
     while c < nin {
-        backward_block::<1, FMA, F>(w, nin, x, dy, dw, dx, c);
+        dx_block::<1, R, F>(w, nin, &g, &mut dx, c);
         c += 1;
     }
 }
 
-/// Columns `c0 .. c0 + B` of [`linear_backward`].
+/// Columns `c0 .. c0 + B` of `R` rows of `dX`: each row's block in registers while
+/// `W`'s rows pass, last first.
 #[inline(always)]
-fn backward_block<const B: usize, const FMA: bool, F: Float>(
+fn dx_block<const B: usize, const R: usize, F: Float>(
     w: &[F],
     nin: usize,
-    x: &[F],
-    dy: &[F],
-    dw: &mut [F],
-    dx: &mut [F],
+    g: &[&[F]; R],
+    dx: &mut [&mut [F]; R],
     c0: usize,
 ) {
+    // Indexed by constants only, as in `rows`, so that the sums stay in registers.
     let nout = w.len() / nin;
-    let rows = x.len() / nin;
-    for o in (0..nout).rev() {
-        let at = o * nin + c0;
-        let wb: [F; B] = w[at..at + B].try_into().expect("a block of B");
-        let mut dwb: [F; B] = dw[at..at + B].try_into().expect("a block of B");
-        for t in (0..rows).rev() {
-            let g = dy[t * nout + o];
-            let xt = &x[t * nin + c0..t * nin + c0 + B];
-            let dxt = &mut dx[t * nin + c0..t * nin + c0 + B];
+    assert!(c0 + B <= nin && g.iter().all(|g| g.len() == nout));
+    let mut acc = [[F::ZERO; B]; R];
+    for r in 0..R {
+        acc[r].copy_from_slice(&dx[r][c0..c0 + B]);
+    }
+    for (o, wrow) in w.chunks_exact(nin).enumerate().rev() {
+        let wb: &[F; B] = wrow[c0..c0 + B].try_into().expect("a block of B");
+        let mut go = [F::ZERO; R];
+        for r in 0..R {
+            go[r] = g[r][o];
+        }
+        for r in 0..R {
             for k in 0..B {
                 // d(w*x)/dx = w: the product is `w * g`, as the reference writes
                 // `local_grad * grad`.
-                dxt[k] = mac::<FMA, F>(dxt[k], wb[k], g);
-                // d(w*x)/dw = x
-                dwb[k] = mac::<FMA, F>(dwb[k], xt[k], g);
+                acc[r][k] = mac(acc[r][k], wb[k], go[r]);
             }
         }
-        dw[at..at + B].copy_from_slice(&dwb);
+    }
+    for r in 0..R {
+        dx[r][c0..c0 + B].copy_from_slice(&acc[r]);
+    }
+}
+
+/// `dW[o] += sum_t dY[t][o] X[t]` for every row `o` of `dW` (`nout x nin`), the
+/// rows `t` of `X` from last to first; rows of `dW` are independent.
+pub(crate) fn linear_backward_dw<F: Float>(x: &[F], nin: usize, dy: &[F], dw: &mut [F]) {
+    simd::dispatch(
+        #[inline(always)]
+        || {
+            let nout = dw.len() / nin;
+            let mut dws = dw.chunks_exact_mut(nin).enumerate();
+            while let Some((o, d0)) = dws.next() {
+                match dws.next() {
+                    Some((_, d1)) => dw_rows::<2, F>(x, nin, dy, nout, o, [d0, d1]),
+                    None => dw_rows::<1, F>(x, nin, dy, nout, o, [d0]),
+                }
+            }
+        },
+    );
+}
+
+/// `R` rows `o0 ..` of [`linear_backward_dw`], in column blocks of 16, 4 and 1.
+#[inline(always)]
+fn dw_rows<const R: usize, F: Float>(
+    x: &[F],
+    nin: usize,
+    dy: &[F],
+    nout: usize,
+    o0: usize,
+    mut dw: [&mut [F]; R],
+) {
+    let mut c = 0;
+    while c + 16 <= nin {
+        dw_block::<16, R, F>(x, nin, dy, nout, o0, &mut dw, c);
+        c += 16;
+    }
+    while c + 4 <= nin {
+        dw_block::<4, R, F>(x, nin, dy, nout, o0, &mut dw, c);
+        c += 4;
+    }
+    while c < nin {
+        dw_block::<1, R, F>(x, nin, dy, nout, o0, &mut dw, c);
+        c += 1;
+    }
+}
+
+/// Columns `c0 .. c0 + B` of rows `o0 .. o0 + R` of `dW`: each row's block in
+/// registers while `X`'s rows pass, last first.
+#[inline(always)]
+fn dw_block<const B: usize, const R: usize, F: Float>(
+    x: &[F],
+    nin: usize,
+    dy: &[F],
+    nout: usize,
+    o0: usize,
+    dw: &mut [&mut [F]; R],
+    c0: usize,
+) {
+    // Indexed by constants only, as in `rows`, so that the sums stay in registers.
+    assert!(c0 + B <= nin && o0 + R <= nout);
+    let mut acc = [[F::ZERO; B]; R];
+    for r in 0..R {
+        acc[r].copy_from_slice(&dw[r][c0..c0 + B]);
+    }
+    for (xrow, g) in x.chunks_exact(nin).zip(dy.chunks_exact(nout)).rev() {
+        let xb: &[F; B] = xrow[c0..c0 + B].try_into().expect("a block of B");
+        let g: &[F; R] = g[o0..o0 + R].try_into().expect("R outputs");
+        for r in 0..R {
+            for k in 0..B {
+                // d(w*x)/dw = x
+                acc[r][k] = mac(acc[r][k], xb[k], g[r]);
+            }
+        }
+    }
+    for r in 0..R {
+        dw[r][c0..c0 + B].copy_from_slice(&acc[r]);
     }
 }
 
 /// `t = w^T` for a row-major `w` of `rows` rows, each row of `t` padded to
-/// `stride`; in 4 x 4 tiles so that both the reads and the writes run along rows.
+/// `stride`; in 8 x 8 tiles held in registers, so that both the reads and the
+/// writes run along rows, eight values at a time.
 pub(crate) fn transpose<F: Float>(w: &[F], rows: usize, t: &mut [F], stride: usize) {
+    if let Some(n) = F::transpose_tiles(w, rows, t, stride) {
+        transpose_edges(w, rows, t, stride, n);
+        return;
+    }
+    simd::dispatch(
+        #[inline(always)]
+        || transpose_body(w, rows, t, stride),
+    );
+}
+
+/// [`transpose`] for the path's instruction set.
+#[inline(always)]
+fn transpose_body<F: Float>(w: &[F], rows: usize, t: &mut [F], stride: usize) {
+    const N: usize = 8;
     let cols = w.len() / rows;
-    let (r4, c4) = (rows - rows % 4, cols - cols % 4);
-    for r in (0..r4).step_by(4) {
-        for c in (0..c4).step_by(4) {
+    let (rn, cn) = (rows - rows % N, cols - cols % N);
+    for r in (0..rn).step_by(N) {
+        for c in (0..cn).step_by(N) {
             let row =
-                |i: usize| -> [F; 4] { w[(r + i) * cols + c..][..4].try_into().expect("4 values") };
-            let (a, b, cc, d) = (row(0), row(1), row(2), row(3));
-            for j in 0..4 {
-                t[(c + j) * stride + r..][..4].copy_from_slice(&[a[j], b[j], cc[j], d[j]]);
+                |i: usize| -> [F; N] { w[(r + i) * cols + c..][..N].try_into().expect("N values") };
+            let tile = [
+                row(0),
+                row(1),
+                row(2),
+                row(3),
+                row(4),
+                row(5),
+                row(6),
+                row(7),
+            ];
+            for j in 0..N {
+                let out: &mut [F; N] = (&mut t[(c + j) * stride + r..][..N])
+                    .try_into()
+                    .expect("N values");
+                for i in 0..N {
+                    out[i] = tile[i][j];
+                }
             }
         }
     }
-    // The ragged edges, one by one.
+    transpose_edges(w, rows, t, stride, N);
+}
+
+/// The part of [`transpose`] outside its whole `n x n` tiles, value by value.
+#[inline(always)]
+fn transpose_edges<F: Float>(w: &[F], rows: usize, t: &mut [F], stride: usize, n: usize) {
+    let cols = w.len() / rows;
+    let (rn, cn) = (rows - rows % n, cols - cols % n);
     for r in 0..rows {
-        let from = if r < r4 { c4 } else { 0 };
+        let from = if r < rn { cn } else { 0 };
         for c in from..cols {
             t[c * stride + r] = w[r * cols + c];
         }
@@ -180,18 +340,20 @@ mod tests {
 
     #[test]
     fn transpose_handles_ragged_edges() {
-        for (rows, cols) in [(1, 1), (4, 4), (5, 7), (27, 16), (16, 64), (3, 9)] {
+        for (rows, cols) in [(1, 1), (4, 4), (5, 7), (27, 16), (16, 64), (3, 9), (17, 25)] {
             let w: Vec<f64> = (0..rows * cols).map(|k| k as f64).collect();
             let stride = rows + 3;
+            // The path's (AVX-512's shuffles, where the CPU has them) and the
+            // generic one.
             let mut t = vec![-1.0; stride * cols];
             transpose(&w, rows, &mut t, stride);
+            let mut generic = vec![-1.0; stride * cols];
+            transpose_body(&w, rows, &mut generic, stride);
             for r in 0..rows {
                 for c in 0..cols {
-                    assert_eq!(
-                        t[c * stride + r],
-                        w[r * cols + c],
-                        "{rows}x{cols} at {r},{c}"
-                    );
+                    let want = w[r * cols + c];
+                    assert_eq!(t[c * stride + r], want, "{rows}x{cols} at {r},{c}");
+                    assert_eq!(generic[c * stride + r], want, "{rows}x{cols} at {r},{c}");
                 }
             }
         }
@@ -205,7 +367,7 @@ mod tests {
         let x: Vec<f64> = (0..rows * nin).map(|k| ((k as f64) * 0.3).cos()).collect();
         let dy: Vec<f64> = (0..rows * nout).map(|k| 1.0 / (k as f64 + 1.5)).collect();
         let (mut dw, mut dx) = (vec![0.25; w.len()], vec![0.5; rows * nin]);
-        linear_backward::<false, f64>(&w, nin, &x, &dy, &mut dw, &mut dx);
+        linear_backward(&w, nin, &x, &dy, &mut dw, &mut dx);
         for i in 0..nin {
             for t in 0..rows {
                 // dX[t][i]: the outputs from last to first.
@@ -237,7 +399,7 @@ mod tests {
         let mut wt = vec![0.0; stride * nin];
         transpose(&w, nout, &mut wt, stride);
         let mut y = vec![0.0; rows * nout];
-        matmul_t::<false, f64>(&wt, stride, &x, &mut y);
+        matmul_t(&wt, stride, &x, &mut y);
         for t in 0..rows {
             for o in 0..nout {
                 let mut acc = 0.0;

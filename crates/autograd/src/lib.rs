@@ -23,7 +23,12 @@
 //! as tight loops. How they round is set once, on the graph
 //! ([`Graph::with_arith`]): with [`Arith::Exact`] they compute the very sums of the
 //! scalar chains they replace, in the same order; [`Arith::Fast`] trades the
-//! reference's last bits for fused multiply-adds, a vectorised `exp` and no `pow`.
+//! reference's last bits for a vectorised `exp` and no `pow`.
+//!
+//! # Instruction sets
+//! The hot loops are compiled for every SIMD instruction set of the architecture
+//! and run on the widest the CPU has, or the one `MICROGPT_SIMD` names
+//! ([`simd`], the one module allowed `unsafe`): every path computes the same bits.
 //! Each op names what it saves for its backward pass, as llm.c does (`att`,
 //! `rstd`, ...).
 //!
@@ -72,6 +77,7 @@ mod graph;
 mod kernels;
 mod op;
 mod scalar;
+pub mod simd;
 mod span;
 mod transpose;
 

@@ -1,7 +1,7 @@
 //! Adam with the reference's learning-rate decay (v1's half cosine or v2's linear
 //! ramp), as one tight loop.
 
-use autograd::{Arith, Float, py_pow};
+use autograd::{Arith, Float, py_pow, simd};
 use serde::{Deserialize, Serialize};
 
 /// Adam's settings. The defaults are the first reference's (v1).
@@ -138,7 +138,12 @@ impl<F: Float> Adam<F> {
             params.len() == n && grads.len() == n,
             "one gradient per parameter"
         );
-        if grads.iter().fold(false, |bad, g| bad | !g.is_finite()) {
+        // One pass without a branch per value, on the CPU's widest vectors.
+        let bad = simd::dispatch(
+            #[inline(always)]
+            || grads.iter().fold(false, |bad, g| bad | !g.is_finite()),
+        );
+        if bad {
             return false;
         }
         let AdamConfig {
@@ -179,15 +184,22 @@ impl<F: Float> Adam<F> {
             Arith::Fast => {
                 let (inv_bias1, inv_bias2) = (f(1.0 / bias1), f(1.0 / bias2));
                 let (p, g) = (&mut params[..n], &mut grads[..n]);
-                for i in 0..n {
-                    let gi = g[i];
-                    m[i] = beta1 * m[i] + one_minus_b1 * gi;
-                    v[i] = beta2 * v[i] + one_minus_b2 * (gi * gi);
-                    let m_hat = m[i] * inv_bias1;
-                    let v_hat = v[i] * inv_bias2;
-                    p[i] -= lr_t * m_hat / (v_hat.sqrt() + eps);
-                    g[i] = F::ZERO;
-                }
+                // Compiled for the CPU's widest vectors: the square roots and the
+                // divisions, which bound this loop, go 2, 4 or 8 at a time.
+                simd::dispatch(
+                    #[inline(always)]
+                    || {
+                        for i in 0..n {
+                            let gi = g[i];
+                            m[i] = beta1 * m[i] + one_minus_b1 * gi;
+                            v[i] = beta2 * v[i] + one_minus_b2 * (gi * gi);
+                            let m_hat = m[i] * inv_bias1;
+                            let v_hat = v[i] * inv_bias2;
+                            p[i] -= lr_t * m_hat / (v_hat.sqrt() + eps);
+                            g[i] = F::ZERO;
+                        }
+                    },
+                );
             }
         }
         true

@@ -142,7 +142,6 @@ impl<F: Float> Graph<F> {
             pos0 + d.rows - 1,
             d.t_len
         );
-        let scale_f = F::from_f64(scale);
         // One allocation, carved into the output and the saved activations.
         let all = self.alloc(attention_slots(d.rows, d.t_len, width, n_head));
         assert_disjoint("attention", &[q, keys, values, all]);
@@ -162,58 +161,22 @@ impl<F: Float> Graph<F> {
                 sums.range(),
             ])
             .unwrap();
-        // (Tq, H, Tk) logits: each query row's heads against the keys it sees, scaled,
-        // less their maximum (a plain number); `exps` holds them until the exp.
-        for (r, qr) in qv.chunks_exact(d.c).enumerate() {
-            let seen = d.seen(r);
-            for h in 0..n_head {
-                let hs = h * d.hd;
-                let qh = &qr[hs..hs + d.hd];
-                let e = &mut ev[d.at(r, h)..d.at(r, h) + seen];
-                for (et, krow) in e.iter_mut().zip(kv.chunks_exact(d.c)) {
-                    let mut dot = F::ZERO;
-                    for (a, b) in qh.iter().zip(&krow[hs..hs + d.hd]) {
-                        dot += *a * *b;
-                    }
-                    *et = dot * scale_f;
+        // The loops over a head's dims run `hd` long; for the usual head sizes that
+        // length is a constant to the compiler, which then unrolls them.
+        let scale_f = F::from_f64(scale);
+        crate::simd::dispatch(
+            #[inline(always)]
+            || {
+                let inputs = (&*qv, &*kv, &*vv);
+                let outputs = (ov, ev, wv, sv);
+                match d.hd {
+                    4 => forward_rows::<4, F>(d, scale_f, arith, inputs, outputs),
+                    8 => forward_rows::<8, F>(d, scale_f, arith, inputs, outputs),
+                    16 => forward_rows::<16, F>(d, scale_f, arith, inputs, outputs),
+                    _ => forward_rows::<0, F>(d, scale_f, arith, inputs, outputs),
                 }
-                let max = py_max(e.iter().copied());
-                e.iter_mut().for_each(|x| *x -= max);
-            }
-        }
-        // Every exponential of the op in one pass, unused entries included (they
-        // hold 0, and are never read).
-        arith.exp_in_place(ev);
-        // (Tq, H, Tk) softmax weights, then the (Tq, C) outputs: the weighted sums
-        // of the values, each from 0, key by key.
-        for (r, outr) in ov.chunks_exact_mut(d.c).enumerate() {
-            let seen = d.seen(r);
-            for h in 0..n_head {
-                let (hs, at) = (h * d.hd, d.at(r, h));
-                let e = &ev[at..at + seen];
-                let w = &mut wv[at..at + seen];
-                let mut sum = F::ZERO;
-                for &x in e {
-                    sum += x;
-                }
-                let inv = arith.recip(sum);
-                for (wt, &et) in w.iter_mut().zip(e) {
-                    *wt = et * inv;
-                }
-                sv[r * n_head + h] = sum;
-                let oh = &mut outr[hs..hs + d.hd];
-                let mut values = vv.chunks_exact(d.c);
-                let first = &values.next().expect("a row sees at least one key")[hs..hs + d.hd];
-                for (o, &vj) in oh.iter_mut().zip(first) {
-                    *o = F::ZERO + w[0] * vj;
-                }
-                for (&wt, vrow) in w[1..].iter().zip(values) {
-                    for (o, &vj) in oh.iter_mut().zip(&vrow[hs..hs + d.hd]) {
-                        *o += wt * vj;
-                    }
-                }
-            }
-        }
+            },
+        );
         let op = Attention {
             q,
             keys,
@@ -233,6 +196,73 @@ impl<F: Float> Graph<F> {
     }
 }
 
+/// The forward pass over every query row, for heads of `HD` dims (`HD = 0`: of
+/// `d.hd`, whatever it is): `exps`, `att`, `sums` and the output rows.
+#[inline(always)]
+#[allow(clippy::type_complexity)]
+fn forward_rows<const HD: usize, F: Float>(
+    d: Dims,
+    scale: F,
+    arith: Arith,
+    (qv, kv, vv): (&[F], &[F], &[F]),
+    (ov, ev, wv, sv): (&mut [F], &mut [F], &mut [F], &mut [F]),
+) {
+    let hd = if HD == 0 { d.hd } else { HD };
+    let n_head = d.n_head;
+    // (Tq, H, Tk) logits: each query row's heads against the keys it sees, scaled,
+    // less their maximum (a plain number); `exps` holds them until the exp.
+    for (r, qr) in qv.chunks_exact(d.c).enumerate() {
+        let seen = d.seen(r);
+        for h in 0..n_head {
+            let hs = h * hd;
+            let qh = &qr[hs..hs + hd];
+            let e = &mut ev[d.at(r, h)..d.at(r, h) + seen];
+            for (et, krow) in e.iter_mut().zip(kv.chunks_exact(d.c)) {
+                let mut dot = F::ZERO;
+                for (&a, &b) in qh.iter().zip(&krow[hs..hs + hd]) {
+                    dot += a * b;
+                }
+                *et = dot * scale;
+            }
+            let max = py_max(e.iter().copied());
+            e.iter_mut().for_each(|x| *x -= max);
+        }
+    }
+    // Every exponential of the op in one pass, unused entries included (they
+    // hold 0, and are never read).
+    arith.exp_in_place(ev);
+    // (Tq, H, Tk) softmax weights, then the (Tq, C) outputs: the weighted sums
+    // of the values, each from 0, key by key.
+    for (r, outr) in ov.chunks_exact_mut(d.c).enumerate() {
+        let seen = d.seen(r);
+        for h in 0..n_head {
+            let (hs, at) = (h * hd, d.at(r, h));
+            let e = &ev[at..at + seen];
+            let w = &mut wv[at..at + seen];
+            let mut sum = F::ZERO;
+            for &x in e {
+                sum += x;
+            }
+            let inv = arith.recip(sum);
+            for (wt, &et) in w.iter_mut().zip(e) {
+                *wt = et * inv;
+            }
+            sv[r * n_head + h] = sum;
+            let oh = &mut outr[hs..hs + hd];
+            let mut values = vv.chunks_exact(d.c);
+            let first = &values.next().expect("a row sees at least one key")[hs..hs + hd];
+            for (o, &vj) in oh.iter_mut().zip(first) {
+                *o = F::ZERO + w[0] * vj;
+            }
+            for (&wt, vrow) in w[1..].iter().zip(values) {
+                for (o, &vj) in oh.iter_mut().zip(&vrow[hs..hs + hd]) {
+                    *o += wt * vj;
+                }
+            }
+        }
+    }
+}
+
 impl Attention {
     fn dims(&self) -> Dims {
         let c = self.width as usize;
@@ -249,7 +279,6 @@ impl Attention {
 
     pub(crate) fn backward<F: Float>(&self, val: &[F], grad: &mut [F]) {
         let d = self.dims();
-        let scale = F::from_f64(self.scale);
         let (q, k, v) = (
             &val[self.q.range()],
             &val[self.keys.range()],
@@ -271,38 +300,69 @@ impl Attention {
                 self.att.range(),
             ])
             .unwrap();
+        // The loops over a head's dims run `hd` long; for the usual head sizes that
+        // length is a constant to the compiler, which then unrolls them.
+        crate::simd::dispatch(
+            #[inline(always)]
+            || {
+                let rows = (q, k, v, exps, att, sums);
+                let grads = (dq, dk, dv, &*dout, datt);
+                match d.hd {
+                    4 => self.backward_rows::<4, F>(d, rows, grads),
+                    8 => self.backward_rows::<8, F>(d, rows, grads),
+                    16 => self.backward_rows::<16, F>(d, rows, grads),
+                    _ => self.backward_rows::<0, F>(d, rows, grads),
+                }
+            },
+        );
+    }
+
+    /// The backward pass over every row, for heads of `HD` dims (`HD = 0`: of
+    /// `d.hd`, whatever it is).
+    #[inline(always)]
+    #[allow(clippy::type_complexity)]
+    fn backward_rows<const HD: usize, F: Float>(
+        &self,
+        d: Dims,
+        (q, k, v, exps, att, sums): (&[F], &[F], &[F], &[F], &[F], &[F]),
+        (dq, dk, dv, dout, datt): (&mut [F], &mut [F], &mut [F], &[F], &mut [F]),
+    ) {
+        let hd = if HD == 0 { d.hd } else { HD };
+        let scale = F::from_f64(self.scale);
         // Last row first, as the reference meets the positions.
         for r in (0..d.rows).rev() {
             let seen = d.seen(r);
             for h in 0..d.n_head {
-                let (hs, at) = (h * d.hd, d.at(r, h));
+                let (hs, at) = (h * hd, d.at(r, h));
                 let e = &exps[at..at + seen];
                 let w = &att[at..at + seen];
                 let total = sums[r * d.n_head + h];
                 let inv = self.arith.recip(total);
                 // -1 * total ** -2, the derivative of total ** -1
                 let dinv_dtotal = -self.arith.recip_square(total);
-                let dout_h = &dout[r * d.c + hs..r * d.c + hs + d.hd];
+                let dout_h = &dout[r * d.c + hs..r * d.c + hs + hd];
                 let dw = &mut datt[at..at + seen];
 
                 let mut dtotal = F::ZERO;
                 for t in (0..seen).rev() {
-                    let row = t * d.c + hs;
+                    let row = t * d.c + hs..t * d.c + hs + hd;
+                    let (vt, dvt) = (&v[row.clone()], &mut dv[row]);
                     // out_j = sum_t w_t * v_t,j: d/d(w_t) = v_t,j, summed last dim
                     // first; d/d(v_t,j) = w_t
                     let mut dwt = F::ZERO;
-                    for j in (0..d.hd).rev() {
-                        dwt += v[row + j] * dout_h[j];
-                        dv[row + j] += w[t] * dout_h[j];
+                    for ((&vj, dvj), &gj) in vt.iter().zip(dvt.iter_mut()).zip(dout_h).rev() {
+                        dwt += vj * gj;
+                        *dvj += w[t] * gj;
                     }
                     // w_t = e_t * total**-1: d/d(total**-1) = e_t, then on to total
                     dtotal += dinv_dtotal * (e[t] * dwt);
                     dw[t] = dwt;
                 }
-                let qh = &q[r * d.c + hs..r * d.c + hs + d.hd];
-                let dqh = &mut dq[r * d.c + hs..r * d.c + hs + d.hd];
+                let qh = &q[r * d.c + hs..r * d.c + hs + hd];
+                let dqh = &mut dq[r * d.c + hs..r * d.c + hs + hd];
                 for t in (0..seen).rev() {
-                    let row = t * d.c + hs;
+                    let row = t * d.c + hs..t * d.c + hs + hd;
+                    let (kt, dkt) = (&k[row.clone()], &mut dk[row]);
                     // d(w_t)/d(e_t) = total**-1, and total = sum_t e_t passes dtotal on.
                     let de = inv * dw[t] + dtotal;
                     // e_t = exp(logit_t - max): d/d(logit_t) = e_t
@@ -310,9 +370,11 @@ impl Attention {
                     // logit_t = dot_t * scale: d/d(dot_t) = scale
                     let ddot = scale * dlogit;
                     // dot_t = sum_j q_j * k_t,j: d/d(q_j) = k_t,j, d/d(k_t,j) = q_j
-                    for j in 0..d.hd {
-                        dqh[j] += k[row + j] * ddot;
-                        dk[row + j] += qh[j] * ddot;
+                    for (((dqj, &kj), dkj), &qj) in
+                        dqh.iter_mut().zip(kt).zip(dkt.iter_mut()).zip(qh)
+                    {
+                        *dqj += kj * ddot;
+                        *dkj += qj * ddot;
                     }
                 }
             }

@@ -37,17 +37,21 @@ impl<F: Float> Graph<F> {
             "embed: a token has no row in a table of {rows}"
         );
         assert_disjoint("embed", &[table, positions]);
-        let out = self.alloc(tokens.len() * width);
-        for (t, &tok) in tokens.iter().enumerate() {
-            let (e, p, o) = (
-                table.start() + tok * width,
-                positions.start() + t * width,
-                out.start() + t * width,
-            );
-            for j in 0..width {
-                self.val[o + j] = self.val[e + j] + self.val[p + j];
-            }
-        }
+        let out = self.alloc_to_write(tokens.len() * width);
+        let (inputs, outv) = self.val.split_at_mut(out.start());
+        let (tv, pv) = (&inputs[table.range()], &inputs[positions.range()]);
+        crate::simd::dispatch(
+            #[inline(always)]
+            || {
+                let rows = outv[..out.len()].chunks_exact_mut(width);
+                for ((o, &tok), p) in rows.zip(tokens).zip(pv.chunks_exact(width)) {
+                    let e = &tv[tok * width..(tok + 1) * width];
+                    for ((o, &e), &p) in o.iter_mut().zip(e).zip(p) {
+                        *o = e + p;
+                    }
+                }
+            },
+        );
         let tokens = self.push_indices(tokens);
         let width = width as u32;
         self.record(crate::op::Op::Embed(Embed {
@@ -71,17 +75,22 @@ impl Embed {
             .unwrap();
         // Last position first, the order in which the reference's backward pass
         // reaches a token used twice.
-        for t in (0..rows).rev() {
-            let tok = tokens[t] as usize;
-            let g = &dy[t * width..(t + 1) * width];
-            // d(a+b)/da = 1, d(a+b)/db = 1
-            for (d, &g) in dtable[tok * width..(tok + 1) * width].iter_mut().zip(g) {
-                *d += g;
-            }
-            for (d, &g) in dpos[t * width..(t + 1) * width].iter_mut().zip(g) {
-                *d += g;
-            }
-        }
+        crate::simd::dispatch(
+            #[inline(always)]
+            || {
+                for t in (0..rows).rev() {
+                    let tok = tokens[t] as usize;
+                    let g = &dy[t * width..(t + 1) * width];
+                    // d(a+b)/da = 1, d(a+b)/db = 1
+                    for (d, &g) in dtable[tok * width..(tok + 1) * width].iter_mut().zip(g) {
+                        *d += g;
+                    }
+                    for (d, &g) in dpos[t * width..(t + 1) * width].iter_mut().zip(g) {
+                        *d += g;
+                    }
+                }
+            },
+        );
     }
 
     pub(crate) fn outputs(&self) -> std::ops::Range<usize> {

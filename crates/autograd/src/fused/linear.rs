@@ -3,7 +3,6 @@
 //! Shapes: `T` rows, `W` is `(nout, nin)` row-major, `X` is `(T, nin)`, `Y` is
 //! `(T, nout)`: each row of `Y` is `W` times the same row of `X`.
 
-use crate::arith::Arith;
 use crate::float::Float;
 use crate::fused::assert_disjoint;
 use crate::graph::Graph;
@@ -18,19 +17,18 @@ pub(crate) struct Linear {
     x: Span,
     out: Span,
     nout: u32,
-    arith: Arith,
 }
 
 impl<F: Float> Graph<F> {
     /// `W x` for every row of `x`, with `W` row-major of `nout` rows: `(T, nout)`.
-    /// With [`Arith::Fast`] each multiply-add rounds once (a fused multiply-add);
-    /// with [`Arith::Exact`] the product and the sum round, as the reference does.
+    /// Both arithmetics compute it alike: each product and each sum rounded, as the
+    /// reference does.
     ///
     /// # Panics
     /// If `W` is not `nout` whole rows, or `x` is not whole rows of `W`'s width.
     pub fn linear(&mut self, w: Span, x: Span, nout: usize) -> Span {
         let (rows, _) = Linear::shape(w, x, nout);
-        let out = self.alloc(rows * nout);
+        let out = self.alloc_to_write(rows * nout);
         self.linear_into(w, x, out, nout);
         out
     }
@@ -41,7 +39,6 @@ impl<F: Float> Graph<F> {
     /// # Panics
     /// If the shapes disagree, or the spans overlap.
     pub fn linear_into(&mut self, w: Span, x: Span, out: Span, nout: usize) {
-        let arith = self.arith;
         let (rows, _) = Linear::shape(w, x, nout);
         assert_eq!(
             out.len(),
@@ -54,16 +51,12 @@ impl<F: Float> Graph<F> {
         let wt = self.transposed.get(&self.val, w, nout);
         let stride = transpose::stride(nout);
         let [xv, yv] = self.val.get_disjoint_mut([x.range(), out.range()]).unwrap();
-        match arith {
-            Arith::Exact => kernels::matmul_t::<false, _>(wt, stride, xv, yv),
-            Arith::Fast => kernels::matmul_t::<true, _>(wt, stride, xv, yv),
-        }
+        kernels::matmul_t(wt, stride, xv, yv);
         let op = Linear {
             w,
             x,
             out,
             nout: nout as u32,
-            arith,
         };
         self.record(crate::op::Op::Linear(op));
     }
@@ -90,10 +83,7 @@ impl Linear {
             .unwrap();
         let (w, x) = (&val[self.w.range()], &val[self.x.range()]);
         let nin = self.w.len() / self.nout as usize;
-        match self.arith {
-            Arith::Exact => kernels::linear_backward::<false, _>(w, nin, x, dy, dw, dx),
-            Arith::Fast => kernels::linear_backward::<true, _>(w, nin, x, dy, dw, dx),
-        }
+        kernels::linear_backward(w, nin, x, dy, dw, dx);
     }
 
     pub(crate) fn outputs(&self) -> std::ops::Range<usize> {

@@ -4,9 +4,9 @@
 //! With [`Arith::Exact`](crate::Arith::Exact) each op computes exactly what the
 //! chain of scalar ops of the reference computes, sum for sum, in the same order:
 //! left-to-right sums from 0, the same products, `pow` and the C library's `exp`.
-//! With [`Arith::Fast`](crate::Arith::Fast) the sums keep their order but each
-//! multiply-add rounds once, `exp` is vectorised, and powers are multiplications and
-//! square roots. Either way the backward rule sends each input the same terms, in the
+//! With [`Arith::Fast`](crate::Arith::Fast) the sums keep their order and every
+//! multiply-add still rounds twice, but `exp` is vectorised, and powers are
+//! multiplications and square roots. Either way the backward rule sends each input the same terms, in the
 //! order the reference's depth-first pass would where that order is cheap to keep.
 
 mod add_vec;

@@ -16,13 +16,18 @@ impl<F: Float> Graph<F> {
     /// `relu(x)`, element-wise over a span. There is nothing to round, so both
     /// arithmetics give the scalar [`Graph::relu`]'s values, NaN mapped to 0 included.
     pub fn relu_vec(&mut self, x: Span) -> Span {
-        let out = self.alloc(x.len());
-        for i in 0..x.len() {
-            let xi = self.val[x.start() + i];
-            // Written as a comparison, like Python's `max(0, x)`.
-            self.val[out.start() + i] = if xi > F::ZERO { xi } else { F::ZERO };
-        }
+        let out = self.alloc_to_write(x.len());
         assert_disjoint("relu_vec", &[x, out]);
+        let [xv, yv] = self.val.get_disjoint_mut([x.range(), out.range()]).unwrap();
+        crate::simd::dispatch(
+            #[inline(always)]
+            || {
+                for (y, &xi) in yv.iter_mut().zip(xv.iter()) {
+                    // Written as a comparison, like Python's `max(0, x)`.
+                    *y = if xi > F::ZERO { xi } else { F::ZERO };
+                }
+            },
+        );
         self.record(crate::op::Op::Relu(Relu { x, out }));
         out
     }
@@ -33,11 +38,17 @@ impl Relu {
         let [dx, dy] = grad
             .get_disjoint_mut([self.x.range(), self.out.range()])
             .unwrap();
-        for ((dx, &dy), &x) in dx.iter_mut().zip(dy.iter()).zip(&val[self.x.range()]) {
-            // d(relu(x))/dx = 1 if x > 0 else 0
-            let local = if x > F::ZERO { F::ONE } else { F::ZERO };
-            *dx += local * dy;
-        }
+        let xv = &val[self.x.range()];
+        crate::simd::dispatch(
+            #[inline(always)]
+            || {
+                for ((dx, &dy), &x) in dx.iter_mut().zip(dy.iter()).zip(xv) {
+                    // d(relu(x))/dx = 1 if x > 0 else 0
+                    let local = if x > F::ZERO { F::ONE } else { F::ZERO };
+                    *dx += local * dy;
+                }
+            },
+        );
     }
 
     pub(crate) fn outputs(&self) -> std::ops::Range<usize> {

@@ -43,7 +43,7 @@ impl<F: Float> Graph<F> {
             "rmsnorm: x is not whole rows of {width}"
         );
         let rows = x.len() / width;
-        let all = self.alloc(rmsnorm_slots(rows, width));
+        let all = self.alloc_to_write(rmsnorm_slots(rows, width));
         assert_disjoint("rmsnorm", &[x, all]);
         let out = all.sub(0, x.len());
         let rstd = all.sub(x.len(), rows);
@@ -54,21 +54,26 @@ impl<F: Float> Graph<F> {
             .val
             .get_disjoint_mut([x.range(), out.range(), rstd.range(), ms_eps.range()])
             .unwrap();
-        for (t, (xr, yr)) in xv
-            .chunks_exact(width)
-            .zip(yv.chunks_exact_mut(width))
-            .enumerate()
-        {
-            let mut sumsq = F::ZERO;
-            for &xi in xr {
-                sumsq += xi * xi;
-            }
-            msv[t] = sumsq * inv_n + F::from_f64(RMSNORM_EPS);
-            scales[t] = arith.rsqrt(msv[t]);
-            for (y, &xi) in yr.iter_mut().zip(xr) {
-                *y = xi * scales[t];
-            }
-        }
+        crate::simd::dispatch(
+            #[inline(always)]
+            || {
+                for (t, (xr, yr)) in xv
+                    .chunks_exact(width)
+                    .zip(yv.chunks_exact_mut(width))
+                    .enumerate()
+                {
+                    let mut sumsq = F::ZERO;
+                    for &xi in xr {
+                        sumsq += xi * xi;
+                    }
+                    msv[t] = sumsq * inv_n + F::from_f64(RMSNORM_EPS);
+                    scales[t] = arith.rsqrt(msv[t]);
+                    for (y, &xi) in yr.iter_mut().zip(xr) {
+                        *y = xi * scales[t];
+                    }
+                }
+            },
+        );
         let op = RmsNorm {
             x,
             out,
@@ -92,27 +97,32 @@ impl RmsNorm {
         let [dx, dy] = grad
             .get_disjoint_mut([self.x.range(), self.out.range()])
             .unwrap();
-        for t in (0..rows).rev() {
-            let r = t * width..(t + 1) * width;
-            let (x, dx, dy) = (&x[r.clone()], &mut dx[r.clone()], &dy[r]);
-            let scale = scales[t];
-            // y_i = x_i * scale: d/d(scale) = x_i, summed last output first.
-            let mut dscale = F::ZERO;
-            for i in (0..width).rev() {
-                dscale += x[i] * dy[i];
-            }
-            // scale = (ms + eps) ** -0.5: d/d(ms + eps) = -0.5 * (ms + eps) ** -1.5
-            let dms = F::from_f64(-0.5) * self.arith.rsqrt_cubed(ms_eps[t]) * dscale;
-            // ms = sumsq * n**-1: d/d(sumsq) = n**-1
-            let dsumsq = F::from_f64(self.inv_n) * dms;
-            for i in 0..width {
-                // d(x_i * scale)/dx_i = scale, then d(x_i * x_i)/dx_i = x_i, once for
-                // each factor, in the order the reference adds them.
-                dx[i] += scale * dy[i];
-                dx[i] += x[i] * dsumsq;
-                dx[i] += x[i] * dsumsq;
-            }
-        }
+        crate::simd::dispatch(
+            #[inline(always)]
+            || {
+                for t in (0..rows).rev() {
+                    let r = t * width..(t + 1) * width;
+                    let (x, dx, dy) = (&x[r.clone()], &mut dx[r.clone()], &dy[r]);
+                    let scale = scales[t];
+                    // y_i = x_i * scale: d/d(scale) = x_i, summed last output first.
+                    let mut dscale = F::ZERO;
+                    for i in (0..width).rev() {
+                        dscale += x[i] * dy[i];
+                    }
+                    // scale = (ms + eps) ** -0.5: d/d(ms + eps) = -0.5 * (ms + eps) ** -1.5
+                    let dms = F::from_f64(-0.5) * self.arith.rsqrt_cubed(ms_eps[t]) * dscale;
+                    // ms = sumsq * n**-1: d/d(sumsq) = n**-1
+                    let dsumsq = F::from_f64(self.inv_n) * dms;
+                    for i in 0..width {
+                        // d(x_i * scale)/dx_i = scale, then d(x_i * x_i)/dx_i = x_i, once for
+                        // each factor, in the order the reference adds them.
+                        dx[i] += scale * dy[i];
+                        dx[i] += x[i] * dsumsq;
+                        dx[i] += x[i] * dsumsq;
+                    }
+                }
+            },
+        );
     }
 
     /// The output and the saved activations: one allocation, in that order.
