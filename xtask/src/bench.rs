@@ -137,11 +137,21 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         f32.median / fast.median
     );
 
-    let split = crate::bench_split::measure(&data, args.steps, args.repeats)?;
-    println!(
-        "  split, median µs per step: forward {:.2}, backward {:.2}, Adam {:.2}",
-        split.forward, split.backward, split.adam
-    );
+    for (dtype, split) in [
+        (
+            "f64",
+            crate::bench_split::measure::<f64>(&data, args.steps, args.repeats)?,
+        ),
+        (
+            "f32",
+            crate::bench_split::measure::<f32>(&data, args.steps, args.repeats)?,
+        ),
+    ] {
+        println!(
+            "  split {dtype}, median µs per step: forward {:.2}, backward {:.2}, Adam {:.2}",
+            split.forward, split.backward, split.adam
+        );
+    }
     let name_us = sampling(&data, args.steps)?;
     println!("  µs per generated name: {name_us:.2}");
 

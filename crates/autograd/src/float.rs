@@ -148,9 +148,9 @@ impl Float for f32 {
 
 mod sealed {
     /// What the kernels do differently per type: the SIMD path's own tile
-    /// transposes exist for `f64` (`simd.rs`); `f32` takes the generic loop.
+    /// transposes (`simd.rs`), one set for `f64` and one for `f32`.
     pub trait Kernels: Sized {
-        /// [`crate::simd::transpose_tiles`] where this type has them, else `None`.
+        /// The tile transposes of the SIMD path for this type, if it has them.
         fn transpose_tiles(w: &[Self], rows: usize, t: &mut [Self], stride: usize)
         -> Option<usize>;
     }
@@ -169,8 +169,13 @@ mod sealed {
 
     impl Kernels for f32 {
         #[inline]
-        fn transpose_tiles(_: &[Self], _: usize, _: &mut [Self], _: usize) -> Option<usize> {
-            None
+        fn transpose_tiles(
+            w: &[Self],
+            rows: usize,
+            t: &mut [Self],
+            stride: usize,
+        ) -> Option<usize> {
+            crate::simd::transpose_tiles_f32(w, rows, t, stride)
         }
     }
 }

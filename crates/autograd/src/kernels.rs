@@ -360,6 +360,35 @@ mod tests {
     }
 
     #[test]
+    fn f32_transposes_are_exact_on_every_path() {
+        // The f32 tiles (8 x 8 on AVX2 and AVX-512) and the generic loop alike; every
+        // path computes the same bits, so switching it under other tests is harmless.
+        for path in crate::simd::SimdPath::available() {
+            crate::simd::force(path).unwrap();
+            for (rows, cols) in [
+                (1usize, 1usize),
+                (8, 8),
+                (5, 7),
+                (27, 16),
+                (16, 64),
+                (64, 16),
+                (19, 33),
+            ] {
+                let w: Vec<f32> = (0..rows * cols).map(|k| k as f32).collect();
+                let stride = rows.next_multiple_of(LANES);
+                let mut t = vec![-1.0f32; stride * cols];
+                transpose(&w, rows, &mut t, stride);
+                for r in 0..rows {
+                    for c in 0..cols {
+                        assert_eq!(t[c * stride + r], w[r * cols + c], "{path} {rows}x{cols}");
+                    }
+                }
+            }
+        }
+        crate::simd::force(crate::simd::SimdPath::widest()).unwrap();
+    }
+
+    #[test]
     fn linear_backward_adds_terms_in_the_reference_order() {
         // 41 columns make blocks of 16, 4 and 1; 3 rows, 5 outputs.
         let (nout, nin, rows) = (5, 41, 3);
