@@ -12,7 +12,7 @@
 
 /// `acc + a * b`, with one rounding if `FMA`, else with two.
 #[inline(always)]
-fn mac<const FMA: bool>(acc: f64, a: f64, b: f64) -> f64 {
+pub(crate) fn mac<const FMA: bool>(acc: f64, a: f64, b: f64) -> f64 {
     if FMA { a.mul_add(b, acc) } else { acc + a * b }
 }
 

@@ -61,13 +61,16 @@ mod fused;
 mod graph;
 mod kernels;
 mod op;
+mod parallel;
 mod scalar;
 mod span;
+mod split_kernels;
 mod transpose;
 
 pub use arith::{Arith, py_max, py_pow};
 pub use footprint::Footprint;
 pub use fused::{AttentionOutput, AttentionShape, RMSNORM_EPS};
 pub use graph::{Graph, Mark};
+pub use parallel::{DEFAULT_MIN_WORK, Threads, ThreadsError};
 pub use scalar::Operand;
 pub use span::{Span, Var};

@@ -7,7 +7,9 @@ use crate::arith::Arith;
 use crate::fused::assert_disjoint;
 use crate::graph::Graph;
 use crate::kernels;
+use crate::parallel::Threads;
 use crate::span::Span;
+use crate::split_kernels;
 use crate::transpose::TransposeCache;
 
 /// `out[t][o] = sum_i w[o][i] * x[t][i]`, each sum left to right from 0.
@@ -53,10 +55,17 @@ impl Graph {
         let wt = self.transposed.get(&self.val, w, nout);
         let stride = TransposeCache::stride(nout);
         let [xv, yv] = self.val.get_disjoint_mut([x.range(), out.range()]).unwrap();
-        match arith {
-            Arith::Exact => kernels::matmul_t::<false>(wt, stride, xv, yv),
-            Arith::Fast => kernels::matmul_t::<true>(wt, stride, xv, yv),
-        }
+        let (xv, nin) = (&*xv, x.len() / rows);
+        // Row by row of Y (each row's outputs are its own), on the threads.
+        let at = |t: usize| [t * nout];
+        let work = rows * nin * nout;
+        self.threads.split(rows, work, at, [yv], |range, [yv]| {
+            let xv = &xv[range.start * nin..range.end * nin];
+            match arith {
+                Arith::Exact => kernels::matmul_t::<false>(wt, stride, xv, yv),
+                Arith::Fast => kernels::matmul_t::<true>(wt, stride, xv, yv),
+            }
+        });
         let op = Linear {
             w,
             x,
@@ -83,16 +92,54 @@ impl Linear {
         (x.len() / nin, nin)
     }
 
-    pub(crate) fn backward(&self, val: &[f64], grad: &mut [f64]) {
+    pub(crate) fn backward(&self, val: &[f64], grad: &mut [f64], threads: &Threads) {
         let [dw, dx, dy] = grad
             .get_disjoint_mut([self.w.range(), self.x.range(), self.out.range()])
             .unwrap();
         let (w, x) = (&val[self.w.range()], &val[self.x.range()]);
-        let nin = self.w.len() / self.nout as usize;
-        match self.arith {
-            Arith::Exact => kernels::linear_backward::<false>(w, nin, x, dy, dw, dx),
-            Arith::Fast => kernels::linear_backward::<true>(w, nin, x, dy, dw, dx),
+        let nout = self.nout as usize;
+        let nin = self.w.len() / nout;
+        let rows = self.x.len() / nin;
+        let work = rows * nin * nout;
+        if threads.count() == 1 || work < threads.min_work() {
+            match self.arith {
+                Arith::Exact => kernels::linear_backward::<false>(w, nin, x, dy, dw, dx),
+                Arith::Fast => kernels::linear_backward::<true>(w, nin, x, dy, dw, dx),
+            }
+            return;
         }
+        // On the threads: dW by rows of W, each still summing over every row t in
+        // the same order; then dX by rows t. The same terms in the same order as
+        // the single sweep above, so the same bits.
+        let dy = &*dy;
+        let fma = self.arith == Arith::Fast;
+        threads.split(
+            nout,
+            work,
+            |o| [o * nin],
+            [dw],
+            |range, [dw]| {
+                if fma {
+                    split_kernels::linear_backward_dw::<true>(nin, nout, x, dy, dw, range.start);
+                } else {
+                    split_kernels::linear_backward_dw::<false>(nin, nout, x, dy, dw, range.start);
+                }
+            },
+        );
+        threads.split(
+            rows,
+            work,
+            |t| [t * nin],
+            [dx],
+            |range, [dx]| {
+                let dy = &dy[range.start * nout..range.end * nout];
+                if fma {
+                    split_kernels::linear_backward_dx::<true>(w, nin, dy, dx);
+                } else {
+                    split_kernels::linear_backward_dx::<false>(w, nin, dy, dx);
+                }
+            },
+        );
     }
 
     pub(crate) fn outputs(&self) -> std::ops::Range<usize> {
