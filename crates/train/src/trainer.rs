@@ -350,6 +350,14 @@ impl Trainer {
         Ok(())
     }
 
+    /// [`Trainer::set_threads`] with threads made by the caller, such as
+    /// [`Threads::with_min_work`] to split even the smallest ops.
+    pub fn use_threads(&mut self, threads: Threads) {
+        if !self.config.exact {
+            self.graph.set_threads(threads);
+        }
+    }
+
     /// The number of threads the steps run on.
     pub fn threads(&self) -> usize {
         self.graph.threads().count()

@@ -38,8 +38,12 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
+/// The count is of every thread: the tests take turns.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn a_warm_training_step_allocates_nothing() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     // The fast engine, which the performance targets are about.
     let config = TrainConfig {
         steps: 400,
@@ -60,4 +64,29 @@ fn a_warm_training_step_allocates_nothing() {
     }
     let during = ALLOCATIONS.load(Ordering::Relaxed) - before;
     assert_eq!(during, 0, "300 warm steps made {during} allocations");
+}
+
+#[test]
+fn a_warm_batched_step_on_threads_allocates_nothing() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    // A batch of 16 on 2 threads that split every op: the pool is made once, and
+    // its work is split by halving, on the stack.
+    let config = TrainConfig {
+        steps: 60,
+        batch_size: 16,
+        ..TrainConfig::default()
+    };
+    let mut trainer =
+        Trainer::new(Dataset::embedded(), Sizes::default(), config, u128::MAX).unwrap();
+    trainer.use_threads(train::Threads::new(2).unwrap().with_min_work(0));
+    // Warm-up: batches of up to 16 full blocks, the largest graph a step builds.
+    for _ in 0..30 {
+        trainer.step().unwrap();
+    }
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    for _ in 0..30 {
+        trainer.step().unwrap();
+    }
+    let during = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    assert_eq!(during, 0, "30 warm batched steps made {during} allocations");
 }
