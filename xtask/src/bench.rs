@@ -34,6 +34,8 @@ pub(crate) struct Args {
     /// Size of the generated data file of the memory figure, in MB (0 skips it).
     #[arg(long, default_value_t = 100, value_name = "MB")]
     data_mb: u64,
+    #[command(flatten)]
+    throughput: crate::bench_throughput::Args,
 }
 
 /// Timings of one configuration.
@@ -183,6 +185,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
             peak as f64 / (1024.0 * 1024.0)
         );
     }
+    crate::bench_throughput::print(&args.throughput)?;
     println!("train step median: {:.2} µs", fast.median);
     Ok(())
 }

@@ -14,6 +14,7 @@ macro_rules! note {
 mod against;
 mod bench;
 mod bench_memory;
+mod bench_throughput;
 mod export;
 mod files;
 mod golden;

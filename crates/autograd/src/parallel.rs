@@ -10,9 +10,44 @@
 //!
 //! The parts are found by halving, with `rayon::join`: no allocation, and no
 //! thread is made after the pool.
+//!
+//! The thread that makes the pool is one of its threads (it runs the steps, and
+//! the others join in), so that a step does not have to be handed to another
+//! thread and back, which costs about as much as a small step. Rayon never frees
+//! such a pool, so each thread keeps the pools it made, one per size, and every
+//! run on that thread reuses them.
 
+use std::cell::RefCell;
 use std::ops::Range;
 use std::sync::Arc;
+
+thread_local! {
+    /// The pools made on this thread, at most one of each size.
+    static POOLS: RefCell<Vec<Arc<rayon::ThreadPool>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A pool of `n` threads, this one among them if it is in no pool yet: made on
+/// the first call on this thread, the same one after.
+fn pool(n: usize) -> Result<Arc<rayon::ThreadPool>, ThreadsError> {
+    POOLS.with_borrow_mut(|pools| {
+        if let Some(pool) = pools.iter().find(|p| p.current_num_threads() == n) {
+            return Ok(Arc::clone(pool));
+        }
+        let builder = || {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .thread_name(|i| format!("autograd-{i}"))
+        };
+        // A thread can be in one pool only; in a second, it hands the work over.
+        let pool = match builder().use_current_thread().build() {
+            Ok(pool) => pool,
+            Err(_) => builder().build().map_err(ThreadsError)?,
+        };
+        let pool = Arc::new(pool);
+        pools.push(Arc::clone(&pool));
+        Ok(pool)
+    })
+}
 
 /// The multiply-adds (or the like) below which an op runs on one thread: a few
 /// microseconds of work, about what handing half of it to another thread costs.
@@ -41,21 +76,14 @@ impl std::fmt::Display for ThreadsError {
 impl std::error::Error for ThreadsError {}
 
 impl Threads {
-    /// `n` threads (0 is taken as 1): for `n > 1`, a pool of `n` threads, made now.
+    /// `n` threads (0 is taken as 1): for `n > 1`, a pool of `n` threads, this
+    /// one and `n - 1` more, made now (or the one this thread made before). Run
+    /// the steps on this thread.
     ///
     /// # Errors
     /// If the system refuses to start a thread.
     pub fn new(n: usize) -> Result<Self, ThreadsError> {
-        let pool = if n > 1 {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(n)
-                .thread_name(|i| format!("autograd-{i}"))
-                .build()
-                .map_err(ThreadsError)?;
-            Some(Arc::new(pool))
-        } else {
-            None
-        };
+        let pool = if n > 1 { Some(pool(n)?) } else { None };
         Ok(Threads {
             pool,
             min_work: DEFAULT_MIN_WORK,

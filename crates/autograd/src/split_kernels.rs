@@ -20,48 +20,47 @@ pub(crate) fn linear_backward_dw<const FMA: bool>(
     dw: &mut [f64],
     o0: usize,
 ) {
-    let rows = x.len() / nin;
-    for (k, dwo) in dw.chunks_exact_mut(nin).enumerate() {
-        let o = o0 + k;
-        let mut c = 0;
-        while c + 16 <= nin {
-            dw_block::<16, FMA>(nin, nout, rows, x, dy, dwo, o, c);
-            c += 16;
-        }
-        while c + 4 <= nin {
-            dw_block::<4, FMA>(nin, nout, rows, x, dy, dwo, o, c);
-            c += 4;
-        }
-        while c < nin {
-            dw_block::<1, FMA>(nin, nout, rows, x, dy, dwo, o, c);
-            c += 1;
-        }
+    let mut c = 0;
+    while c + 16 <= nin {
+        dw_block::<16, FMA>(nin, nout, x, dy, dw, o0, c);
+        c += 16;
+    }
+    while c + 4 <= nin {
+        dw_block::<4, FMA>(nin, nout, x, dy, dw, o0, c);
+        c += 4;
+    }
+    while c < nin {
+        dw_block::<1, FMA>(nin, nout, x, dy, dw, o0, c);
+        c += 1;
     }
 }
 
-/// Columns `c0 .. c0 + B` of row `o` of [`linear_backward_dw`], in registers.
-#[allow(clippy::too_many_arguments)]
+/// Columns `c0 .. c0 + B` of [`linear_backward_dw`], a row of `dW` at a time in
+/// registers.
 #[inline(always)]
 fn dw_block<const B: usize, const FMA: bool>(
     nin: usize,
     nout: usize,
-    rows: usize,
     x: &[f64],
     dy: &[f64],
-    dwo: &mut [f64],
-    o: usize,
+    dw: &mut [f64],
+    o0: usize,
     c0: usize,
 ) {
-    let mut dwb: [f64; B] = dwo[c0..c0 + B].try_into().expect("a block of B");
-    for t in (0..rows).rev() {
-        let g = dy[t * nout + o];
-        let xt = &x[t * nin + c0..t * nin + c0 + B];
-        for k in 0..B {
-            // d(w*x)/dw = x
-            dwb[k] = mac::<FMA>(dwb[k], xt[k], g);
+    let rows = x.len() / nin;
+    for k in (0..dw.len() / nin).rev() {
+        let (o, at) = (o0 + k, k * nin + c0);
+        let mut dwb: [f64; B] = dw[at..at + B].try_into().expect("a block of B");
+        for t in (0..rows).rev() {
+            let g = dy[t * nout + o];
+            let xt = &x[t * nin + c0..t * nin + c0 + B];
+            for k in 0..B {
+                // d(w*x)/dw = x
+                dwb[k] = mac::<FMA>(dwb[k], xt[k], g);
+            }
         }
+        dw[at..at + B].copy_from_slice(&dwb);
     }
-    dwo[c0..c0 + B].copy_from_slice(&dwb);
 }
 
 /// `dX[t] += sum_o dY[t][o] W[o]` for the rows of `dx` (and of `dy`, `(T, nout)`),
@@ -72,43 +71,46 @@ pub(crate) fn linear_backward_dx<const FMA: bool>(
     dy: &[f64],
     dx: &mut [f64],
 ) {
-    let nout = w.len() / nin;
-    for (dxt, dyt) in dx.chunks_exact_mut(nin).zip(dy.chunks_exact(nout)) {
-        let mut c = 0;
-        while c + 16 <= nin {
-            dx_block::<16, FMA>(w, nin, dyt, dxt, c);
-            c += 16;
-        }
-        while c + 4 <= nin {
-            dx_block::<4, FMA>(w, nin, dyt, dxt, c);
-            c += 4;
-        }
-        while c < nin {
-            dx_block::<1, FMA>(w, nin, dyt, dxt, c);
-            c += 1;
-        }
+    let mut c = 0;
+    while c + 16 <= nin {
+        dx_block::<16, FMA>(w, nin, dy, dx, c);
+        c += 16;
+    }
+    while c + 4 <= nin {
+        dx_block::<4, FMA>(w, nin, dy, dx, c);
+        c += 4;
+    }
+    while c < nin {
+        dx_block::<1, FMA>(w, nin, dy, dx, c);
+        c += 1;
     }
 }
 
-/// Columns `c0 .. c0 + B` of one row of [`linear_backward_dx`], in registers.
+/// Columns `c0 .. c0 + B` of [`linear_backward_dx`]: a block of `W[o]` in
+/// registers while every row passes.
 #[inline(always)]
 fn dx_block<const B: usize, const FMA: bool>(
     w: &[f64],
     nin: usize,
-    dyt: &[f64],
-    dxt: &mut [f64],
+    dy: &[f64],
+    dx: &mut [f64],
     c0: usize,
 ) {
-    let mut dxb: [f64; B] = dxt[c0..c0 + B].try_into().expect("a block of B");
-    for (o, &g) in dyt.iter().enumerate().rev() {
-        let wb = &w[o * nin + c0..o * nin + c0 + B];
-        for k in 0..B {
-            // d(w*x)/dx = w: the product is `w * g`, as the reference writes
-            // `local_grad * grad`.
-            dxb[k] = mac::<FMA>(dxb[k], wb[k], g);
+    let nout = w.len() / nin;
+    let rows = dx.len() / nin;
+    for o in (0..nout).rev() {
+        let at = o * nin + c0;
+        let wb: [f64; B] = w[at..at + B].try_into().expect("a block of B");
+        for t in 0..rows {
+            let g = dy[t * nout + o];
+            let dxt = &mut dx[t * nin + c0..t * nin + c0 + B];
+            for k in 0..B {
+                // d(w*x)/dx = w: the product is `w * g`, as the reference writes
+                // `local_grad * grad`.
+                dxt[k] = mac::<FMA>(dxt[k], wb[k], g);
+            }
         }
     }
-    dxt[c0..c0 + B].copy_from_slice(&dxb);
 }
 
 #[cfg(test)]

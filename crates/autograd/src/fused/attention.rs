@@ -5,7 +5,10 @@
 //! and `values` are `(Tk, C)`, the output `(Tq, C)`. Query row `r` sits at
 //! position `pos0 + r` and attends keys `0 ..= pos0 + r`. Head `h` owns dims
 //! `h*hd .. (h+1)*hd` of every row. Training feeds a whole sequence
-//! (`pos0 = 0`, `Tq = Tk`); generation feeds one row against a cache.
+//! (`pos0 = 0`, `Tq = Tk`); generation feeds one row against a cache. A batch
+//! ([`Graph::attention_batch`]) is several documents' rows one after the other,
+//! each over its own block of keys: each document is one op of the above, and the
+//! documents are the parts the op's threads share out.
 
 use crate::arith::Arith;
 use crate::arith::py_max;
@@ -37,7 +40,8 @@ pub struct AttentionOutput {
     /// `(Tq, C)`: each query row's heads, side by side.
     pub out: Span,
     /// `(Tq, H, Tk)`: the softmax weight of each query row and head on each key.
-    /// Row `r` uses its first `pos0 + r + 1` entries; the rest hold 0.
+    /// Row `r` uses its first `pos0 + r + 1` entries; the rest hold 0. For a
+    /// batch, each document's such block in turn.
     pub att: Span,
 }
 

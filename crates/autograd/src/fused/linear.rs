@@ -77,6 +77,11 @@ impl Graph {
     }
 }
 
+/// The rows of a batch that the backward pass takes at a time: few enough that
+/// their rows of `X`, `dX` and `dY` stay in the first-level cache (and in its
+/// sets: rows of `dY` lie a power of two apart) while `W` passes.
+const ROWS: usize = 8;
+
 impl Linear {
     /// `(T, nin)` for `W` of `nout` rows applied to `x`.
     fn shape(w: Span, x: Span, nout: usize) -> (usize, usize) {
@@ -101,10 +106,26 @@ impl Linear {
         let nin = self.w.len() / nout;
         let rows = self.x.len() / nin;
         let work = rows * nin * nout;
+        let fma = self.arith == Arith::Fast;
+        // A batch's rows go through in blocks of ROWS, the last block first: the
+        // rows of a block stay in the first-level cache while W and dW pass, and
+        // every dW[o] still receives its rows last to first.
+        let blocks = |rows: std::ops::Range<usize>| {
+            let starts = (rows.start..rows.end).step_by(ROWS).rev();
+            starts.map(move |t| t..(t + ROWS).min(rows.end))
+        };
         if threads.count() == 1 || work < threads.min_work() {
-            match self.arith {
-                Arith::Exact => kernels::linear_backward::<false>(w, nin, x, dy, dw, dx),
-                Arith::Fast => kernels::linear_backward::<true>(w, nin, x, dy, dw, dx),
+            for r in blocks(0..rows) {
+                let (x, dy) = (
+                    &x[r.start * nin..r.end * nin],
+                    &dy[r.start * nout..r.end * nout],
+                );
+                let dx = &mut dx[r.start * nin..r.end * nin];
+                if fma {
+                    kernels::linear_backward::<true>(w, nin, x, dy, dw, dx);
+                } else {
+                    kernels::linear_backward::<false>(w, nin, x, dy, dw, dx);
+                }
             }
             return;
         }
@@ -112,17 +133,36 @@ impl Linear {
         // the same order; then dX by rows t. The same terms in the same order as
         // the single sweep above, so the same bits.
         let dy = &*dy;
-        let fma = self.arith == Arith::Fast;
         threads.split(
             nout,
             work,
             |o| [o * nin],
             [dw],
             |range, [dw]| {
-                if fma {
-                    split_kernels::linear_backward_dw::<true>(nin, nout, x, dy, dw, range.start);
-                } else {
-                    split_kernels::linear_backward_dw::<false>(nin, nout, x, dy, dw, range.start);
+                for r in blocks(0..rows) {
+                    let (x, dy) = (
+                        &x[r.start * nin..r.end * nin],
+                        &dy[r.start * nout..r.end * nout],
+                    );
+                    if fma {
+                        split_kernels::linear_backward_dw::<true>(
+                            nin,
+                            nout,
+                            x,
+                            dy,
+                            dw,
+                            range.start,
+                        );
+                    } else {
+                        split_kernels::linear_backward_dw::<false>(
+                            nin,
+                            nout,
+                            x,
+                            dy,
+                            dw,
+                            range.start,
+                        );
+                    }
                 }
             },
         );
@@ -132,11 +172,14 @@ impl Linear {
             |t| [t * nin],
             [dx],
             |range, [dx]| {
-                let dy = &dy[range.start * nout..range.end * nout];
-                if fma {
-                    split_kernels::linear_backward_dx::<true>(w, nin, dy, dx);
-                } else {
-                    split_kernels::linear_backward_dx::<false>(w, nin, dy, dx);
+                for r in blocks(range.clone()) {
+                    let dy = &dy[r.start * nout..r.end * nout];
+                    let dx = &mut dx[(r.start - range.start) * nin..(r.end - range.start) * nin];
+                    if fma {
+                        split_kernels::linear_backward_dx::<true>(w, nin, dy, dx);
+                    } else {
+                        split_kernels::linear_backward_dx::<false>(w, nin, dy, dx);
+                    }
                 }
             },
         );
