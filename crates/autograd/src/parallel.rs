@@ -51,7 +51,7 @@ fn pool(n: usize) -> Result<Arc<rayon::ThreadPool>, ThreadsError> {
 
 /// The multiply-adds (or the like) below which an op runs on one thread: a few
 /// microseconds of work, about what handing half of it to another thread costs.
-pub const DEFAULT_MIN_WORK: usize = 1 << 14;
+pub const DEFAULT_MIN_WORK: usize = 1 << 16;
 
 /// How many threads the fused ops of a graph use, and the pool they run on.
 ///
