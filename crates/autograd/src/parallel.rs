@@ -49,9 +49,11 @@ fn pool(n: usize) -> Result<Arc<rayon::ThreadPool>, ThreadsError> {
     })
 }
 
-/// The multiply-adds (or the like) below which an op runs on one thread: a few
-/// microseconds of work, about what handing half of it to another thread costs.
-pub const DEFAULT_MIN_WORK: usize = 1 << 16;
+/// The multiply-adds (or the like) below which an op runs on one thread: some
+/// tens of microseconds of work. Below it, on the 2-vCPU host this was tuned on,
+/// handing half of an op to the other thread cost about what it saved (at the
+/// reference size, a batch of 16 ran no faster on two threads than on one).
+pub const DEFAULT_MIN_WORK: usize = 1 << 17;
 
 /// How many threads the fused ops of a graph use, and the pool they run on.
 ///

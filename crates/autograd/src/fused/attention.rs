@@ -228,7 +228,7 @@ impl Graph {
                 pos0 + r - 1
             );
             (q0, k0, b0) = (q0 + r, k0 + t_len, b0 + r * n_head * t_len);
-            work += r * t_len * width;
+            work += cost(r, t_len, width, n_head);
         }
         self.push_indices(&[q0, k0, b0]);
         assert!(
@@ -298,6 +298,13 @@ impl Graph {
         self.record(crate::op::Op::Attention(op));
         AttentionOutput { out, att }
     }
+}
+
+/// The work of one document's attention, in multiply-adds, for the threads'
+/// threshold: two products of width `C` per row and key, and an exponential
+/// (counted as 16) per row, key and head.
+fn cost(rows: usize, t_len: usize, width: usize, n_head: usize) -> usize {
+    rows * t_len * (2 * width + 16 * n_head)
 }
 
 /// One document's attention: its query rows `q` over its keys `k` and values
@@ -400,7 +407,12 @@ impl Attention {
             let [q0, k0, b0] = docs.start(d);
             [q0 * c, k0 * c, k0 * c, b0]
         };
-        let work = self.keys.len() * self.q.len() / (docs.len() * c).max(1);
+        let work = (0..docs.len())
+            .map(|d| {
+                let d = docs.dims(d, c, n_head, self.pos0 as usize);
+                cost(d.rows, d.t_len, c, n_head)
+            })
+            .sum();
         // Each document apart: its rows' gradients, and its keys' and values', are
         // its own. The last document first, as the reference would meet them.
         threads.split(docs.len(), work, at, [dq, dk, dv, datt], |range, parts| {
