@@ -1,8 +1,7 @@
-//! The training run: shuffle, tokenize, initialise, then one document per step,
-//! forward, backward, Adam; and sampling at the end.
+//! The training run: shuffle, tokenize, initialise, then a batch of documents
+//! (one, by default) per step, forward, backward, Adam; and sampling at the end.
 
-use autograd::Threads;
-use autograd::{Graph, Mark};
+use autograd::{Graph, Mark, Threads};
 use model::{Batch, Gpt, KvCache};
 use params::{ModelConfig, SavedStateDict, StateDict};
 
@@ -345,7 +344,7 @@ impl Trainer {
     pub fn set_threads(&mut self, threads: usize) -> Result<()> {
         if !self.config.exact {
             let threads = Threads::new(threads).map_err(|e| Error::Threads(e.to_string()))?;
-            self.graph.set_threads(threads);
+            self.use_threads(threads);
         }
         Ok(())
     }
