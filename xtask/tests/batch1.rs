@@ -13,7 +13,7 @@ mod common;
 use std::fs;
 use std::path::Path;
 
-use common::{ok, scratch};
+use common::{fails, ok, scratch};
 
 fn fixture(name: &str) -> Vec<u8> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -71,4 +71,23 @@ fn batch_size_1_prints_and_saves_the_bytes_of_the_run_before_batches() {
         assert_eq!(samples(&rest), samples(&text));
         assert!(rest.contains("step    9 /   20"), "{rest}");
     }
+}
+
+#[test]
+fn a_batched_run_resumes_with_its_batch_and_refuses_another() {
+    let dir = scratch("batch1", "resume");
+    ok(
+        &dir,
+        "train --steps 12 --batch-size 4 --stop-at 5 --save b.json --samples 0",
+    );
+    let saved = std::fs::read_to_string(dir.join("b.json")).unwrap();
+    assert!(
+        saved.contains("\"batch_size\":4"),
+        "the checkpoint records the batch"
+    );
+    let err = fails(&dir, "train --resume b.json --batch-size 2");
+    assert!(err.contains("--batch-size 2 (the run has 4)"), "{err}");
+    // The exact arithmetic takes batches too: each document's graph, and their mean.
+    let out = ok(&dir, "train --exact --steps 3 --batch-size 3 --samples 1");
+    assert!(out.contains("step    3 /    3 | loss"), "{out}");
 }
