@@ -128,16 +128,17 @@ impl Threads {
     /// `f(0..items, outs)`. Otherwise the items are halved, recursively, across the
     /// pool; since every item is computed whole by one call of `f`, the results
     /// are the same bits either way.
-    pub(crate) fn split<const N: usize, A, F>(
+    pub(crate) fn split<const N: usize, T, A, F>(
         &self,
         items: usize,
         work: usize,
         at: A,
-        outs: [&mut [f64]; N],
+        outs: [&mut [T]; N],
         f: F,
     ) where
+        T: Send,
         A: Fn(usize) -> [usize; N] + Sync,
-        F: Fn(Range<usize>, [&mut [f64]; N]) + Sync,
+        F: Fn(Range<usize>, [&mut [T]; N]) + Sync,
     {
         let threads = self.count();
         if threads == 1 || work < self.min_work || items < 2 {
@@ -152,15 +153,16 @@ impl Threads {
 
 /// [`Threads::split`] of the items `range`, whose pieces of the outputs are
 /// `outs`: halved until at most `grain` items are left.
-fn halve<const N: usize, A, F>(
+fn halve<const N: usize, T, A, F>(
     range: Range<usize>,
     grain: usize,
     at: &A,
-    outs: [&mut [f64]; N],
+    outs: [&mut [T]; N],
     f: &F,
 ) where
+    T: Send,
     A: Fn(usize) -> [usize; N] + Sync,
-    F: Fn(Range<usize>, [&mut [f64]; N]) + Sync,
+    F: Fn(Range<usize>, [&mut [T]; N]) + Sync,
 {
     if range.len() <= grain {
         f(range, outs);
@@ -168,7 +170,7 @@ fn halve<const N: usize, A, F>(
     }
     let mid = range.start + range.len() / 2;
     let (start, cut) = (at(range.start), at(mid));
-    let mut right: [&mut [f64]; N] = std::array::from_fn(|_| Default::default());
+    let mut right: [&mut [T]; N] = std::array::from_fn(|_| Default::default());
     let mut k = 0;
     let left = outs.map(|out| {
         let (l, r) = out.split_at_mut(cut[k] - start[k]);

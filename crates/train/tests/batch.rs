@@ -134,3 +134,14 @@ fn step_s_trains_on_documents_s_times_b_onwards_and_means_their_losses() {
         }
     }
 }
+
+#[test]
+fn a_checkpoint_from_before_batches_reads_as_batch_1() {
+    // Saved at commit f242f76, before batch_size existed (fixtures/batch1/).
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/batch1/v1.json");
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(!text.contains("batch_size"));
+    let c = train::Checkpoint::from_json(&text).unwrap();
+    assert_eq!(c.train.batch_size, 1);
+}
