@@ -25,7 +25,13 @@ impl Graph {
             return; // a leaf: nothing to propagate
         };
         for op in self.tape[..=end].iter().rev() {
-            op.backward(&self.val, &mut self.grad, &self.args, &self.indices);
+            op.backward(
+                &self.val,
+                &mut self.grad,
+                &self.args,
+                &self.indices,
+                &self.threads,
+            );
         }
     }
 
@@ -77,7 +83,13 @@ impl Graph {
             }
         }
         for &op in order.iter().rev() {
-            self.tape[op as usize].backward(&self.val, &mut self.grad, &self.args, &self.indices);
+            self.tape[op as usize].backward(
+                &self.val,
+                &mut self.grad,
+                &self.args,
+                &self.indices,
+                &self.threads,
+            );
         }
     }
 }

@@ -7,6 +7,7 @@
 
 use crate::arith::Arith;
 use crate::op::Op;
+use crate::parallel::Threads;
 use crate::span::{Span, Var};
 use crate::transpose::TransposeCache;
 
@@ -47,6 +48,9 @@ pub struct Graph {
     pub(crate) transposed: TransposeCache,
     /// How the fused ops round, for every op recorded from now on.
     pub(crate) arith: Arith,
+    /// Fast machinery, fenced off in `parallel.rs`: the threads the fused ops
+    /// split their work among, forward and backward. The bits do not depend on it.
+    pub(crate) threads: Threads,
 }
 
 impl Graph {
@@ -75,6 +79,18 @@ impl Graph {
     /// tape keep theirs, backward included. Meant for tests that mix the two.
     pub fn set_arith(&mut self, arith: Arith) {
         self.arith = arith;
+    }
+
+    /// The threads the fused ops use from now on, forward and backward: make them
+    /// once per run, [`Threads::new`]. Whatever their number, every op computes the
+    /// same bits (each output is computed whole by one thread).
+    pub fn set_threads(&mut self, threads: Threads) {
+        self.threads = threads;
+    }
+
+    /// The threads the fused ops use; [`Threads::install`] runs a step on them.
+    pub fn threads(&self) -> &Threads {
+        &self.threads
     }
 
     /// An empty graph with room for `slots` nodes and `ops` tape entries.
@@ -281,6 +297,14 @@ impl Graph {
                 .iter()
                 .map(|&v| u32::try_from(v).expect("an index fits u32")),
         );
+        start
+    }
+
+    /// Stores `n` integer operands `f(0), .., f(n - 1)`; returns where they start.
+    pub(crate) fn push_indices_with(&mut self, n: usize, f: impl Fn(usize) -> usize) -> u32 {
+        let start = u32::try_from(self.indices.len()).expect("at most u32::MAX indices");
+        self.indices
+            .extend((0..n).map(|i| u32::try_from(f(i)).expect("an index fits u32")));
         start
     }
 

@@ -32,6 +32,14 @@
 //! Each op names what it saves for its backward pass, as llm.c does (`att`,
 //! `rstd`, ...).
 //!
+//! # Batches and threads
+//! [`Graph::embed_batch`] and [`Graph::attention_batch`] take the rows of
+//! several documents at once, each at its own positions and attending only to
+//! itself; the other fused ops are row by row already, so a batch is one op each.
+//! The threads the ops use are set once on the graph ([`Graph::set_threads`]):
+//! each op shares out its independent outputs (rows, documents) and never splits
+//! a sum, so the bits are the same for any number of threads.
+//!
 //! # Memory
 //! Parameters are created first and outlive a training step; everything a step makes
 //! comes after a [`Mark`] and goes with [`Graph::truncate`]. The vectors keep their
@@ -66,6 +74,7 @@ mod fused;
 mod graph;
 mod kernels;
 mod op;
+mod parallel;
 mod scalar;
 pub mod simd;
 mod span;
@@ -75,5 +84,6 @@ pub use arith::{Arith, py_max, py_pow};
 pub use footprint::Footprint;
 pub use fused::{AttentionOutput, AttentionShape, RMSNORM_EPS};
 pub use graph::{Graph, Mark};
+pub use parallel::{DEFAULT_MIN_WORK, Threads, ThreadsError};
 pub use scalar::Operand;
 pub use span::{Span, Var};

@@ -38,8 +38,15 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
+// One test, the two runs in turn: the count is of every thread, and a pool's
+// threads, started by one test, could allocate while another counts.
 #[test]
-fn a_warm_training_step_allocates_nothing() {
+fn a_warm_step_allocates_nothing_on_one_thread_or_on_a_pool() {
+    one_document_on_one_thread();
+    a_batch_on_two_threads();
+}
+
+fn one_document_on_one_thread() {
     // The fast engine, which the performance targets are about.
     let config = TrainConfig {
         steps: 400,
@@ -60,4 +67,27 @@ fn a_warm_training_step_allocates_nothing() {
     }
     let during = ALLOCATIONS.load(Ordering::Relaxed) - before;
     assert_eq!(during, 0, "300 warm steps made {during} allocations");
+}
+
+fn a_batch_on_two_threads() {
+    // A batch of 16 on 2 threads that split every op: the pool is made once, and
+    // its work is split by halving, on the stack.
+    let config = TrainConfig {
+        steps: 60,
+        batch_size: 16,
+        ..TrainConfig::default()
+    };
+    let mut trainer =
+        Trainer::new(Dataset::embedded(), Sizes::default(), config, u128::MAX).unwrap();
+    trainer.use_threads(train::Threads::new(2).unwrap().with_min_work(0));
+    // Warm-up: batches of up to 16 full blocks, the largest graph a step builds.
+    for _ in 0..30 {
+        trainer.step().unwrap();
+    }
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    for _ in 0..30 {
+        trainer.step().unwrap();
+    }
+    let during = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    assert_eq!(during, 0, "30 warm batched steps made {during} allocations");
 }

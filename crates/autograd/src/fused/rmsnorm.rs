@@ -7,6 +7,7 @@ use crate::arith::Arith;
 use crate::footprint::rmsnorm_slots;
 use crate::fused::assert_disjoint;
 use crate::graph::Graph;
+use crate::parallel::Threads;
 use crate::span::Span;
 
 /// The epsilon of the reference's rmsnorm.
@@ -52,26 +53,34 @@ impl Graph {
             .val
             .get_disjoint_mut([x.range(), out.range(), rstd.range(), ms_eps.range()])
             .unwrap();
-        crate::simd::dispatch(
-            #[inline(always)]
-            || {
-                for (t, (xr, yr)) in xv
-                    .chunks_exact(width)
-                    .zip(yv.chunks_exact_mut(width))
-                    .enumerate()
-                {
-                    let mut sumsq = 0.0;
-                    for &xi in xr {
-                        sumsq += xi * xi;
-                    }
-                    msv[t] = sumsq * inv_n + RMSNORM_EPS;
-                    scales[t] = arith.rsqrt(msv[t]);
-                    for (y, &xi) in yr.iter_mut().zip(xr) {
-                        *y = xi * scales[t];
-                    }
-                }
-            },
-        );
+        let xv = &*xv;
+        // Row by row: each row's outputs are its own.
+        let at = |t: usize| [t * width, t, t];
+        let parts = [yv, scales, msv];
+        self.threads
+            .split(rows, x.len(), at, parts, |range, [yv, scales, msv]| {
+                let xv = &xv[range.start * width..range.end * width];
+                crate::simd::dispatch(
+                    #[inline(always)]
+                    || {
+                        for (t, (xr, yr)) in xv
+                            .chunks_exact(width)
+                            .zip(yv.chunks_exact_mut(width))
+                            .enumerate()
+                        {
+                            let mut sumsq = 0.0;
+                            for &xi in xr {
+                                sumsq += xi * xi;
+                            }
+                            msv[t] = sumsq * inv_n + RMSNORM_EPS;
+                            scales[t] = arith.rsqrt(msv[t]);
+                            for (y, &xi) in yr.iter_mut().zip(xr) {
+                                *y = xi * scales[t];
+                            }
+                        }
+                    },
+                );
+            });
         let op = RmsNorm {
             x,
             out,
@@ -87,7 +96,7 @@ impl Graph {
 }
 
 impl RmsNorm {
-    pub(crate) fn backward(&self, val: &[f64], grad: &mut [f64]) {
+    pub(crate) fn backward(&self, val: &[f64], grad: &mut [f64], threads: &Threads) {
         let width = self.width as usize;
         let rows = self.x.len() / width;
         let x = &val[self.x.range()];
@@ -95,32 +104,38 @@ impl RmsNorm {
         let [dx, dy] = grad
             .get_disjoint_mut([self.x.range(), self.out.range()])
             .unwrap();
-        crate::simd::dispatch(
-            #[inline(always)]
-            || {
-                for t in (0..rows).rev() {
-                    let r = t * width..(t + 1) * width;
-                    let (x, dx, dy) = (&x[r.clone()], &mut dx[r.clone()], &dy[r]);
-                    let scale = scales[t];
-                    // y_i = x_i * scale: d/d(scale) = x_i, summed last output first.
-                    let mut dscale = 0.0;
-                    for i in (0..width).rev() {
-                        dscale += x[i] * dy[i];
+        let dy = &*dy;
+        // Row by row: each row's gradient is its own.
+        let at = |t: usize| [t * width];
+        threads.split(rows, self.x.len(), at, [dx], |range, [dx]| {
+            crate::simd::dispatch(
+                #[inline(always)]
+                || {
+                    for t in range.clone().rev() {
+                        let r = t * width..(t + 1) * width;
+                        let local = (t - range.start) * width..(t - range.start + 1) * width;
+                        let (x, dx, dy) = (&x[r.clone()], &mut dx[local], &dy[r]);
+                        let scale = scales[t];
+                        // y_i = x_i * scale: d/d(scale) = x_i, summed last output first.
+                        let mut dscale = 0.0;
+                        for i in (0..width).rev() {
+                            dscale += x[i] * dy[i];
+                        }
+                        // scale = (ms + eps) ** -0.5: d/d(ms + eps) = -0.5 * (ms + eps) ** -1.5
+                        let dms = -0.5 * self.arith.rsqrt_cubed(ms_eps[t]) * dscale;
+                        // ms = sumsq * n**-1: d/d(sumsq) = n**-1
+                        let dsumsq = self.inv_n * dms;
+                        for i in 0..width {
+                            // d(x_i * scale)/dx_i = scale, then d(x_i * x_i)/dx_i = x_i, once
+                            // for each factor, in the order the reference adds them.
+                            dx[i] += scale * dy[i];
+                            dx[i] += x[i] * dsumsq;
+                            dx[i] += x[i] * dsumsq;
+                        }
                     }
-                    // scale = (ms + eps) ** -0.5: d/d(ms + eps) = -0.5 * (ms + eps) ** -1.5
-                    let dms = -0.5 * self.arith.rsqrt_cubed(ms_eps[t]) * dscale;
-                    // ms = sumsq * n**-1: d/d(sumsq) = n**-1
-                    let dsumsq = self.inv_n * dms;
-                    for i in 0..width {
-                        // d(x_i * scale)/dx_i = scale, then d(x_i * x_i)/dx_i = x_i, once for
-                        // each factor, in the order the reference adds them.
-                        dx[i] += scale * dy[i];
-                        dx[i] += x[i] * dsumsq;
-                        dx[i] += x[i] * dsumsq;
-                    }
-                }
-            },
-        );
+                },
+            );
+        });
     }
 
     /// The output and the saved activations: one allocation, in that order.
