@@ -38,6 +38,8 @@ pub(crate) struct Args {
     /// Size of the generated data file of the memory figure, in MB (0 skips it).
     #[arg(long, default_value_t = 100, value_name = "MB")]
     data_mb: u64,
+    #[command(flatten)]
+    throughput: crate::bench_throughput::Args,
 }
 
 /// Timings of one configuration.
@@ -222,6 +224,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
             peak as f64 / (1024.0 * 1024.0)
         );
     }
+    crate::bench_throughput::print(&args.throughput)?;
     // The last lines, which scripts read: one per precision, f64's last.
     println!("train step median f32: {:.2} µs", f32.median);
     println!("train step median: {:.2} µs", fast.median);

@@ -15,6 +15,7 @@ mod against;
 mod bench;
 mod bench_memory;
 mod bench_split;
+mod bench_throughput;
 mod export;
 mod files;
 mod golden;

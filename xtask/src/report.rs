@@ -8,6 +8,7 @@ use train::Error;
 fn flag(what: &str) -> Option<&'static str> {
     Some(match what {
         "steps" => "--steps",
+        "batch_size" => "--batch-size",
         "learning_rate" => "--lr",
         "beta1" => "--beta1",
         "beta2" => "--beta2",

@@ -56,13 +56,18 @@ fn check_flags(args: &Args, c: &Checkpoint, path: &Path) -> anyhow::Result<()> {
     let given = args.train_config();
     let (m, s) = (Sizes::of(&c.model), args.sizes.sizes());
     let (ga, ca) = (&given.adam, &c.train.adam);
-    let flags: [(&str, String, String); 16] = [
+    let flags: [(&str, String, String); 17] = [
         (
             "preset",
             given.preset.name().into(),
             c.train.preset.name().into(),
         ),
         ("steps", given.steps.to_string(), c.train.steps.to_string()),
+        (
+            "batch_size",
+            given.batch_size.to_string(),
+            c.train.batch_size.to_string(),
+        ),
         ("seed", given.seed.to_string(), c.train.seed.to_string()),
         (
             "lr",

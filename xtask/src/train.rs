@@ -67,6 +67,10 @@ pub(crate) fn execute(
         None => start(args)?,
         Some(path) => resume::start(args, path)?,
     };
+    if args.threads == Some(0) {
+        bail!("--threads 0: give a number of threads of at least 1");
+    }
+    trainer.set_threads(args.threads())?;
     let config = *trainer.config();
     let stop_at = stop_at(args, &trainer)?;
     // The run's own version sets the format, a resumed run's included.

@@ -23,9 +23,21 @@ pub(crate) struct Args {
     /// with --resume the checkpoint's data].
     #[arg(long, value_name = "FILE")]
     pub(crate) data: Option<PathBuf>,
-    /// Training steps, one document each [default: 500, or 1000 with --preset v2].
+    /// Training steps, --batch-size documents each [default: 500, or 1000 with
+    /// --preset v2].
     #[arg(long, value_name = "N")]
     pub(crate) steps: Option<usize>,
+    /// Documents per step: step s trains on documents (s*B + i) % N for i in
+    /// 0..B, its loss the mean of their losses, one Adam update. 1 is the
+    /// reference's run; with --exact, B > 1 builds each document's graph as the
+    /// reference would and takes their mean (an extension of the reference).
+    #[arg(long, default_value_t = TrainConfig::default().batch_size, value_name = "B")]
+    pub(crate) batch_size: usize,
+    /// Threads of a step's matrix products, attention and losses [default: the
+    /// available cores]. The output is the same, bit for bit, for any number;
+    /// --exact runs on one thread.
+    #[arg(long, value_name = "N")]
+    pub(crate) threads: Option<usize>,
     /// Seed of the shuffle, the initial weights and sampling.
     #[arg(long, default_value_t = TrainConfig::default().seed, value_name = "S", allow_hyphen_values = true, value_parser = crate::usage::parse_seed)]
     pub(crate) seed: u64,
@@ -116,6 +128,7 @@ impl Args {
         let preset = self.sizes.preset().train_config();
         TrainConfig {
             steps: self.steps.unwrap_or(preset.steps),
+            batch_size: self.batch_size,
             adam: AdamConfig {
                 learning_rate: self.lr,
                 beta1: self.beta1.unwrap_or(preset.adam.beta1),
@@ -139,6 +152,13 @@ impl Args {
             preset: preset.preset,
             dtype: self.dtype,
         }
+    }
+
+    /// The threads to run on: `--threads`, or the available cores.
+    pub(crate) fn threads(&self) -> usize {
+        self.threads.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+        })
     }
 
     /// The output paths of the run, with their flags.

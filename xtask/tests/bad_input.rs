@@ -189,6 +189,17 @@ const CASES: &[Case] = &[
         &["invalid value 'many' for '--steps <N>'"],
     ),
     case(
+        "train --batch-size 0",
+        1,
+        &["--batch-size", "at least one document"],
+    ),
+    case("train --threads 0", 1, &["--threads 0", "at least 1"]),
+    case(
+        "train --batch-size many",
+        2,
+        &["invalid value 'many' for '--batch-size <B>'"],
+    ),
+    case(
         "train --save-every 0 --save new.json",
         1,
         &["--save-every 0", "at least 1"],

@@ -26,7 +26,13 @@ impl<F: Float> Graph<F> {
             return; // a leaf: nothing to propagate
         };
         for op in self.tape[..=end].iter().rev() {
-            op.backward(&self.val, &mut self.grad, &self.args, &self.indices);
+            op.backward(
+                &self.val,
+                &mut self.grad,
+                &self.args,
+                &self.indices,
+                &self.threads,
+            );
         }
     }
 
@@ -78,7 +84,13 @@ impl<F: Float> Graph<F> {
             }
         }
         for &op in order.iter().rev() {
-            self.tape[op as usize].backward(&self.val, &mut self.grad, &self.args, &self.indices);
+            self.tape[op as usize].backward(
+                &self.val,
+                &mut self.grad,
+                &self.args,
+                &self.indices,
+                &self.threads,
+            );
         }
     }
 }

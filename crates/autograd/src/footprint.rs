@@ -62,10 +62,11 @@ impl Footprint {
         }
     }
 
-    /// [`Graph::embed`](crate::Graph::embed) of `rows` tokens of `width`.
+    /// [`Graph::embed`](crate::Graph::embed) of `rows` tokens of `width`: a token
+    /// and a position per row among the indices.
     pub fn embed(rows: usize, width: usize) -> Self {
         Footprint {
-            indices: rows as u128,
+            indices: 2 * rows as u128,
             ..Self::fused(mul(rows, width))
         }
     }
@@ -95,9 +96,13 @@ impl Footprint {
     }
 
     /// [`Graph::attention`](crate::Graph::attention) of `rows` query rows over
-    /// `t_len` keys, rows of `width` split into `n_head` heads.
+    /// `t_len` keys, rows of `width` split into `n_head` heads: one document, whose
+    /// boundaries take 6 indices.
     pub fn attention(rows: usize, t_len: usize, width: usize, n_head: usize) -> Self {
-        Self::fused(attention_slots(rows, t_len, width, n_head) as u128)
+        Footprint {
+            indices: 6,
+            ..Self::fused(attention_slots(rows, t_len, width, n_head) as u128)
+        }
     }
 
     /// [`Graph::cross_entropy`](crate::Graph::cross_entropy) of `rows` rows of

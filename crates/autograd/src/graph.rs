@@ -8,6 +8,7 @@
 use crate::arith::Arith;
 use crate::float::Float;
 use crate::op::Op;
+use crate::parallel::Threads;
 use crate::span::{Span, Var};
 use crate::transpose::TransposeCache;
 
@@ -49,6 +50,9 @@ pub struct Graph<F: Float = f64> {
     pub(crate) transposed: TransposeCache<F>,
     /// How the fused ops round, for every op recorded from now on.
     pub(crate) arith: Arith,
+    /// Fast machinery, fenced off in `parallel.rs`: the threads the fused ops
+    /// split their work among, forward and backward. The bits do not depend on it.
+    pub(crate) threads: Threads,
 }
 
 impl Graph {
@@ -96,6 +100,18 @@ impl<F: Float> Graph<F> {
     /// tape keep theirs, backward included. Meant for tests that mix the two.
     pub fn set_arith(&mut self, arith: Arith) {
         self.arith = arith;
+    }
+
+    /// The threads the fused ops use from now on, forward and backward: make them
+    /// once per run, [`Threads::new`]. Whatever their number, every op computes the
+    /// same bits (each output is computed whole by one thread).
+    pub fn set_threads(&mut self, threads: Threads) {
+        self.threads = threads;
+    }
+
+    /// The threads the fused ops use; [`Threads::install`] runs a step on them.
+    pub fn threads(&self) -> &Threads {
+        &self.threads
     }
 
     /// The number of nodes in the arena.
@@ -292,6 +308,14 @@ impl<F: Float> Graph<F> {
                 .iter()
                 .map(|&v| u32::try_from(v).expect("an index fits u32")),
         );
+        start
+    }
+
+    /// Stores `n` integer operands `f(0), .., f(n - 1)`; returns where they start.
+    pub(crate) fn push_indices_with(&mut self, n: usize, f: impl Fn(usize) -> usize) -> u32 {
+        let start = u32::try_from(self.indices.len()).expect("at most u32::MAX indices");
+        self.indices
+            .extend((0..n).map(|i| u32::try_from(f(i)).expect("an index fits u32")));
         start
     }
 

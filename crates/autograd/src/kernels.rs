@@ -201,15 +201,28 @@ fn dx_block<const B: usize, const R: usize, F: Float>(
 /// `dW[o] += sum_t dY[t][o] X[t]` for every row `o` of `dW` (`nout x nin`), the
 /// rows `t` of `X` from last to first; rows of `dW` are independent.
 pub(crate) fn linear_backward_dw<F: Float>(x: &[F], nin: usize, dy: &[F], dw: &mut [F]) {
+    linear_backward_dw_rows(x, nin, dy, dw.len() / nin, 0, dw);
+}
+
+/// [`linear_backward_dw`] for the rows `o0 .. o0 + dw.len() / nin` of a `dW` of
+/// `nout` rows, `dw` holding just those rows: what one thread computes when the
+/// rows of `dW` are shared out.
+pub(crate) fn linear_backward_dw_rows<F: Float>(
+    x: &[F],
+    nin: usize,
+    dy: &[F],
+    nout: usize,
+    o0: usize,
+    dw: &mut [F],
+) {
     simd::dispatch(
         #[inline(always)]
         || {
-            let nout = dw.len() / nin;
             let mut dws = dw.chunks_exact_mut(nin).enumerate();
-            while let Some((o, d0)) = dws.next() {
+            while let Some((k, d0)) = dws.next() {
                 match dws.next() {
-                    Some((_, d1)) => dw_rows::<2, F>(x, nin, dy, nout, o, [d0, d1]),
-                    None => dw_rows::<1, F>(x, nin, dy, nout, o, [d0]),
+                    Some((_, d1)) => dw_rows::<2, F>(x, nin, dy, nout, o0 + k, [d0, d1]),
+                    None => dw_rows::<1, F>(x, nin, dy, nout, o0 + k, [d0]),
                 }
             }
         },

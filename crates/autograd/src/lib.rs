@@ -40,6 +40,14 @@
 //! `f64`s rounded to the element type where they meet a value. In `f32` the fast
 //! `exp` is `exp32.rs`'s, within one ulp of the C library's `expf`.
 //!
+//! # Batches and threads
+//! [`Graph::embed_batch`] and [`Graph::attention_batch`] take the rows of
+//! several documents at once, each at its own positions and attending only to
+//! itself; the other fused ops are row by row already, so a batch is one op each.
+//! The threads the ops use are set once on the graph ([`Graph::set_threads`]):
+//! each op shares out its independent outputs (rows, documents) and never splits
+//! a sum, so the bits are the same for any number of threads.
+//!
 //! # Memory
 //! Parameters are created first and outlive a training step; everything a step makes
 //! comes after a [`Mark`] and goes with [`Graph::truncate`]. The vectors keep their
@@ -76,6 +84,7 @@ mod fused;
 mod graph;
 mod kernels;
 mod op;
+mod parallel;
 mod scalar;
 pub mod simd;
 mod span;
@@ -86,5 +95,6 @@ pub use float::Float;
 pub use footprint::Footprint;
 pub use fused::{AttentionOutput, AttentionShape, RMSNORM_EPS};
 pub use graph::{Graph, Mark};
+pub use parallel::{DEFAULT_MIN_WORK, Threads, ThreadsError};
 pub use scalar::Operand;
 pub use span::{Span, Var};

@@ -4,6 +4,7 @@
 
 use crate::float::Float;
 use crate::fused::{AddVec, Attention, CrossEntropy, Embed, Linear, Relu, ReluSq, RmsNorm};
+use crate::parallel::Threads;
 use crate::scalar::ScalarOp;
 use crate::span::Var;
 
@@ -30,17 +31,18 @@ impl Op {
         grad: &mut [F],
         args: &[Var],
         indices: &[u32],
+        threads: &Threads,
     ) {
         match self {
             Op::Scalar { out, op } => op.backward(*out, val, grad, args),
             Op::AddVec(op) => op.backward(grad),
             Op::Embed(op) => op.backward(grad, indices),
-            Op::Linear(op) => op.backward(val, grad),
-            Op::RmsNorm(op) => op.backward(val, grad),
+            Op::Linear(op) => op.backward(val, grad, threads),
+            Op::RmsNorm(op) => op.backward(val, grad, threads),
             Op::Relu(op) => op.backward(val, grad),
             Op::ReluSq(op) => op.backward(val, grad),
-            Op::Attention(op) => op.backward(val, grad),
-            Op::CrossEntropy(op) => op.backward(val, grad, indices),
+            Op::Attention(op) => op.backward(val, grad, indices, threads),
+            Op::CrossEntropy(op) => op.backward(val, grad, indices, threads),
         }
     }
 

@@ -100,10 +100,14 @@ enum Fused {
     Attention,
     /// One query row at position 2 against a cache of 3 keys.
     AttentionOneRow,
+    /// Two documents of 2 and 1 rows, each from position 0.
+    EmbedBatch,
+    /// C = 4, 2 heads, documents of 2 and 3 rows over their own keys.
+    AttentionBatch,
 }
 
 impl Fused {
-    const ALL: [Fused; 10] = [
+    const ALL: [Fused; 12] = [
         Fused::Linear,
         Fused::RmsNorm,
         Fused::ReluSq,
@@ -114,6 +118,8 @@ impl Fused {
         Fused::CrossEntropy,
         Fused::Attention,
         Fused::AttentionOneRow,
+        Fused::EmbedBatch,
+        Fused::AttentionBatch,
     ];
 
     fn input(self) -> Vec<f64> {
@@ -127,6 +133,8 @@ impl Fused {
             Fused::CrossEntropy => pattern(10, 4.0),
             Fused::Attention => pattern(12 + 12 + 12, 5.0),
             Fused::AttentionOneRow => pattern(4 + 12 + 12, 6.0),
+            Fused::EmbedBatch => pattern(12 + 9, 3.5),
+            Fused::AttentionBatch => pattern(20 * 3, 5.5),
         }
     }
 
@@ -153,6 +161,11 @@ impl Fused {
             Fused::AttentionOneRow => {
                 g.attention(s.sub(0, 4), s.sub(4, 12), s.sub(16, 12), shape(2))
                     .out
+            }
+            Fused::EmbedBatch => g.embed_batch(s.sub(0, 12), s.sub(12, 9), 3, &[2, 0, 2], &[2, 1]),
+            Fused::AttentionBatch => {
+                let (q, k, v) = (s.sub(0, 20), s.sub(20, 20), s.sub(40, 20));
+                g.attention_batch(q, k, v, shape(0), &[2, 3]).out
             }
         };
         weigh(g, y)
@@ -284,4 +297,63 @@ fn cross_entropy_of_an_all_but_impossible_target_stays_finite() {
             "{arith:?}: {d0}, {d1}"
         );
     }
+}
+
+#[test]
+fn a_batch_of_documents_is_each_document_alone_on_any_threads() {
+    // Three documents of 3, 1 and 4 rows (C = 8, 2 heads): embedded, normalised,
+    // projected, attending each to itself; the values equal each document's own
+    // graph bit for bit, and the gradients are the same bits on 1, 2 or 3 threads
+    // that split every op.
+    use autograd::Threads;
+    let (c, docs, vocab) = (8, [3usize, 1, 4], 5);
+    let tokens = [1, 4, 2, 0, 3, 3, 1, 2];
+    let params = pattern(vocab * c + 4 * c + c * c + 4 * c, 0.37);
+    let build = |g: &mut Graph, p: Span, tokens: &[usize], docs: &[usize]| {
+        let (wte, wpe, w) = (
+            p.sub(0, vocab * c),
+            p.sub(vocab * c, 4 * c),
+            p.sub((vocab + 4) * c, c * c),
+        );
+        let x = g.embed_batch(wte, wpe, c, tokens, docs);
+        let x = g.rmsnorm(x, c);
+        let q = g.linear(w, x, c);
+        let shape = AttentionShape {
+            width: c,
+            n_head: 2,
+            pos0: 0,
+            scale: 0.5,
+        };
+        let k = g.linear(w, q, c);
+        let y = g.attention_batch(q, k, x, shape, docs);
+        let y = g.linear(w, y.out, c);
+        // The output rows as logits over C classes, each row's token its target.
+        let losses = g.cross_entropy(y, tokens);
+        (y, losses)
+    };
+    // Alone: each document in a graph of its own.
+    let mut alone = Vec::new();
+    let mut row = 0;
+    for &n in &docs {
+        let mut g = Graph::new();
+        let p = g.leaves(&params);
+        let (y, _) = build(&mut g, p, &tokens[row..row + n], &[n]);
+        alone.extend(g.values(y).iter().map(|v| v.to_bits()));
+        row += n;
+    }
+    let mut grads = Vec::new();
+    for threads in [1, 2, 3] {
+        let mut g = Graph::new();
+        g.set_threads(Threads::new(threads).unwrap().with_min_work(0));
+        let p = g.leaves(&params);
+        let (y, losses) = build(&mut g, p, &tokens, &docs);
+        let together: Vec<u64> = g.values(y).iter().map(|v| v.to_bits()).collect();
+        assert_eq!(together, alone, "{threads} threads");
+        let total = g.sum(losses.iter());
+        g.backward(total);
+        grads.push(g.grads(p).iter().map(|v| v.to_bits()).collect::<Vec<_>>());
+    }
+    assert!(grads[0].iter().any(|&b| b != 0));
+    assert_eq!(grads[0], grads[1]);
+    assert_eq!(grads[0], grads[2]);
 }

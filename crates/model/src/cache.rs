@@ -7,6 +7,11 @@ use autograd::{Float, Graph, Span, Var};
 /// Make one with [`Gpt::new_cache`](crate::Gpt::new_cache); it is reset by
 /// [`Gpt::start`](crate::Gpt::start) and can be reused, sequence after sequence,
 /// without allocating.
+///
+/// After [`Gpt::loss_batch`](crate::Gpt::loss_batch) of several documents it
+/// holds all their rows, one document after the other, each document's block of
+/// keys its own (attention reads it so); it is then full, and decoding starts it
+/// afresh.
 #[derive(Clone, Debug, Default)]
 pub struct KvCache {
     /// Positions fed since the last start.

@@ -1,8 +1,10 @@
 //! The forward pass on fused ops, for training and decoding alike: a handful of
 //! tape entries per layer.
 //!
-//! Shapes: `T` positions fed at once, `C` n_embd, `V` vocab_size, `H` n_head.
+//! Shapes: `T` rows fed at once, `C` n_embd, `V` vocab_size, `H` n_head.
 //! Every tensor is a span of the graph, row-major: `(T, C)` is `T` rows of `C`.
+//! The rows may be several documents (a batch): the matrix products take all
+//! their rows at once, and each document attends only to its own positions.
 
 use autograd::{AttentionShape, Float, Footprint, Graph, Span};
 use params::{Activation, ModelConfig};
@@ -10,28 +12,30 @@ use params::{Activation, ModelConfig};
 use crate::cache::KvCache;
 use crate::weights::{Block, Weights};
 
-/// The `(T, V)` logits of `tokens` fed at positions `pos0 .. pos0 + T`, each
-/// seeing the positions up to its own.
+/// The `(T, V)` logits of `tokens`, the rows of the documents `docs` (`docs[d]`
+/// rows of document `d`, in turn), each document's rows at positions
+/// `pos0 .. pos0 + docs[d]` and each seeing its own positions up to its own.
 ///
-/// The tokens' keys and values are written into rows `pos0 ..` of `cache`, and
-/// attention reads rows `0 .. pos0 + T`: training feeds a whole sequence from
-/// `pos0 = 0`, decoding one token at a time. With `att` given, each layer's
-/// attention weights are pushed onto it (see [`autograd::AttentionOutput::att`]).
+/// The rows' keys and values are written into rows `pos0 ..` of `cache`, and
+/// attention reads rows `0 .. pos0 + T`: training feeds whole documents from
+/// `pos0 = 0` (one or a batch), decoding one token at a time of one document.
+/// With `att` given, each layer's attention weights are pushed onto it (see
+/// [`autograd::AttentionOutput::att`]).
 pub(crate) fn forward<F: Float>(
     w: &Weights,
     g: &mut Graph<F>,
     cache: &KvCache,
-    tokens: &[usize],
+    (tokens, docs): (&[usize], &[usize]),
     pos0: usize,
     mut att: Option<&mut Vec<Span>>,
 ) -> Span {
-    let (c, t) = (w.config.n_embd, tokens.len());
+    let c = w.config.n_embd;
     // (T, C) token embedding plus position embedding, normalised
-    let x = g.embed(w.wte.span, w.wpe.span.sub(pos0 * c, t * c), c, tokens);
+    let positions = w.wpe.span.sub(pos0 * c, w.wpe.span.len() - pos0 * c);
+    let x = g.embed_batch(w.wte.span, positions, c, tokens, docs);
     let mut x = g.rmsnorm(x, c);
     for (l, block) in w.blocks.iter().enumerate() {
-        let (keys, values) = cache.rows(l);
-        let (out, weights) = transformer_block(w, g, block, x, (keys, values), pos0);
+        let (out, weights) = transformer_block(w, g, block, x, cache.rows(l), (docs, pos0));
         x = out;
         if let Some(att) = att.as_deref_mut() {
             att.push(weights);
@@ -40,16 +44,16 @@ pub(crate) fn forward<F: Float>(
     g.linear(w.lm_head.span, x, w.config.vocab_size) // (T, V)
 }
 
-/// One block over the `(T, C)` rows `x` at positions `pos0 ..`: attention, then the
-/// MLP, each as `x + f(rmsnorm(x))`. Returns the block's output and its attention
-/// weights.
+/// One block over the `(T, C)` rows `x` of the documents `docs` at positions
+/// `pos0 ..`: attention, then the MLP, each as `x + f(rmsnorm(x))`. Returns the
+/// block's output and its attention weights.
 fn transformer_block<F: Float>(
     w: &Weights,
     g: &mut Graph<F>,
     block: &Block,
     x: Span,
     (keys, values): (Span, Span),
-    pos0: usize,
+    (docs, pos0): (&[usize], usize),
 ) -> (Span, Span) {
     let (c, t) = (w.config.n_embd, x.len() / w.config.n_embd);
     // Attention: x + wo(attention(rmsnorm(x)))
@@ -64,7 +68,8 @@ fn transformer_block<F: Float>(
         pos0,
         scale: w.attn_scale,
     };
-    let att = g.attention(q, keys.sub(0, seen), values.sub(0, seen), shape); // (T, C)
+    // Each document over its own keys and values. (T, C)
+    let att = g.attention_batch(q, keys.sub(0, seen), values.sub(0, seen), shape, docs);
     let proj = g.linear(block.attn_wo.span, att.out, c); // (T, C)
     let x = g.add_vec(proj, x);
     // MLP: x + fc2(act(fc1(rmsnorm(x)))), act relu^2 (v1) or relu (v2)

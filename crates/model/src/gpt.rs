@@ -3,6 +3,7 @@
 use autograd::{Arith, Float, Graph, Var};
 use params::{ModelConfig, StateDict};
 
+use crate::batch::Batch;
 use crate::cache::KvCache;
 use crate::error::{Error, Result};
 use crate::weights::Weights;
@@ -167,7 +168,8 @@ impl Gpt {
     ) {
         match self.mode {
             Mode::Fast => {
-                let out = fused::forward(&self.w, graph, cache, tokens, cache.len, None);
+                let rows = (tokens, &[tokens.len()][..]);
+                let out = fused::forward(&self.w, graph, cache, rows, cache.len, None);
                 for (l, &v) in logits.iter_mut().zip(graph.values(out)) {
                     *l = v.to_f64();
                 }
@@ -189,7 +191,8 @@ impl Gpt {
     /// The loss of one sequence: the mean over positions of
     /// `-log softmax(logits)[next token]`, over the first `min(block_size, len - 1)`
     /// positions. Builds the whole sequence on `graph`, and leaves its keys and
-    /// values in `cache`; run [`Gpt::backward`] next.
+    /// values in `cache`; run [`Gpt::backward`] next. The same graph, bit for bit,
+    /// as [`Gpt::loss_batch`] of this one document.
     ///
     /// # Errors
     /// If a token is out of the vocabulary or there are fewer than 2 tokens.
@@ -199,38 +202,96 @@ impl Gpt {
         cache: &mut KvCache,
         tokens: &[usize],
     ) -> Result<Var> {
-        if tokens.len() < 2 {
-            return Err(Error::SequenceTooShort { len: tokens.len() });
+        let mut batch = Batch::new();
+        batch.push(tokens);
+        self.loss_batch(graph, cache, &mut batch)
+    }
+
+    /// The loss of a batch of documents: the mean over the documents of each
+    /// one's [`Gpt::loss`], `(1 / B) * sum(losses)` (for one document, its loss
+    /// alone). Each document keeps its own length and positions, and attends only
+    /// to itself.
+    ///
+    /// [`Mode::Fast`] builds one forward pass over all the documents' rows: the
+    /// matrix products take every row of the batch at once, attention and the
+    /// cross-entropy go document by document. [`Mode::Exact`] builds each
+    /// document's graph as the reference would, one after the other, and their
+    /// mean: a well-defined extension of the reference, which trains on one
+    /// document a step. Run [`Gpt::backward`] next, once for the batch.
+    ///
+    /// # Errors
+    /// If the batch is empty, or a document has a token out of the vocabulary or
+    /// fewer than 2 tokens.
+    pub fn loss_batch<F: Float>(
+        &self,
+        graph: &mut Graph<F>,
+        cache: &mut KvCache,
+        batch: &mut Batch,
+    ) -> Result<Var> {
+        if batch.is_empty() {
+            return Err(Error::SequenceTooShort { len: 0 });
         }
-        let n = self.w.config.block_size.min(tokens.len() - 1);
-        if let Some(&token) = tokens[..=n]
-            .iter()
-            .find(|&&t| t >= self.w.config.vocab_size)
-        {
-            return Err(Error::TokenOutOfRange {
-                token,
-                vocab_size: self.w.config.vocab_size,
-            });
+        let ModelConfig {
+            vocab_size,
+            block_size,
+            ..
+        } = self.w.config;
+        for tokens in batch.docs() {
+            if tokens.len() < 2 {
+                return Err(Error::SequenceTooShort { len: tokens.len() });
+            }
+            let n = block_size.min(tokens.len() - 1);
+            if let Some(&token) = tokens[..=n].iter().find(|&&t| t >= vocab_size) {
+                return Err(Error::TokenOutOfRange { token, vocab_size });
+            }
         }
-        let (inputs, targets) = (&tokens[..n], &tokens[1..=n]);
-        let loss = match self.mode {
+        batch.make_rows(block_size);
+        let mut losses = std::mem::take(&mut batch.rows.losses);
+        losses.clear();
+        match self.mode {
             Mode::Fast => {
-                // Rows for these n positions only: nothing is decoded after them.
+                let rows = &batch.rows;
                 let c = &self.w.config;
+                // Rows for these positions only: nothing is decoded after them.
+                let n = rows.inputs.len();
                 cache.start_rows(graph, c.n_layer, n, c.n_embd);
-                // The whole sequence in one pass, then the (T,) losses.
-                let logits = fused::forward(&self.w, graph, cache, inputs, 0, None); // (T, V)
+                // Every document in one pass, then the (T,) losses.
+                let input = (&rows.inputs[..], &rows.docs[..]);
+                let logits = fused::forward(&self.w, graph, cache, input, 0, None); // (T, V)
                 cache.len = n;
-                let losses = graph.cross_entropy(logits, targets); // (T,)
-                // (1 / n) * sum(losses), as the reference writes it
-                let total = graph.sum(losses.iter());
-                graph.mul(total, 1.0 / n as f64)
+                let all = graph.cross_entropy(logits, &rows.targets); // (T,)
+                let mut row = 0;
+                for &n in &rows.docs {
+                    // (1 / n) * sum(losses), as the reference writes it
+                    let total = graph.sum(all.sub(row, n).iter());
+                    losses.push(graph.mul(total, 1.0 / n as f64));
+                    row += n;
+                }
             }
             Mode::Exact => {
-                self.start(graph, cache);
-                reference::loss(&self.w, graph, cache, inputs, targets)
+                let rows = &batch.rows;
+                let mut row = 0;
+                for &n in &rows.docs {
+                    let (inputs, targets) =
+                        (&rows.inputs[row..row + n], &rows.targets[row..row + n]);
+                    self.start(graph, cache);
+                    losses.push(reference::loss(&self.w, graph, cache, inputs, targets));
+                    row += n;
+                }
+            }
+        }
+        let loss = match losses[..] {
+            [one] => one,
+            // (1 / B) * sum(losses), the reference's mean over positions one level up
+            _ => {
+                let total = match self.mode {
+                    Mode::Fast => graph.sum(losses.iter()),
+                    Mode::Exact => reference::sum(graph, losses.iter().copied()),
+                };
+                graph.mul(total, 1.0 / losses.len() as f64)
             }
         };
+        batch.rows.losses = losses;
         Ok(loss)
     }
 

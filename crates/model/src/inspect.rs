@@ -75,7 +75,7 @@ impl Gpt {
         let mut cache = KvCache::default();
         cache.start_rows(graph, c.n_layer, t, c.n_embd);
         let mut att: Vec<Span> = Vec::with_capacity(c.n_layer);
-        let out = fused::forward(&self.w, graph, &cache, tokens, 0, Some(&mut att));
+        let out = fused::forward(&self.w, graph, &cache, (tokens, &[t]), 0, Some(&mut att));
         let logits: Vec<f64> = graph.values(out).iter().map(|v| v.to_f64()).collect();
         let mut probs = vec![0.0; t * v];
         for (l, p) in logits.chunks_exact(v).zip(probs.chunks_exact_mut(v)) {

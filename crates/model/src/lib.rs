@@ -41,6 +41,7 @@
 //! gpt.forward(&mut graph, &mut cache, 26, 0, &mut logits).unwrap();
 //! ```
 
+mod batch;
 mod cache;
 mod error;
 mod fused;
@@ -50,8 +51,12 @@ mod memory;
 mod reference;
 mod weights;
 
+pub use batch::Batch;
 pub use cache::KvCache;
 pub use error::{Error, Result};
 pub use gpt::{Gpt, Mode};
 pub use inspect::Inspection;
-pub use memory::{check_memory, training_bytes, training_footprint};
+pub use memory::{
+    batch_bytes, batch_footprint, check_batch_memory, check_memory, training_bytes,
+    training_footprint,
+};

@@ -14,7 +14,7 @@ use crate::cache::KvCache;
 use crate::weights::Weights;
 
 /// Python's `sum(terms)`: `0 + t0` (a node `t0 + 0`), then `+ t1`, `+ t2`, ...
-fn sum<F: Float>(g: &mut Graph<F>, terms: impl IntoIterator<Item = Var>) -> Var {
+pub(crate) fn sum<F: Float>(g: &mut Graph<F>, terms: impl IntoIterator<Item = Var>) -> Var {
     let mut terms = terms.into_iter();
     let first = terms
         .next()

@@ -34,6 +34,9 @@
 //!   Files written before `train.exact` existed lack it; there `"rng": "python"`
 //!   meant the exact arithmetic too, so such a file reads as exact. An `f32` run
 //!   adds `"dtype": "f32"` to `train` (missing means `f64`).
+//!   meant the exact arithmetic too, so such a file reads as exact.
+//!   A batched run's `train` has `"batch_size": B`; it is left out when it is 1,
+//!   so a file without it (any file from before batches) reads as 1.
 //! - `vocab`: the characters in id order; BOS is the id after the last one.
 //! - `data`: the [`DataFingerprint`] of the documents trained on.
 //! - `rng`: the generator's complete state ([`RngState`]): for ChaCha the sampling

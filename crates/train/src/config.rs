@@ -15,8 +15,14 @@ use crate::sample::check_temperature;
 /// first reference's (v1); [`Preset::train_config`] gives v2's.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrainConfig {
-    /// Training steps, one document each; also the length of the lr schedule.
+    /// Training steps, [`batch_size`](Self::batch_size) documents each; also the
+    /// length of the lr schedule.
     pub steps: usize,
+    /// The documents of a step: step `s` trains on documents `(s * B + i) % N`
+    /// for `i` in `0..B`, its loss the mean of theirs, one Adam update. Left out of
+    /// files when it is 1, and read as 1 from files written before it existed.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub batch_size: usize,
     /// The optimiser.
     pub adam: AdamConfig,
     /// Seeds the shuffle, the initial weights and sampling.
@@ -51,6 +57,14 @@ pub struct TrainConfig {
     pub dtype: Dtype,
 }
 
+fn one() -> usize {
+    1
+}
+
+fn is_one(n: &usize) -> bool {
+    *n == 1
+}
+
 fn is_v1_init(init: &InitStd) -> bool {
     *init == InitStd::V1
 }
@@ -59,6 +73,7 @@ impl Default for TrainConfig {
     fn default() -> Self {
         TrainConfig {
             steps: 500,
+            batch_size: 1,
             adam: AdamConfig::default(),
             seed: 42,
             temperature: 0.5,
@@ -85,6 +100,12 @@ impl TrainConfig {
         }
         if self.steps == 0 {
             return invalid("steps", "0: train for at least one step".into());
+        }
+        if self.batch_size == 0 {
+            return invalid(
+                "batch_size",
+                "0: a step trains on at least one document".into(),
+            );
         }
         let AdamConfig {
             learning_rate,

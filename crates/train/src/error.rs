@@ -110,6 +110,9 @@ pub enum Error {
         /// The model's context length.
         block_size: usize,
     },
+    /// The thread pool of `--threads` could not be started.
+    #[error("{0}")]
+    Threads(String),
     /// The loss or a gradient stopped being a finite number.
     #[error("training diverged at step {step}: the {what} is {value}")]
     Diverged {

@@ -60,3 +60,5 @@ pub use rng_state::RngState;
 pub use sample::{MIN_TEMPERATURE, Sampler, check_temperature};
 pub use tokenizer::Tokenizer;
 pub use trainer::StepReport;
+// The threads a run's steps may be given (`Trainer::use_threads`).
+pub use autograd::Threads;

@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use autograd::Span;
+use autograd::{Span, Threads};
 use params::{Dtype, ModelConfig, StateDict};
 
 use crate::checkpoint::Checkpoint;
@@ -193,7 +193,30 @@ impl Trainer {
         each!(&self.0, run => run.is_done())
     }
 
-    /// Takes the next step: document `step % num_docs`, forward, backward, Adam.
+    /// Spreads the fused ops of every step over `threads` threads (1, the
+    /// default, keeps them on the calling thread), in a pool made now, once. The
+    /// run's numbers are the same bits whatever the number. An exact run keeps to
+    /// one thread: its scalar graph has no fused op to split.
+    ///
+    /// # Errors
+    /// If the system refuses to start a thread.
+    pub fn set_threads(&mut self, threads: usize) -> Result<()> {
+        each!(&mut self.0, run => run.set_threads(threads))
+    }
+
+    /// [`Trainer::set_threads`] with threads made by the caller, such as
+    /// [`Threads::with_min_work`] to split even the smallest ops.
+    pub fn use_threads(&mut self, threads: Threads) {
+        each!(&mut self.0, run => run.use_threads(threads))
+    }
+
+    /// The number of threads the steps run on.
+    pub fn threads(&self) -> usize {
+        each!(&self.0, run => run.threads())
+    }
+
+    /// Takes the next step: documents `(step * B + i) % num_docs` for `i` in
+    /// `0..B`, forward, backward, Adam.
     ///
     /// # Errors
     /// If the loss or a gradient is not finite; the parameters are left as they

@@ -1,8 +1,8 @@
-//! The training run: shuffle, tokenize, initialise, then one document per step,
-//! forward, backward, Adam; and sampling at the end.
+//! The training run: shuffle, tokenize, initialise, then a batch of documents
+//! (one, by default) per step, forward, backward, Adam; and sampling at the end.
 
-use autograd::{Float, Graph, Mark};
-use model::{Gpt, KvCache};
+use autograd::{Float, Graph, Mark, Threads};
+use model::{Batch, Gpt, KvCache};
 use params::{ModelConfig, SavedStateDict, StateDict};
 
 use crate::adam::Adam;
@@ -25,7 +25,7 @@ pub struct StepReport {
     pub step: usize,
     /// Of how many.
     pub steps: usize,
-    /// The mean loss of its document.
+    /// The mean loss of its documents (each document's mean over its positions).
     pub loss: f64,
     /// The learning rate it used.
     pub lr: f64,
@@ -45,8 +45,8 @@ pub(crate) struct Run<F: Float> {
     adam: Adam<F>,
     rng: RunRng,
     cache: KvCache,
-    /// `[BOS] + doc + [BOS]` of the current step.
-    seq: Vec<usize>,
+    /// `[BOS] + doc + [BOS]` of each document of the current step.
+    batch: Batch,
     /// The end of the parameters: each step's nodes come after it.
     mark: Mark,
     /// Steps taken.
@@ -152,11 +152,13 @@ impl<F: Float> Run<F> {
         let model_config = sizes.config(tokenizer.vocab_size());
         model_config.validate()?;
         let mode = config.mode();
-        model::check_memory(
+        let per_param = Adam::<F>::BYTES_PER_PARAM;
+        model::check_batch_memory(
             &model_config,
             mode,
             config.dtype,
-            Adam::<F>::BYTES_PER_PARAM,
+            config.batch_size,
+            per_param,
             memory_limit,
         )?;
 
@@ -183,7 +185,7 @@ impl<F: Float> Run<F> {
             adam,
             rng,
             cache,
-            seq: Vec::with_capacity(model_config.block_size + 2),
+            batch: Batch::new(),
             mark,
             step: 0,
             // Room for every step's loss up front (up to a million, 8 MB), so that
@@ -334,21 +336,61 @@ impl<F: Float> Run<F> {
         self.step >= self.config.steps
     }
 
-    /// Takes the next step: document `step % num_docs`, forward, backward, Adam.
+    /// Spreads the fused ops of every step over `threads` threads (1, the
+    /// default, keeps them on the calling thread), in a pool made now, once. The
+    /// run's numbers are the same bits whatever the number. An exact run keeps to
+    /// one thread: its scalar graph has no fused op to split.
+    ///
+    /// # Errors
+    /// If the system refuses to start a thread.
+    pub(crate) fn set_threads(&mut self, threads: usize) -> Result<()> {
+        if !self.config.exact {
+            let threads = Threads::new(threads).map_err(|e| Error::Threads(e.to_string()))?;
+            self.use_threads(threads);
+        }
+        Ok(())
+    }
+
+    /// [`Run::set_threads`] with threads made by the caller, such as
+    /// [`Threads::with_min_work`] to split even the smallest ops.
+    pub(crate) fn use_threads(&mut self, threads: Threads) {
+        if !self.config.exact {
+            self.graph.set_threads(threads);
+        }
+    }
+
+    /// The number of threads the steps run on.
+    pub(crate) fn threads(&self) -> usize {
+        self.graph.threads().count()
+    }
+
+    /// Takes the next step: documents `(step * B + i) % num_docs` for `i` in
+    /// `0..B`, forward, backward, Adam.
     ///
     /// # Errors
     /// If the loss or a gradient is not finite; the parameters are left as they
     /// were before the step.
     pub(crate) fn step(&mut self) -> Result<StepReport> {
-        let step = self.step;
-        let doc = step % self.num_docs();
-        let mut seq = std::mem::take(&mut self.seq);
-        seq.clear();
-        self.tokenizer
-            .frame(&mut seq, |seq| self.corpus.extend_doc(doc, seq));
+        // On the pool's threads (a clone of its handle, no allocation), so that the
+        // ops split their work among threads already running.
+        let threads = self.graph.threads().clone();
+        threads.install(|| self.step_here())
+    }
 
-        let result = self.train_on(&seq, step);
-        self.seq = seq;
+    fn step_here(&mut self) -> Result<StepReport> {
+        let step = self.step;
+        let b = self.config.batch_size;
+        let mut batch = std::mem::take(&mut self.batch);
+        batch.clear();
+        for i in 0..b {
+            let doc = (step * b + i) % self.num_docs();
+            batch.push_with(|seq| {
+                self.tokenizer
+                    .frame(seq, |seq| self.corpus.extend_doc(doc, seq))
+            });
+        }
+        let result = self.train_on(&mut batch, step);
+        self.batch = batch;
         self.graph.truncate(self.mark);
         let loss = result?;
         self.step += 1;
@@ -365,8 +407,10 @@ impl<F: Float> Run<F> {
         })
     }
 
-    fn train_on(&mut self, seq: &[usize], step: usize) -> Result<f64> {
-        let loss = self.gpt.loss(&mut self.graph, &mut self.cache, seq)?;
+    fn train_on(&mut self, batch: &mut Batch, step: usize) -> Result<f64> {
+        let loss = self
+            .gpt
+            .loss_batch(&mut self.graph, &mut self.cache, batch)?;
         let value = self.graph.value(loss).to_f64();
         if !value.is_finite() {
             self.graph.zero_grad_span(self.state.params());

@@ -39,32 +39,66 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
+// One test, the two runs in turn: the count is of every thread, and a pool's
+// threads, started by one test, could allocate while another counts.
 #[test]
-fn a_warm_training_step_allocates_nothing() {
-    // The fast engine, which the performance targets are about, in both dtypes.
+fn a_warm_step_allocates_nothing_on_one_thread_or_on_a_pool() {
     for dtype in [Dtype::F64, Dtype::F32] {
-        let config = TrainConfig {
-            steps: 400,
-            rng: RngKind::ChaCha,
-            exact: false,
-            dtype,
-            ..TrainConfig::default()
-        };
-        let mut trainer =
-            Trainer::new(Dataset::embedded(), Sizes::default(), config, u128::MAX).unwrap();
-        // Warm-up: enough documents that one of them fills the whole block of 8
-        // positions, the largest graph a step can build.
-        for _ in 0..100 {
-            trainer.step().unwrap();
-        }
-        let before = ALLOCATIONS.load(Ordering::Relaxed);
-        for _ in 0..300 {
-            trainer.step().unwrap();
-        }
-        let during = ALLOCATIONS.load(Ordering::Relaxed) - before;
-        assert_eq!(
-            during, 0,
-            "{dtype}: 300 warm steps made {during} allocations"
-        );
+        one_document_on_one_thread(dtype);
+        a_batch_on_two_threads(dtype);
     }
+}
+
+fn one_document_on_one_thread(dtype: Dtype) {
+    // The fast engine, which the performance targets are about.
+    let config = TrainConfig {
+        steps: 400,
+        rng: RngKind::ChaCha,
+        exact: false,
+        dtype,
+        ..TrainConfig::default()
+    };
+    let mut trainer =
+        Trainer::new(Dataset::embedded(), Sizes::default(), config, u128::MAX).unwrap();
+    // Warm-up: enough documents that one of them fills the whole block of 8
+    // positions, the largest graph a step can build.
+    for _ in 0..100 {
+        trainer.step().unwrap();
+    }
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    for _ in 0..300 {
+        trainer.step().unwrap();
+    }
+    let during = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    assert_eq!(
+        during, 0,
+        "{dtype}: 300 warm steps made {during} allocations"
+    );
+}
+
+fn a_batch_on_two_threads(dtype: Dtype) {
+    // A batch of 16 on 2 threads that split every op: the pool is made once, and
+    // its work is split by halving, on the stack.
+    let config = TrainConfig {
+        steps: 60,
+        batch_size: 16,
+        dtype,
+        ..TrainConfig::default()
+    };
+    let mut trainer =
+        Trainer::new(Dataset::embedded(), Sizes::default(), config, u128::MAX).unwrap();
+    trainer.use_threads(train::Threads::new(2).unwrap().with_min_work(0));
+    // Warm-up: batches of up to 16 full blocks, the largest graph a step builds.
+    for _ in 0..30 {
+        trainer.step().unwrap();
+    }
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    for _ in 0..30 {
+        trainer.step().unwrap();
+    }
+    let during = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    assert_eq!(
+        during, 0,
+        "{dtype}: 30 warm batched steps made {during} allocations"
+    );
 }

@@ -27,6 +27,8 @@ const HEATMAP_MAX: usize = 96;
 #[serde(default, deny_unknown_fields)]
 pub(crate) struct Settings {
     pub(crate) steps: usize,
+    /// Documents per step (`--batch-size`).
+    pub(crate) batch_size: usize,
     pub(crate) seed: u64,
     pub(crate) n_embd: usize,
     pub(crate) n_head: usize,
@@ -60,6 +62,7 @@ impl Settings {
         let sizes = preset.sizes();
         Settings {
             steps: train.steps,
+            batch_size: train.batch_size,
             seed: train.seed,
             n_embd: sizes.n_embd,
             n_head: sizes.n_head,
@@ -99,6 +102,7 @@ impl Settings {
         let base = preset.train_config();
         TrainConfig {
             steps: self.steps,
+            batch_size: self.batch_size,
             adam: AdamConfig {
                 learning_rate: self.lr,
                 ..base.adam
@@ -121,6 +125,7 @@ impl Settings {
         let m = checkpoint.model;
         Settings {
             steps: checkpoint.train.steps,
+            batch_size: checkpoint.train.batch_size,
             seed: checkpoint.train.seed,
             n_embd: m.n_embd,
             n_head: m.n_head,

@@ -5,14 +5,17 @@
 //! and `values` are `(Tk, C)`, the output `(Tq, C)`. Query row `r` sits at
 //! position `pos0 + r` and attends keys `0 ..= pos0 + r`. Head `h` owns dims
 //! `h*hd .. (h+1)*hd` of every row. Training feeds a whole sequence
-//! (`pos0 = 0`, `Tq = Tk`); generation feeds one row against a cache.
+//! (`pos0 = 0`, `Tq = Tk`); generation feeds one row against a cache. A batch
+//! ([`Graph::attention_batch`]) is several documents' rows one after the other,
+//! each over its own block of keys: each document is one op of the above, and the
+//! documents are the parts the op's threads share out.
 
 use crate::arith::Arith;
 use crate::arith::py_max;
 use crate::float::Float;
-use crate::footprint::attention_slots;
 use crate::fused::assert_disjoint;
 use crate::graph::Graph;
+use crate::parallel::Threads;
 use crate::span::Span;
 
 /// The shape of one attention op: how its rows split into heads, and where its
@@ -38,16 +41,19 @@ pub struct AttentionOutput {
     /// `(Tq, C)`: each query row's heads, side by side.
     pub out: Span,
     /// `(Tq, H, Tk)`: the softmax weight of each query row and head on each key.
-    /// Row `r` uses its first `pos0 + r + 1` entries; the rest hold 0.
+    /// Row `r` uses its first `pos0 + r + 1` entries; the rest hold 0. For a
+    /// batch, each document's such block in turn.
     pub att: Span,
 }
 
 /// For each row and head: `preatt_t = (q_h . k_t,h) * scale`,
 /// `att = softmax(preatt)`, `out_h = sum_t att_t * v_t,h`.
 ///
-/// Saved for the backward pass, each `(Tq, H, Tk)` like `att` unless said:
-/// `exps`, the `exp(preatt_t - max)`; `att`, the weights; `sums` `(Tq, H)`, the
-/// softmax denominators.
+/// The rows may be several documents ([`Graph::attention_batch`]), each
+/// attending only to its own block of keys. Saved for the backward pass, per
+/// document `(Tq, H, Tk)` like `att` unless said: `exps`, the
+/// `exp(preatt_t - max)`; `att`, the weights; `sums` `(Tq, H)`, the softmax
+/// denominators. The documents' boundaries are `indices[docs ..]`: see [`Docs`].
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) struct Attention {
     q: Span,
@@ -57,14 +63,51 @@ pub(crate) struct Attention {
     exps: Span,
     att: Span,
     sums: Span,
+    /// Where the documents' table starts in the graph's indices.
+    docs: u32,
+    /// The position of every document's first query row.
+    pos0: u32,
+    /// The number of documents.
+    n_docs: u32,
     width: u32,
     n_head: u32,
-    pos0: u32,
     scale: f64,
     arith: Arith,
 }
 
-/// The sizes of one attention op.
+/// The documents of one attention op, as a table of boundaries: for each
+/// document `d` and one past the last, its first query row, its first key row
+/// and where its block starts in `exps` and `att`, three `u32`s each.
+#[derive(Clone, Copy)]
+struct Docs<'a>(&'a [u32]);
+
+impl Docs<'_> {
+    /// The number of documents.
+    fn len(&self) -> usize {
+        self.0.len() / 3 - 1
+    }
+
+    /// Document `d`'s first query row, first key row and block offset.
+    fn start(&self, d: usize) -> [usize; 3] {
+        let b = &self.0[3 * d..3 * d + 3];
+        [b[0] as usize, b[1] as usize, b[2] as usize]
+    }
+
+    /// Document `d`'s sizes, C, H and the first query's position being the op's.
+    fn dims(&self, d: usize, c: usize, n_head: usize, pos0: usize) -> Dims {
+        let ([q0, k0, _], [q1, k1, _]) = (self.start(d), self.start(d + 1));
+        Dims {
+            c,
+            rows: q1 - q0,
+            t_len: k1 - k0,
+            n_head,
+            hd: c / n_head,
+            pos0,
+        }
+    }
+}
+
+/// The sizes of one document of an attention op.
 #[derive(Clone, Copy)]
 struct Dims {
     /// C.
@@ -97,7 +140,8 @@ impl Dims {
 }
 
 impl<F: Float> Graph<F> {
-    /// Attention of the query rows `q` over `keys` and `values`, as `shape` says.
+    /// Attention of the query rows `q` over `keys` and `values`, as `shape` says:
+    /// one document, whose keys may run past the last position it sees.
     ///
     /// # Panics
     /// If the shapes disagree, `n_head` does not divide `width`, or a query row
@@ -108,6 +152,46 @@ impl<F: Float> Graph<F> {
         keys: Span,
         values: Span,
         shape: AttentionShape,
+    ) -> AttentionOutput {
+        let (rows, t_len) = (
+            q.len() / shape.width.max(1),
+            keys.len() / shape.width.max(1),
+        );
+        self.attend(q, keys, values, shape, &[rows], |_| t_len)
+    }
+
+    /// Attention of several documents at once, each over its own keys: the query
+    /// rows of `q` are `rows[0]` rows of the first document, then `rows[1]` of the
+    /// second, ...; each document's first query row sits at position `shape.pos0`,
+    /// and its keys and values are its own block of `pos0 + rows[d]` rows, the
+    /// blocks one after the other in `keys` and `values`. (Training feeds whole
+    /// documents, `pos0 = 0`: each document's block is its own rows.) Each
+    /// document's `att` is a `(rows[d], H, pos0 + rows[d])` block, in turn.
+    ///
+    /// # Panics
+    /// If the shapes disagree, `n_head` does not divide `width`, or a document
+    /// has no row.
+    pub fn attention_batch(
+        &mut self,
+        q: Span,
+        keys: Span,
+        values: Span,
+        shape: AttentionShape,
+        rows: &[usize],
+    ) -> AttentionOutput {
+        self.attend(q, keys, values, shape, rows, |r| shape.pos0 + r)
+    }
+
+    /// The documents of `rows` query rows each, document `d` over a block of
+    /// `key_rows(rows[d])` keys.
+    fn attend(
+        &mut self,
+        q: Span,
+        keys: Span,
+        values: Span,
+        shape: AttentionShape,
+        rows: &[usize],
+        key_rows: impl Fn(usize) -> usize,
     ) -> AttentionOutput {
         let AttentionShape {
             width,
@@ -128,27 +212,38 @@ impl<F: Float> Graph<F> {
             keys.len() == values.len() && keys.len().is_multiple_of(width),
             "attention: keys and values must be rows of {width}"
         );
-        let d = Dims {
-            c: width,
-            rows: q.len() / width,
-            t_len: keys.len() / width,
-            n_head,
-            hd: width / n_head,
-            pos0,
-        };
         assert!(
-            d.seen(d.rows - 1) <= d.t_len,
-            "attention: query at position {} past {} keys",
-            pos0 + d.rows - 1,
-            d.t_len
+            rows.iter().all(|&r| r > 0) && rows.iter().sum::<usize>() * width == q.len(),
+            "attention: the documents' rows {rows:?} are not the {} rows of q",
+            q.len() / width
+        );
+        // The documents' table of boundaries, and the total sizes.
+        let table = self.indices.len();
+        let (mut q0, mut k0, mut b0, mut work) = (0, 0, 0, 0);
+        for (d, &r) in rows.iter().enumerate() {
+            self.push_indices(&[q0, k0, b0]);
+            let t_len = key_rows(r);
+            assert!(
+                pos0 + r <= t_len,
+                "attention: query at position {} past {t_len} keys (document {d})",
+                pos0 + r - 1
+            );
+            (q0, k0, b0) = (q0 + r, k0 + t_len, b0 + r * n_head * t_len);
+            work += cost(r, t_len, width, n_head);
+        }
+        self.push_indices(&[q0, k0, b0]);
+        assert!(
+            k0 * width == keys.len(),
+            "attention: the documents' blocks hold {k0} keys, not {}",
+            keys.len() / width
         );
         // One allocation, carved into the output and the saved activations.
-        let all = self.alloc(attention_slots(d.rows, d.t_len, width, n_head));
+        let all = self.alloc(q.len() + 2 * b0 + q0 * n_head);
         assert_disjoint("attention", &[q, keys, values, all]);
         let out = all.sub(0, q.len());
-        let exps = all.sub(q.len(), d.block());
-        let att = all.sub(q.len() + d.block(), d.block());
-        let sums = all.sub(q.len() + 2 * d.block(), d.rows * n_head);
+        let exps = all.sub(q.len(), b0);
+        let att = all.sub(q.len() + b0, b0);
+        let sums = all.sub(q.len() + 2 * b0, q0 * n_head);
         let [qv, kv, vv, ov, ev, wv, sv] = self
             .val
             .get_disjoint_mut([
@@ -161,22 +256,45 @@ impl<F: Float> Graph<F> {
                 sums.range(),
             ])
             .unwrap();
-        // The loops over a head's dims run `hd` long; for the usual head sizes that
-        // length is a constant to the compiler, which then unrolls them.
+        let (qv, kv, vv) = (&*qv, &*kv, &*vv);
+        let docs = Docs(&self.indices[table..]);
+        let at = |d: usize| {
+            let [q0, _, b0] = docs.start(d);
+            [q0 * width, b0, b0, q0 * n_head]
+        };
         let scale_f = F::from_f64(scale);
-        crate::simd::dispatch(
-            #[inline(always)]
-            || {
-                let inputs = (&*qv, &*kv, &*vv);
-                let outputs = (ov, ev, wv, sv);
-                match d.hd {
-                    4 => forward_rows::<4, F>(d, scale_f, arith, inputs, outputs),
-                    8 => forward_rows::<8, F>(d, scale_f, arith, inputs, outputs),
-                    16 => forward_rows::<16, F>(d, scale_f, arith, inputs, outputs),
-                    _ => forward_rows::<0, F>(d, scale_f, arith, inputs, outputs),
-                }
-            },
-        );
+        // Each document apart: the parts of the outputs are its own.
+        self.threads
+            .split(docs.len(), work, at, [ov, ev, wv, sv], |range, parts| {
+                crate::simd::dispatch(
+                    #[inline(always)]
+                    || {
+                        let [mut ov, mut ev, mut wv, mut sv] = parts;
+                        for doc in range {
+                            let d = docs.dims(doc, width, n_head, pos0);
+                            let [q0, k0, _] = docs.start(doc);
+                            let (o, rest) = ov.split_at_mut(d.rows * d.c);
+                            let (e, erest) = ev.split_at_mut(d.block());
+                            let (w, wrest) = wv.split_at_mut(d.block());
+                            let (s, srest) = sv.split_at_mut(d.rows * n_head);
+                            (ov, ev, wv, sv) = (rest, erest, wrest, srest);
+                            let q = &qv[q0 * d.c..(q0 + d.rows) * d.c];
+                            let k = &kv[k0 * d.c..(k0 + d.t_len) * d.c];
+                            let v = &vv[k0 * d.c..(k0 + d.t_len) * d.c];
+                            let (inputs, outputs) = ((q, k, v), (o, e, w, s));
+                            // The loops over a head's dims run `hd` long; for the
+                            // usual head sizes that length is a constant to the
+                            // compiler, which then unrolls them.
+                            match d.hd {
+                                4 => forward_doc::<4, F>(&d, scale_f, arith, inputs, outputs),
+                                8 => forward_doc::<8, F>(&d, scale_f, arith, inputs, outputs),
+                                16 => forward_doc::<16, F>(&d, scale_f, arith, inputs, outputs),
+                                _ => forward_doc::<0, F>(&d, scale_f, arith, inputs, outputs),
+                            }
+                        }
+                    },
+                );
+            });
         let op = Attention {
             q,
             keys,
@@ -185,9 +303,11 @@ impl<F: Float> Graph<F> {
             exps,
             att,
             sums,
+            docs: u32::try_from(table).expect("at most u32::MAX indices"),
+            n_docs: rows.len() as u32,
+            pos0: pos0 as u32,
             width: width as u32,
             n_head: n_head as u32,
-            pos0: pos0 as u32,
             scale,
             arith,
         };
@@ -196,12 +316,19 @@ impl<F: Float> Graph<F> {
     }
 }
 
-/// The forward pass over every query row, for heads of `HD` dims (`HD = 0`: of
-/// `d.hd`, whatever it is): `exps`, `att`, `sums` and the output rows.
+/// The work of one document's attention, in multiply-adds, for the threads'
+/// threshold: two products of width `C` per row and key, and an exponential
+/// (counted as 16) per row, key and head.
+fn cost(rows: usize, t_len: usize, width: usize, n_head: usize) -> usize {
+    rows * t_len * (2 * width + 16 * n_head)
+}
+
+/// One document's attention: its query rows `q` over its keys `k` and values
+/// `v`, into its outputs and saved activations, for heads of `HD` dims (`HD = 0`:
+/// of `d.hd`, whatever it is).
 #[inline(always)]
-#[allow(clippy::type_complexity)]
-fn forward_rows<const HD: usize, F: Float>(
-    d: Dims,
+fn forward_doc<const HD: usize, F: Float>(
+    d: &Dims,
     scale: F,
     arith: Arith,
     (qv, kv, vv): (&[F], &[F], &[F]),
@@ -264,21 +391,15 @@ fn forward_rows<const HD: usize, F: Float>(
 }
 
 impl Attention {
-    fn dims(&self) -> Dims {
-        let c = self.width as usize;
-        let n_head = self.n_head as usize;
-        Dims {
-            c,
-            rows: self.q.len() / c,
-            t_len: self.keys.len() / c,
-            n_head,
-            hd: c / n_head,
-            pos0: self.pos0 as usize,
-        }
-    }
-
-    pub(crate) fn backward<F: Float>(&self, val: &[F], grad: &mut [F]) {
-        let d = self.dims();
+    pub(crate) fn backward<F: Float>(
+        &self,
+        val: &[F],
+        grad: &mut [F],
+        indices: &[u32],
+        threads: &Threads,
+    ) {
+        let (c, n_head) = (self.width as usize, self.n_head as usize);
+        let docs = Docs(&indices[self.docs as usize..][..3 * (self.n_docs as usize + 1)]);
         let (q, k, v) = (
             &val[self.q.range()],
             &val[self.keys.range()],
@@ -300,32 +421,66 @@ impl Attention {
                 self.att.range(),
             ])
             .unwrap();
-        // The loops over a head's dims run `hd` long; for the usual head sizes that
-        // length is a constant to the compiler, which then unrolls them.
-        crate::simd::dispatch(
-            #[inline(always)]
-            || {
-                let rows = (q, k, v, exps, att, sums);
-                let grads = (dq, dk, dv, &*dout, datt);
-                match d.hd {
-                    4 => self.backward_rows::<4, F>(d, rows, grads),
-                    8 => self.backward_rows::<8, F>(d, rows, grads),
-                    16 => self.backward_rows::<16, F>(d, rows, grads),
-                    _ => self.backward_rows::<0, F>(d, rows, grads),
-                }
-            },
-        );
+        let dout = &*dout;
+        let at = |d: usize| {
+            let [q0, k0, b0] = docs.start(d);
+            [q0 * c, k0 * c, k0 * c, b0]
+        };
+        let work = (0..docs.len())
+            .map(|d| {
+                let d = docs.dims(d, c, n_head, self.pos0 as usize);
+                cost(d.rows, d.t_len, c, n_head)
+            })
+            .sum();
+        // Each document apart: its rows' gradients, and its keys' and values', are
+        // its own. The last document first, as the reference would meet them.
+        threads.split(docs.len(), work, at, [dq, dk, dv, datt], |range, parts| {
+            crate::simd::dispatch(
+                #[inline(always)]
+                || {
+                    let [dq, dk, dv, datt] = parts;
+                    let base = docs.start(range.start);
+                    for doc in range.rev() {
+                        let d = docs.dims(doc, c, n_head, self.pos0 as usize);
+                        let [q0, k0, b0] = docs.start(doc);
+                        let (qr, kr, br) = (q0 - base[0], k0 - base[1], b0 - base[2]);
+                        let rows = q0 * c..(q0 + d.rows) * c;
+                        let keys = k0 * c..(k0 + d.t_len) * c;
+                        let block = b0..b0 + d.block();
+                        let sums = &sums[q0 * n_head..(q0 + d.rows) * n_head];
+                        let saved = (&q[rows.clone()], &k[keys.clone()], &v[keys]);
+                        let acts = (&exps[block.clone()], &att[block], sums, &dout[rows]);
+                        let grads = (
+                            &mut dq[qr * c..(qr + d.rows) * c],
+                            &mut dk[kr * c..(kr + d.t_len) * c],
+                            &mut dv[kr * c..(kr + d.t_len) * c],
+                            &mut datt[br..br + d.block()],
+                        );
+                        // The loops over a head's dims run `hd` long; for the
+                        // usual head sizes that length is a constant to the
+                        // compiler, which then unrolls them.
+                        match d.hd {
+                            4 => self.backward_doc::<4, F>(&d, saved, acts, grads),
+                            8 => self.backward_doc::<8, F>(&d, saved, acts, grads),
+                            16 => self.backward_doc::<16, F>(&d, saved, acts, grads),
+                            _ => self.backward_doc::<0, F>(&d, saved, acts, grads),
+                        }
+                    }
+                },
+            );
+        });
     }
 
-    /// The backward pass over every row, for heads of `HD` dims (`HD = 0`: of
+    /// One document's backward pass, for heads of `HD` dims (`HD = 0`: of
     /// `d.hd`, whatever it is).
     #[inline(always)]
     #[allow(clippy::type_complexity)]
-    fn backward_rows<const HD: usize, F: Float>(
+    fn backward_doc<const HD: usize, F: Float>(
         &self,
-        d: Dims,
-        (q, k, v, exps, att, sums): (&[F], &[F], &[F], &[F], &[F], &[F]),
-        (dq, dk, dv, dout, datt): (&mut [F], &mut [F], &mut [F], &[F], &mut [F]),
+        d: &Dims,
+        (q, k, v): (&[F], &[F], &[F]),
+        (exps, att, sums, dout): (&[F], &[F], &[F], &[F]),
+        (dq, dk, dv, datt): (&mut [F], &mut [F], &mut [F], &mut [F]),
     ) {
         let hd = if HD == 0 { d.hd } else { HD };
         let scale = F::from_f64(self.scale);

@@ -9,6 +9,7 @@ use crate::float::Float;
 use crate::footprint::cross_entropy_slots;
 use crate::fused::assert_disjoint;
 use crate::graph::Graph;
+use crate::parallel::Threads;
 use crate::span::Span;
 
 /// The loss of each row. Saved for the backward pass: `exps` (T, V), the
@@ -58,36 +59,47 @@ impl<F: Float> Graph<F> {
             .val
             .get_disjoint_mut([logits.range(), out.range(), exps.range(), sums.range()])
             .unwrap();
-        crate::simd::dispatch(
-            #[inline(always)]
-            || {
-                for (l, e) in lv.chunks_exact(v).zip(e.chunks_exact_mut(v)) {
-                    let max = py_max(l.iter().copied());
-                    for (e, &l) in e.iter_mut().zip(l) {
-                        *e = l - max;
-                    }
-                }
-                // Every row's exponentials in one pass.
-                arith.exp_in_place(e);
-                for (t, (e, l)) in e.chunks_exact(v).zip(lv.chunks_exact(v)).enumerate() {
-                    let mut total = F::ZERO;
-                    for &e in e {
-                        total += e;
-                    }
-                    totals[t] = total;
-                    let p = e[targets[t]] * arith.recip(total);
-                    losses[t] = if is_subnormal(p) {
-                        // A probability below the normal range has lost its digits: take the
-                        // same quantity as log(total) - (l_t - max). (A probability of exactly
-                        // 0 keeps its infinite loss, which stops a run as divergence.)
-                        total.ln() - (l[targets[t]] - py_max(l.iter().copied()))
-                    } else {
-                        // -log(p) is `log(p) * -1` in the reference, which is exactly -log(p).
-                        -p.ln()
-                    };
-                }
-            },
-        );
+        let lv = &*lv;
+        // Row by row: each row's loss and saved values are its own.
+        let at = |t: usize| [t, t * v, t];
+        let parts = [losses, e, totals];
+        self.threads
+            .split(rows, rows * v, at, parts, |range, [losses, e, totals]| {
+                let lv = &lv[range.start * v..range.end * v];
+                let targets = &targets[range];
+                crate::simd::dispatch(
+                    #[inline(always)]
+                    || {
+                        for (l, e) in lv.chunks_exact(v).zip(e.chunks_exact_mut(v)) {
+                            let max = py_max(l.iter().copied());
+                            for (e, &l) in e.iter_mut().zip(l) {
+                                *e = l - max;
+                            }
+                        }
+                        // Every row's exponentials in one pass.
+                        arith.exp_in_place(e);
+                        for (t, (e, l)) in e.chunks_exact(v).zip(lv.chunks_exact(v)).enumerate() {
+                            let mut total = F::ZERO;
+                            for &e in e {
+                                total += e;
+                            }
+                            totals[t] = total;
+                            let p = e[targets[t]] * arith.recip(total);
+                            losses[t] = if is_subnormal(p) {
+                                // A probability below the normal range has lost its digits:
+                                // take the same quantity as log(total) - (l_t - max). (A
+                                // probability of exactly 0 keeps its infinite loss, which
+                                // stops a run as divergence.)
+                                total.ln() - (l[targets[t]] - py_max(l.iter().copied()))
+                            } else {
+                                // -log(p) is `log(p) * -1` in the reference, which is
+                                // exactly -log(p).
+                                -p.ln()
+                            };
+                        }
+                    },
+                );
+            });
         let targets = self.push_indices(targets);
         let op = CrossEntropy {
             logits,
@@ -104,7 +116,13 @@ impl<F: Float> Graph<F> {
 }
 
 impl CrossEntropy {
-    pub(crate) fn backward<F: Float>(&self, val: &[F], grad: &mut [F], indices: &[u32]) {
+    pub(crate) fn backward<F: Float>(
+        &self,
+        val: &[F],
+        grad: &mut [F],
+        indices: &[u32],
+        threads: &Threads,
+    ) {
         let v = self.classes as usize;
         let rows = self.logits.len() / v;
         let targets = &indices[self.targets as usize..self.targets as usize + rows];
@@ -112,41 +130,48 @@ impl CrossEntropy {
         let [dlogits, dall] = grad
             .get_disjoint_mut([self.logits.range(), self.out.range()])
             .unwrap();
-        crate::simd::dispatch(
-            #[inline(always)]
-            || {
-                for t in (0..rows).rev() {
-                    let (e, tgt, total) = (&e[t * v..(t + 1) * v], targets[t] as usize, totals[t]);
-                    let inv = self.arith.recip(total);
-                    let p = e[tgt] * inv;
-                    let dlogits = &mut dlogits[t * v..(t + 1) * v];
-                    if is_subnormal(p) {
-                        // The path below divides by p, which overflows here. The same
-                        // gradient, gathered: d(loss)/d(l_o) = (p_o - [o = target]) * g.
-                        for (o, (dl, &eo)) in dlogits.iter_mut().zip(e).enumerate() {
-                            let target = if o == tgt { F::ONE } else { F::ZERO };
-                            *dl += (eo * inv - target) * dall[t];
+        let dall = &*dall;
+        // Row by row: each row's gradient is its own.
+        let at = |t: usize| [t * v];
+        threads.split(rows, rows * v, at, [dlogits], |range, [dlogits]| {
+            crate::simd::dispatch(
+                #[inline(always)]
+                || {
+                    for t in range.clone().rev() {
+                        let (e, tgt, total) =
+                            (&e[t * v..(t + 1) * v], targets[t] as usize, totals[t]);
+                        let inv = self.arith.recip(total);
+                        let p = e[tgt] * inv;
+                        let local = t - range.start;
+                        let dlogits = &mut dlogits[local * v..(local + 1) * v];
+                        if is_subnormal(p) {
+                            // The path below divides by p, which overflows here. The same
+                            // gradient, gathered: d(loss)/d(l_o) = (p_o - [o = target]) * g.
+                            for (o, (dl, &eo)) in dlogits.iter_mut().zip(e).enumerate() {
+                                let target = if o == tgt { F::ONE } else { F::ZERO };
+                                *dl += (eo * inv - target) * dall[t];
+                            }
+                            continue;
                         }
-                        continue;
+                        // loss = log(p) * -1: d/d(log p) = -1
+                        let dlog = -dall[t];
+                        // d(log p)/dp = 1/p
+                        let dp = F::ONE / p * dlog;
+                        // p = e_t * total**-1: d/d(e_t) = total**-1, d/d(total**-1) = e_t
+                        let de_t = inv * dp;
+                        let dinv = e[tgt] * dp;
+                        // d(total**-1)/d(total) = -1 * total**-2
+                        let dtotal = -self.arith.recip_square(total) * dinv;
+                        for (o, (dl, &eo)) in dlogits.iter_mut().zip(e).enumerate() {
+                            // total = sum_o e_o: d/d(e_o) = 1; the target also feeds p directly.
+                            let de = if o == tgt { de_t + dtotal } else { dtotal };
+                            // e_o = exp(l_o - max): d/d(l_o) = e_o
+                            *dl += eo * de;
+                        }
                     }
-                    // loss = log(p) * -1: d/d(log p) = -1
-                    let dlog = -dall[t];
-                    // d(log p)/dp = 1/p
-                    let dp = F::ONE / p * dlog;
-                    // p = e_t * total**-1: d/d(e_t) = total**-1, d/d(total**-1) = e_t
-                    let de_t = inv * dp;
-                    let dinv = e[tgt] * dp;
-                    // d(total**-1)/d(total) = -1 * total**-2
-                    let dtotal = -self.arith.recip_square(total) * dinv;
-                    for (o, (dl, &eo)) in dlogits.iter_mut().zip(e).enumerate() {
-                        // total = sum_o e_o: d/d(e_o) = 1; the target also feeds p directly.
-                        let de = if o == tgt { de_t + dtotal } else { dtotal };
-                        // e_o = exp(l_o - max): d/d(l_o) = e_o
-                        *dl += eo * de;
-                    }
-                }
-            },
-        );
+                },
+            );
+        });
     }
 
     /// The losses and the saved activations: one allocation, in that order.

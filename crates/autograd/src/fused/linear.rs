@@ -7,6 +7,7 @@ use crate::float::Float;
 use crate::fused::assert_disjoint;
 use crate::graph::Graph;
 use crate::kernels;
+use crate::parallel::Threads;
 use crate::span::Span;
 use crate::transpose;
 
@@ -51,7 +52,14 @@ impl<F: Float> Graph<F> {
         let wt = self.transposed.get(&self.val, w, nout);
         let stride = transpose::stride(nout);
         let [xv, yv] = self.val.get_disjoint_mut([x.range(), out.range()]).unwrap();
-        kernels::matmul_t(wt, stride, xv, yv);
+        let (xv, nin) = (&*xv, x.len() / rows);
+        // Row by row of Y (each row's outputs are its own), on the threads.
+        let at = |t: usize| [t * nout];
+        let work = rows * nin * nout;
+        self.threads.split(rows, work, at, [yv], |range, [yv]| {
+            let xv = &xv[range.start * nin..range.end * nin];
+            kernels::matmul_t(wt, stride, xv, yv);
+        });
         let op = Linear {
             w,
             x,
@@ -61,6 +69,11 @@ impl<F: Float> Graph<F> {
         self.record(crate::op::Op::Linear(op));
     }
 }
+
+/// The rows of a batch that the backward pass takes at a time: few enough that
+/// their rows of `X`, `dX` and `dY` stay in the first-level cache (and in its
+/// sets: rows of `dY` lie a power of two apart) while `W` passes.
+const ROWS: usize = 8;
 
 impl Linear {
     /// `(T, nin)` for `W` of `nout` rows applied to `x`.
@@ -77,13 +90,65 @@ impl Linear {
         (x.len() / nin, nin)
     }
 
-    pub(crate) fn backward<F: Float>(&self, val: &[F], grad: &mut [F]) {
+    pub(crate) fn backward<F: Float>(&self, val: &[F], grad: &mut [F], threads: &Threads) {
         let [dw, dx, dy] = grad
             .get_disjoint_mut([self.w.range(), self.x.range(), self.out.range()])
             .unwrap();
         let (w, x) = (&val[self.w.range()], &val[self.x.range()]);
-        let nin = self.w.len() / self.nout as usize;
-        kernels::linear_backward(w, nin, x, dy, dw, dx);
+        let nout = self.nout as usize;
+        let nin = self.w.len() / nout;
+        let rows = self.x.len() / nin;
+        let work = rows * nin * nout;
+        // A batch's rows go through in blocks of ROWS, the last block first: the
+        // rows of a block stay in the first-level cache while W and dW pass, and
+        // every dW[o] still receives its rows last to first.
+        let blocks = |rows: std::ops::Range<usize>| {
+            let starts = (rows.start..rows.end).step_by(ROWS).rev();
+            starts.map(move |t| t..(t + ROWS).min(rows.end))
+        };
+        if threads.count() == 1 || work < threads.min_work() {
+            for r in blocks(0..rows) {
+                let (x, dy) = (
+                    &x[r.start * nin..r.end * nin],
+                    &dy[r.start * nout..r.end * nout],
+                );
+                let dx = &mut dx[r.start * nin..r.end * nin];
+                kernels::linear_backward(w, nin, x, dy, dw, dx);
+            }
+            return;
+        }
+        // On the threads: dW by rows of W, each still summing over every row t in
+        // the same order; then dX by rows t. The same terms in the same order as
+        // the single sweep above, so the same bits.
+        let dy = &*dy;
+        threads.split(
+            nout,
+            work,
+            |o| [o * nin],
+            [dw],
+            |range, [dw]| {
+                for r in blocks(0..rows) {
+                    let (x, dy) = (
+                        &x[r.start * nin..r.end * nin],
+                        &dy[r.start * nout..r.end * nout],
+                    );
+                    kernels::linear_backward_dw_rows(x, nin, dy, nout, range.start, dw);
+                }
+            },
+        );
+        threads.split(
+            rows,
+            work,
+            |t| [t * nin],
+            [dx],
+            |range, [dx]| {
+                for r in blocks(range.clone()) {
+                    let dy = &dy[r.start * nout..r.end * nout];
+                    let dx = &mut dx[(r.start - range.start) * nin..(r.end - range.start) * nin];
+                    kernels::linear_backward_dx(w, nin, dy, dx);
+                }
+            },
+        );
     }
 
     pub(crate) fn outputs(&self) -> std::ops::Range<usize> {

@@ -8,6 +8,7 @@ use crate::float::Float;
 use crate::footprint::rmsnorm_slots;
 use crate::fused::assert_disjoint;
 use crate::graph::Graph;
+use crate::parallel::Threads;
 use crate::span::Span;
 
 /// The epsilon of the reference's rmsnorm.
@@ -54,26 +55,34 @@ impl<F: Float> Graph<F> {
             .val
             .get_disjoint_mut([x.range(), out.range(), rstd.range(), ms_eps.range()])
             .unwrap();
-        crate::simd::dispatch(
-            #[inline(always)]
-            || {
-                for (t, (xr, yr)) in xv
-                    .chunks_exact(width)
-                    .zip(yv.chunks_exact_mut(width))
-                    .enumerate()
-                {
-                    let mut sumsq = F::ZERO;
-                    for &xi in xr {
-                        sumsq += xi * xi;
-                    }
-                    msv[t] = sumsq * inv_n + F::from_f64(RMSNORM_EPS);
-                    scales[t] = arith.rsqrt(msv[t]);
-                    for (y, &xi) in yr.iter_mut().zip(xr) {
-                        *y = xi * scales[t];
-                    }
-                }
-            },
-        );
+        let xv = &*xv;
+        // Row by row: each row's outputs are its own.
+        let at = |t: usize| [t * width, t, t];
+        let parts = [yv, scales, msv];
+        self.threads
+            .split(rows, x.len(), at, parts, |range, [yv, scales, msv]| {
+                let xv = &xv[range.start * width..range.end * width];
+                crate::simd::dispatch(
+                    #[inline(always)]
+                    || {
+                        for (t, (xr, yr)) in xv
+                            .chunks_exact(width)
+                            .zip(yv.chunks_exact_mut(width))
+                            .enumerate()
+                        {
+                            let mut sumsq = F::ZERO;
+                            for &xi in xr {
+                                sumsq += xi * xi;
+                            }
+                            msv[t] = sumsq * inv_n + F::from_f64(RMSNORM_EPS);
+                            scales[t] = arith.rsqrt(msv[t]);
+                            for (y, &xi) in yr.iter_mut().zip(xr) {
+                                *y = xi * scales[t];
+                            }
+                        }
+                    },
+                );
+            });
         let op = RmsNorm {
             x,
             out,
@@ -89,7 +98,7 @@ impl<F: Float> Graph<F> {
 }
 
 impl RmsNorm {
-    pub(crate) fn backward<F: Float>(&self, val: &[F], grad: &mut [F]) {
+    pub(crate) fn backward<F: Float>(&self, val: &[F], grad: &mut [F], threads: &Threads) {
         let width = self.width as usize;
         let rows = self.x.len() / width;
         let x = &val[self.x.range()];
@@ -97,32 +106,38 @@ impl RmsNorm {
         let [dx, dy] = grad
             .get_disjoint_mut([self.x.range(), self.out.range()])
             .unwrap();
-        crate::simd::dispatch(
-            #[inline(always)]
-            || {
-                for t in (0..rows).rev() {
-                    let r = t * width..(t + 1) * width;
-                    let (x, dx, dy) = (&x[r.clone()], &mut dx[r.clone()], &dy[r]);
-                    let scale = scales[t];
-                    // y_i = x_i * scale: d/d(scale) = x_i, summed last output first.
-                    let mut dscale = F::ZERO;
-                    for i in (0..width).rev() {
-                        dscale += x[i] * dy[i];
+        let dy = &*dy;
+        // Row by row: each row's gradient is its own.
+        let at = |t: usize| [t * width];
+        threads.split(rows, self.x.len(), at, [dx], |range, [dx]| {
+            crate::simd::dispatch(
+                #[inline(always)]
+                || {
+                    for t in range.clone().rev() {
+                        let r = t * width..(t + 1) * width;
+                        let local = (t - range.start) * width..(t - range.start + 1) * width;
+                        let (x, dx, dy) = (&x[r.clone()], &mut dx[local], &dy[r]);
+                        let scale = scales[t];
+                        // y_i = x_i * scale: d/d(scale) = x_i, summed last output first.
+                        let mut dscale = F::ZERO;
+                        for i in (0..width).rev() {
+                            dscale += x[i] * dy[i];
+                        }
+                        // scale = (ms + eps) ** -0.5: d/d(ms + eps) = -0.5 * (ms + eps) ** -1.5
+                        let dms = F::from_f64(-0.5) * self.arith.rsqrt_cubed(ms_eps[t]) * dscale;
+                        // ms = sumsq * n**-1: d/d(sumsq) = n**-1
+                        let dsumsq = F::from_f64(self.inv_n) * dms;
+                        for i in 0..width {
+                            // d(x_i * scale)/dx_i = scale, then d(x_i * x_i)/dx_i = x_i, once
+                            // for each factor, in the order the reference adds them.
+                            dx[i] += scale * dy[i];
+                            dx[i] += x[i] * dsumsq;
+                            dx[i] += x[i] * dsumsq;
+                        }
                     }
-                    // scale = (ms + eps) ** -0.5: d/d(ms + eps) = -0.5 * (ms + eps) ** -1.5
-                    let dms = F::from_f64(-0.5) * self.arith.rsqrt_cubed(ms_eps[t]) * dscale;
-                    // ms = sumsq * n**-1: d/d(sumsq) = n**-1
-                    let dsumsq = F::from_f64(self.inv_n) * dms;
-                    for i in 0..width {
-                        // d(x_i * scale)/dx_i = scale, then d(x_i * x_i)/dx_i = x_i, once for
-                        // each factor, in the order the reference adds them.
-                        dx[i] += scale * dy[i];
-                        dx[i] += x[i] * dsumsq;
-                        dx[i] += x[i] * dsumsq;
-                    }
-                }
-            },
-        );
+                },
+            );
+        });
     }
 
     /// The output and the saved activations: one allocation, in that order.

@@ -58,7 +58,7 @@ function readSettings() {
   const form = $("settings");
   const num = (name) => Number(form.elements[name].value);
   return {
-    steps: num("steps"), seed: num("seed"), n_embd: num("n_embd"), n_head: num("n_head"),
+    steps: num("steps"), batch_size: num("batch_size"), seed: num("seed"), n_embd: num("n_embd"), n_head: num("n_head"),
     n_layer: num("n_layer"), block_size: num("block_size"), lr: num("lr"),
     temperature: num("temperature"), sample_every: num("sample_every"), samples: num("samples"),
     exact: form.elements.exact.checked, data: form.elements.data.value,
