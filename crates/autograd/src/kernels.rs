@@ -134,6 +134,14 @@ pub(crate) fn linear_backward_dx<F: Float>(w: &[F], nin: usize, dy: &[F], dx: &m
             let nout = w.len() / nin;
             let mut dys = dy.chunks_exact(nout);
             let mut dxs = dx.chunks_exact_mut(nin);
+            // A block of `f32`s fills half the registers a block of `f64`s does:
+            // four rows at a time keep as many sums in flight (the same sums; only
+            // which rows go together changes).
+            while size_of::<F>() < 8 && dys.len() >= 4 {
+                let g = [(); 4].map(|()| dys.next().expect("four rows"));
+                let d = [(); 4].map(|()| dxs.next().expect("four rows"));
+                dx_rows::<4, F>(w, nin, g, d);
+            }
             while let (Some(g0), Some(d0)) = (dys.next(), dxs.next()) {
                 match (dys.next(), dxs.next()) {
                     (Some(g1), Some(d1)) => dx_rows::<2, F>(w, nin, [g0, g1], [d0, d1]),
@@ -219,6 +227,12 @@ pub(crate) fn linear_backward_dw_rows<F: Float>(
         #[inline(always)]
         || {
             let mut dws = dw.chunks_exact_mut(nin).enumerate();
+            // Four rows at a time in f32, as in `linear_backward_dx`.
+            while size_of::<F>() < 8 && dws.len() >= 4 {
+                let rows = [(); 4].map(|()| dws.next().expect("four rows"));
+                let k = rows[0].0;
+                dw_rows::<4, F>(x, nin, dy, nout, o0 + k, rows.map(|(_, d)| d));
+            }
             while let Some((k, d0)) = dws.next() {
                 match dws.next() {
                     Some((_, d1)) => dw_rows::<2, F>(x, nin, dy, nout, o0 + k, [d0, d1]),
@@ -422,6 +436,34 @@ mod tests {
             for o in 0..nout {
                 // dW[o][i]: the rows from last to first.
                 let mut acc = 0.25;
+                for t in (0..rows).rev() {
+                    acc += x[t * nin + i] * dy[t * nout + o];
+                }
+                assert_eq!(acc.to_bits(), dw[o * nin + i].to_bits(), "dw[{o}][{i}]");
+            }
+        }
+    }
+
+    #[test]
+    fn f32_linear_backward_adds_terms_in_the_reference_order() {
+        // f32 takes rows four at a time: 7 rows and 7 outputs make a quad, a pair
+        // and a single of each; 41 columns blocks of 16, 4 and 1.
+        let (nout, nin, rows) = (7, 41, 7);
+        let w: Vec<f32> = (0..nout * nin).map(|k| ((k as f32) * 0.71).sin()).collect();
+        let x: Vec<f32> = (0..rows * nin).map(|k| ((k as f32) * 0.3).cos()).collect();
+        let dy: Vec<f32> = (0..rows * nout).map(|k| 1.0 / (k as f32 + 1.5)).collect();
+        let (mut dw, mut dx) = (vec![0.25f32; w.len()], vec![0.5f32; rows * nin]);
+        linear_backward(&w, nin, &x, &dy, &mut dw, &mut dx);
+        for i in 0..nin {
+            for t in 0..rows {
+                let mut acc = 0.5f32;
+                for o in (0..nout).rev() {
+                    acc += w[o * nin + i] * dy[t * nout + o];
+                }
+                assert_eq!(acc.to_bits(), dx[t * nin + i].to_bits(), "dx[{t}][{i}]");
+            }
+            for o in 0..nout {
+                let mut acc = 0.25f32;
                 for t in (0..rows).rev() {
                     acc += x[t * nin + i] * dy[t * nout + o];
                 }
