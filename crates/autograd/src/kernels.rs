@@ -461,6 +461,34 @@ mod tests {
     }
 
     #[test]
+    fn f32_linear_backward_adds_terms_in_the_reference_order() {
+        // Rows go four at a time: 7 rows and 7 outputs make a quad, a pair
+        // and a single of each; 41 columns blocks of 16, 4 and 1.
+        let (nout, nin, rows) = (7, 41, 7);
+        let w: Vec<f32> = (0..nout * nin).map(|k| ((k as f32) * 0.71).sin()).collect();
+        let x: Vec<f32> = (0..rows * nin).map(|k| ((k as f32) * 0.3).cos()).collect();
+        let dy: Vec<f32> = (0..rows * nout).map(|k| 1.0 / (k as f32 + 1.5)).collect();
+        let (mut dw, mut dx) = (vec![0.25f32; w.len()], vec![0.5f32; rows * nin]);
+        linear_backward(&w, nin, &x, &dy, &mut dw, &mut dx);
+        for i in 0..nin {
+            for t in 0..rows {
+                let mut acc = 0.5f32;
+                for o in (0..nout).rev() {
+                    acc += w[o * nin + i] * dy[t * nout + o];
+                }
+                assert_eq!(acc.to_bits(), dx[t * nin + i].to_bits(), "dx[{t}][{i}]");
+            }
+            for o in 0..nout {
+                let mut acc = 0.25f32;
+                for t in (0..rows).rev() {
+                    acc += x[t * nin + i] * dy[t * nout + o];
+                }
+                assert_eq!(acc.to_bits(), dw[o * nin + i].to_bits(), "dw[{o}][{i}]");
+            }
+        }
+    }
+
+    #[test]
     fn matmul_t_sums_each_output_left_to_right() {
         // 37 outputs make a ragged last block, 3 rows a pair and a single; the sums
         // must equal plain loops bit for bit.

@@ -6,7 +6,7 @@
 //! compiled again inside a wrapper with `#[target_feature]` for every wider
 //! instruction set; [`dispatch`] calls the wrapper of the path chosen here:
 //!
-//! | path | on | vectors of f64 |
+//! | path | on | vectors of f64 (of f32: twice as many) |
 //! |---|---|---|
 //! | `avx512` | x86-64 with AVX-512F | 8 |
 //! | `avx2` | x86-64 with AVX2 | 4 |
