@@ -3,8 +3,8 @@
 and `numpy` packages.
 
 Reads the safetensors file and the checkpoint it was exported from, and checks that
-every tensor of the checkpoint's weights is in the file under its name, as float64,
-with its shape and every value bit for bit, that there is nothing else, and that
+every tensor of the checkpoint's weights is in the file under its name, as float64
+(float32 for a run trained with `--dtype f32`), with its shape and every value bit for bit, that there is nothing else, and that
 the metadata holds the model config, the vocabulary, the tensor order, and the
 settings a preset sets (activation, init std, zero-init of the projections, the
 learning-rate schedule, the betas, the preset), which the checkpoint leaves out
@@ -36,12 +36,19 @@ def main(checkpoint_path, safetensors_path):
     assert sorted(tensors) == sorted(t["name"] for t in weights), (
         f"names differ: {sorted(tensors)}"
     )
+    # An f32 run's values are f32s, which the checkpoint writes as the f64s equal
+    # to them: rounding them to float32 is exact.
+    f32 = checkpoint["train"].get("dtype", "f64") == "f32"
+    dtype, bits = (np.float32, np.uint32) if f32 else (np.float64, np.uint64)
+    assert metadata["dtype"] == ("f32" if f32 else "f64"), metadata["dtype"]
     for t in weights:
         got = tensors[t["name"]]
-        want = np.array(t["values"], dtype=np.float64).reshape(t["shape"])
-        assert got.dtype == np.float64, f"{t['name']}: dtype {got.dtype}"
+        wide = np.array(t["values"], dtype=np.float64)
+        want = wide.astype(dtype).reshape(t["shape"])
+        assert np.array_equal(want.astype(np.float64).ravel(), wide), t["name"]
+        assert got.dtype == dtype, f"{t['name']}: dtype {got.dtype}"
         assert list(got.shape) == t["shape"], f"{t['name']}: shape {got.shape}"
-        same = np.array_equal(got.view(np.uint64), want.view(np.uint64))
+        same = np.array_equal(got.view(bits), want.view(bits))
         assert same, f"{t['name']}: values differ in their bits"
     assert json.loads(metadata["config"]) == checkpoint["model"], metadata["config"]
     assert metadata["vocab"] == checkpoint["vocab"], metadata["vocab"]
@@ -68,7 +75,7 @@ def main(checkpoint_path, safetensors_path):
         assert got == want, f"{key}: {metadata[key]!r}, the checkpoint has {want!r}"
     n = sum(v.size for v in tensors.values())
     print(
-        f"ok: {len(tensors)} float64 tensors, {n} values, bit for bit; "
+        f"ok: {len(tensors)} {np.dtype(dtype).name} tensors, {n} values, bit for bit; "
         f"config {metadata['config']}"
     )
 

@@ -3,12 +3,14 @@
 //!
 //! Always measured in a release build: from a debug build of xtask, the command
 //! re-runs itself with `cargo run --release`. The dataset is loaded before any
-//! clock starts. Its last line is `train step median: X µs`.
+//! clock starts. Its last two lines are `train step median f32: X µs` (the
+//! reference run with `--dtype f32`) then `train step median: X µs` (in f64).
 
 use std::time::Instant;
 
 use autograd::Graph;
 use model::Gpt;
+use params::Dtype;
 use params::{ChaChaInit, StateDict};
 use train::{Dataset, RngKind, Sizes, Tokenizer, TrainConfig, Trainer};
 
@@ -119,11 +121,39 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         fast.nodes_per_step, fast.ops_per_step, fast.tokens_per_step
     );
 
-    let split = crate::bench_split::measure(&data, args.steps, args.repeats)?;
+    // The same run in f32, measured the same way.
+    let f32 = measure(
+        &data,
+        Sizes::default(),
+        TrainConfig {
+            steps: args.steps,
+            dtype: Dtype::F32,
+            ..TrainConfig::default()
+        },
+        args.repeats,
+    )?;
     println!(
-        "  split, median µs per step: forward {:.2}, backward {:.2}, Adam {:.2}",
-        split.forward, split.backward, split.adam
+        "  f32 (--dtype f32): median {:.2} µs per step (repeat medians {}), {:.2}x f64's",
+        f32.median,
+        spread(&f32),
+        f32.median / fast.median
     );
+
+    for (dtype, split) in [
+        (
+            "f64",
+            crate::bench_split::measure::<f64>(&data, args.steps, args.repeats)?,
+        ),
+        (
+            "f32",
+            crate::bench_split::measure::<f32>(&data, args.steps, args.repeats)?,
+        ),
+    ] {
+        println!(
+            "  split {dtype}, median µs per step: forward {:.2}, backward {:.2}, Adam {:.2}",
+            split.forward, split.backward, split.adam
+        );
+    }
     let name_us = sampling(&data, args.steps)?;
     println!("  µs per generated name: {name_us:.2}");
 
@@ -196,6 +226,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     }
     crate::bench_throughput::print(&args.throughput)?;
     // The last lines, which scripts read: one per precision, f64's last.
+    println!("train step median f32: {:.2} µs", f32.median);
     println!("train step median: {:.2} µs", fast.median);
     Ok(())
 }

@@ -3,11 +3,11 @@
 //!
 //! The same step as `Trainer::step`, taken apart: the reference configuration,
 //! ChaCha's initial weights, Adam's defaults, one document per step (in file
-//! order, already tokenized, so that no phase pays for the data).
+//! order, already tokenized, so that no phase pays for the data), in either dtype.
 
 use std::time::Instant;
 
-use autograd::Graph;
+use autograd::{Float, Graph};
 use model::{Gpt, Mode};
 use params::{ChaChaInit, StateDict};
 use train::{Adam, AdamConfig, Dataset, Sizes, Tokenizer};
@@ -19,8 +19,12 @@ pub(crate) struct Split {
     pub(crate) adam: f64,
 }
 
-/// Times `steps` steps of `repeats` fresh runs, phase by phase.
-pub(crate) fn measure(data: &Dataset, steps: usize, repeats: usize) -> anyhow::Result<Split> {
+/// Times `steps` steps of `repeats` fresh runs, phase by phase, in `F`.
+pub(crate) fn measure<F: Float>(
+    data: &Dataset,
+    steps: usize,
+    repeats: usize,
+) -> anyhow::Result<Split> {
     let tokenizer = Tokenizer::of_dataset(data);
     let config = Sizes::default().config(tokenizer.vocab_size());
     let docs = data
@@ -33,10 +37,10 @@ pub(crate) fn measure(data: &Dataset, steps: usize, repeats: usize) -> anyhow::R
         .collect::<Result<Vec<_>, _>>()?;
     let mut times: [Vec<f64>; 3] = Default::default();
     for _ in 0..repeats {
-        let mut graph = Graph::with_arith(Mode::Fast.arith());
+        let mut graph = Graph::<F>::empty(Mode::Fast.arith());
         let state = StateDict::new(&mut graph, &config, &mut ChaChaInit::new(42))?;
         let gpt = Gpt::new(&state, Mode::Fast);
-        let mut adam = Adam::new(AdamConfig::default(), state.num_params(), graph.arith());
+        let mut adam = Adam::<F>::new(AdamConfig::default(), state.num_params(), graph.arith());
         let mut cache = gpt.new_cache();
         let mark = graph.mark();
         for (step, seq) in docs.iter().enumerate() {

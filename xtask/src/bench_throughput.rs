@@ -11,8 +11,10 @@ use std::time::{Duration, Instant};
 
 use train::{Dataset, Sizes, TrainConfig, Trainer};
 
-/// The throughput table's flags.
+/// The throughput table's flags. (Flattened into `bench`'s own `Args`: a group
+/// id of its own, or clap's debug build refuses two groups named `Args`.)
 #[derive(clap::Args)]
+#[group(id = "throughput")]
 pub(crate) struct Args {
     /// Seconds of training timed for each cell of the throughput table (12
     /// cells); 0 skips the table.

@@ -1,14 +1,16 @@
 //! `cargo xtask export`: a checkpoint's weights as a safetensors file.
 //!
-//! One `F64` tensor per state-dict entry, under its state-dict name (`wte`,
-//! `layer0.attn_wq`, ...) with its shape `[rows, cols]`, values row-major and
-//! little-endian, as the format requires. The metadata holds:
+//! One tensor per state-dict entry, `F64`, or `F32` for a run trained with
+//! `--dtype f32`, under its state-dict name (`wte`, `layer0.attn_wq`, ...) with
+//! its shape `[rows, cols]`, values row-major and little-endian, as the format
+//! requires. The metadata holds:
 //! - `format`: `microgpt`;
 //! - `config`: the model config as JSON (`{"vocab_size": 27, "n_embd": 16, ...}`);
 //! - `vocab`: the characters in id order (BOS is the id after the last);
 //! - `tensor_order`: the names in state-dict order, comma-separated (the file's
 //!   header is a JSON object, which readers need not keep in order);
 //! - `step`: the training steps the weights have had;
+//! - `dtype`: `f64` or `f32`, the tensors' (and the run's) element type;
 //! - `activation` (`relu2` or `relu`), `init_std`, `zero_init_proj`,
 //!   `lr_schedule` (`cosine` or `linear`), `beta1`, `beta2` and `preset` (`v1` or
 //!   `v2`): how the model computes and how it was trained, written for every
@@ -44,24 +46,26 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     let bytes = to_safetensors(&checkpoint)?;
     crate::files::write_atomic(&args.out, &bytes)?;
     eprintln!(
-        "wrote {}: {} f64 tensors, {} parameters, {} bytes",
+        "wrote {}: {} {} tensors, {} parameters, {} bytes",
         args.out.display(),
         checkpoint.weights.tensors.len(),
+        checkpoint.train.dtype,
         checkpoint.model.num_params(),
         bytes.len()
     );
     Ok(())
 }
 
-/// One tensor's values as little-endian `f64` bytes.
-struct F64Tensor {
+/// One tensor's values as little-endian bytes of `dtype`.
+struct Tensor {
+    dtype: Dtype,
     shape: Vec<usize>,
     bytes: Vec<u8>,
 }
 
-impl View for &F64Tensor {
+impl View for &Tensor {
     fn dtype(&self) -> Dtype {
-        Dtype::F64
+        self.dtype
     }
     fn shape(&self) -> &[usize] {
         &self.shape
@@ -76,14 +80,36 @@ impl View for &F64Tensor {
 
 /// The safetensors bytes of `checkpoint`'s weights.
 pub(crate) fn to_safetensors(checkpoint: &Checkpoint) -> anyhow::Result<Vec<u8>> {
-    let tensors: Vec<(String, F64Tensor)> = checkpoint
+    // An f32 run's values are f32s (the checkpoint holds them as the f64s equal
+    // to them): written as such, they lose nothing.
+    let dtype = checkpoint.train.dtype;
+    let tensors: Vec<(String, Tensor)> = checkpoint
         .weights
         .tensors
         .iter()
         .map(|t| {
-            let bytes = t.values.iter().flat_map(|v| v.to_le_bytes()).collect();
+            let (dtype, bytes) = match dtype {
+                params::Dtype::F64 => (
+                    Dtype::F64,
+                    t.values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+                ),
+                params::Dtype::F32 => (
+                    Dtype::F32,
+                    t.values
+                        .iter()
+                        .flat_map(|&v| (v as f32).to_le_bytes())
+                        .collect(),
+                ),
+            };
             let shape = t.shape.clone();
-            (t.name.clone(), F64Tensor { shape, bytes })
+            (
+                t.name.clone(),
+                Tensor {
+                    dtype,
+                    shape,
+                    bytes,
+                },
+            )
         })
         .collect();
     let order: Vec<&str> = tensors.iter().map(|(name, _)| name.as_str()).collect();
@@ -94,6 +120,7 @@ pub(crate) fn to_safetensors(checkpoint: &Checkpoint) -> anyhow::Result<Vec<u8>>
         ("vocab", checkpoint.vocab.clone()),
         ("tensor_order", order.join(",")),
         ("step", checkpoint.step.to_string()),
+        ("dtype", dtype.name().into()),
         ("activation", checkpoint.model.activation.name().into()),
         ("init_std", train.init.std.to_string()),
         ("zero_init_proj", train.init.zero_init_proj.to_string()),

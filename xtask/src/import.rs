@@ -3,7 +3,8 @@
 //!
 //! The sizes, vocabulary, settings, data fingerprint and generator state come
 //! from the checkpoint the export was made from; the file must match it tensor
-//! for tensor (names, `[rows, cols]` shapes, `F64`), in its `config` and `vocab`
+//! for tensor (names, `[rows, cols]` shapes, and the dtype of its run: `F64`, or
+//! `F32` for a run trained with `--dtype f32`), in its `config` and `vocab`
 //! metadata, and hold nothing else. What the result holds beyond the weights:
 //! - `step`: the file's `step` metadata, the steps the weights have had, so that
 //!   `train --resume` continues the schedule where the twin stopped;
@@ -128,10 +129,20 @@ pub(crate) fn from_safetensors(from: &Checkpoint, bytes: &[u8]) -> anyhow::Resul
         let view = file
             .tensor(name)
             .map_err(|_| anyhow::anyhow!("it has no tensor `{name}`, which the model needs"))?;
-        if view.dtype() != Dtype::F64 {
+        let want = match from.train.dtype {
+            params::Dtype::F64 => Dtype::F64,
+            params::Dtype::F32 => Dtype::F32,
+        };
+        if view.dtype() != want {
             bail!(
-                "tensor `{name}` is {:?}; import reads F64 (train the twin in f64)",
-                view.dtype()
+                "tensor `{name}` is {:?}, but the checkpoint's run computes in {} and so reads {want:?}; import into a checkpoint of the file's dtype (--dtype {} when training)",
+                view.dtype(),
+                from.train.dtype,
+                if view.dtype() == Dtype::F32 {
+                    "f32"
+                } else {
+                    "f64"
+                },
             );
         }
         if view.shape() != expected.shape.as_slice() {
@@ -141,11 +152,18 @@ pub(crate) fn from_safetensors(from: &Checkpoint, bytes: &[u8]) -> anyhow::Resul
                 expected.shape
             );
         }
-        let values: Vec<f64> = view
-            .data()
-            .chunks_exact(8)
-            .map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")))
-            .collect();
+        let values: Vec<f64> = match want {
+            Dtype::F32 => view
+                .data()
+                .chunks_exact(4)
+                .map(|b| f64::from(f32::from_le_bytes(b.try_into().expect("4 bytes"))))
+                .collect(),
+            _ => view
+                .data()
+                .chunks_exact(8)
+                .map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")))
+                .collect(),
+        };
         if let Some(i) = values.iter().position(|v| !v.is_finite()) {
             bail!("tensor `{name}` holds {} at index {i}", values[i]);
         }

@@ -34,6 +34,10 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         Checkpoint::load(path).with_context(|| format!("cannot inspect {}", path.display()))?;
     let report = inspect(&checkpoint, &args.text, args.top_k)
         .with_context(|| format!("--text {:?}", args.text))?;
+    // The model runs in its run's dtype (the fused engine): say so for f32.
+    if checkpoint.train.dtype != params::Dtype::F64 {
+        eprintln!("inspecting in {}, the run's dtype", checkpoint.train.dtype);
+    }
     let mut out = std::io::stdout().lock();
     if args.json {
         serde_json::to_writer(&mut out, &report)?;

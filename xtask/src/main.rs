@@ -128,3 +128,13 @@ fn main() -> std::process::ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_line_is_well_formed() {
+        // clap's own checks of every command's flags and groups, which a debug
+        // build otherwise runs only when that command is called.
+        <super::Cli as clap::CommandFactory>::command().debug_assert();
+    }
+}

@@ -33,6 +33,9 @@ pub(crate) fn advise(err: Error, resumed: bool) -> anyhow::Error {
             "a resumed run keeps its --lr and would diverge here again: start a new run (without --resume) with a smaller --lr"
         }
         Error::Diverged { .. } | Error::NonFiniteState { .. } => "try a smaller --lr",
+        Error::ExactNeedsF64 { .. } => {
+            "--exact and --dtype f32 do not go together: drop one of them"
+        }
         Error::DataMismatch { .. } => {
             "pass the same --data to resume, or --force to continue on this data (its vocabulary must be the same)"
         }
@@ -88,6 +91,16 @@ mod tests {
         assert_eq!(
             advise(diverged(), false).to_string(),
             "training diverged at step 2: the loss is inf; try a smaller --lr"
+        );
+        assert_eq!(
+            advise(
+                Error::ExactNeedsF64 {
+                    dtype: params::Dtype::F32
+                },
+                false
+            )
+            .to_string(),
+            "the exact arithmetic reproduces the reference, which computes in f64; it cannot run in f32; --exact and --dtype f32 do not go together: drop one of them"
         );
         let resumed = advise(diverged(), true).to_string();
         assert!(

@@ -56,7 +56,7 @@ fn check_flags(args: &Args, c: &Checkpoint, path: &Path) -> anyhow::Result<()> {
     let given = args.train_config();
     let (m, s) = (Sizes::of(&c.model), args.sizes.sizes());
     let (ga, ca) = (&given.adam, &c.train.adam);
-    let flags: [(&str, String, String); 16] = [
+    let flags: [(&str, String, String); 17] = [
         (
             "preset",
             given.preset.name().into(),
@@ -75,6 +75,7 @@ fn check_flags(args: &Args, c: &Checkpoint, path: &Path) -> anyhow::Result<()> {
             c.train.adam.learning_rate.to_string(),
         ),
         ("rng", given.rng.to_string(), c.train.rng.to_string()),
+        ("dtype", given.dtype.to_string(), c.train.dtype.to_string()),
         ("beta1", ga.beta1.to_string(), ca.beta1.to_string()),
         ("beta2", ga.beta2.to_string(), ca.beta2.to_string()),
         (

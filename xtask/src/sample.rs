@@ -63,8 +63,13 @@ pub(crate) fn execute(args: &Args, out: &mut dyn Write) -> anyhow::Result<()> {
     if let Some(seed) = args.seed {
         inference.reseed(seed);
     }
+    // The model runs in its run's dtype; an f32 run says so.
+    let dtype = match inference.dtype() {
+        params::Dtype::F64 => String::new(),
+        d => format!(", in {d}"),
+    };
     eprintln!(
-        "checkpoint: {} (step {} of {}, trained on {})",
+        "checkpoint: {} (step {} of {}, trained on {}{dtype})",
         path.display(),
         checkpoint.step,
         checkpoint.train.steps,

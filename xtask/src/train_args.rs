@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use clap::parser::ValueSource;
-use params::InitStd;
+use params::{Dtype, InitStd};
 use train::{AdamConfig, LrSchedule, RngKind, TrainConfig};
 
 use crate::files::distinct::Flagged;
@@ -85,6 +85,10 @@ pub(crate) struct Args {
     /// --rng says otherwise) and its exact arithmetic, about 100 times slower.
     #[arg(long)]
     pub(crate) exact: bool,
+    /// What the model and Adam compute in: f64, the reference's, or f32, faster
+    /// and with about 7 significant digits instead of 16 (--exact needs f64).
+    #[arg(long, value_enum, default_value_t = TrainConfig::default().dtype, value_name = "DTYPE")]
+    pub(crate) dtype: Dtype,
     /// Random generator, with the fast arithmetic unless --exact [default: chacha,
     /// or python with --exact].
     #[arg(long, value_enum, value_name = "RNG")]
@@ -146,6 +150,7 @@ impl Args {
                 zero_init_proj: self.zero_init_proj.unwrap_or(preset.init.zero_init_proj),
             },
             preset: preset.preset,
+            dtype: self.dtype,
         }
     }
 
@@ -213,5 +218,6 @@ mod tests {
         check::<train::Preset>(|p| p.name().to_string());
         check::<params::Activation>(|a| a.name().to_string());
         check::<train::LrSchedule>(|s| format!("{s:?}").to_lowercase());
+        check::<params::Dtype>(|d| d.name().to_string());
     }
 }

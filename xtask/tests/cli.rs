@@ -189,6 +189,58 @@ fn export_writes_the_weights_as_f64_safetensors() {
 }
 
 #[test]
+fn an_f32_run_exports_f32_safetensors_imports_them_back_and_samples() {
+    let dir = scratch("cli", "export-f32");
+    ok(&dir, "train --steps 20 --dtype f32 --save c.json");
+    ok(&dir, "train --steps 20 --save wide.json");
+    ok(&dir, "export --checkpoint c.json --out model.safetensors");
+    let c = Checkpoint::load(&dir.join("c.json")).unwrap();
+    assert_eq!(c.train.dtype, params::Dtype::F32);
+    let bytes = fs::read(dir.join("model.safetensors")).unwrap();
+    let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    for t in &c.weights.tensors {
+        let view = file.tensor(&t.name).unwrap();
+        assert_eq!(view.dtype(), safetensors::Dtype::F32, "{}", t.name);
+        let values: Vec<f64> = view
+            .data()
+            .chunks_exact(4)
+            .map(|b| f64::from(f32::from_le_bytes(b.try_into().unwrap())))
+            .collect();
+        assert_eq!(values, t.values, "{}", t.name);
+    }
+    let (_, metadata) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    assert_eq!(metadata.metadata().as_ref().unwrap()["dtype"], "f32");
+    // Back into the checkpoint it came from: the same weights, bit for bit.
+    ok(
+        &dir,
+        "import --safetensors model.safetensors --checkpoint c.json --out back.json",
+    );
+    let back = Checkpoint::load(&dir.join("back.json")).unwrap();
+    assert_eq!(back.weights, c.weights);
+    // Not into an f64 run's checkpoint.
+    let err = fails(
+        &dir,
+        "import --safetensors model.safetensors --checkpoint wide.json --out no.json",
+    );
+    assert!(
+        err.contains("is F32, but the checkpoint's run computes in f64"),
+        "{err}"
+    );
+    assert!(!dir.join("no.json").exists());
+    // Sampling and resuming keep the run's dtype; a resume may not change it.
+    let names = ok(&dir, "sample --checkpoint c.json --samples 3 --seed 1");
+    assert_eq!(names.lines().count(), 3, "{names}");
+    let err = fails(&dir, "train --resume c.json --dtype f64");
+    assert!(err.contains("--dtype f64 (the run has f32)"), "{err}");
+    let err = fails(&dir, "train --exact --dtype f32");
+    assert!(
+        err.contains("--exact and --dtype f32 do not go together"),
+        "{err}"
+    );
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn conflicting_resumes_are_refused_saying_what_differs() {
     let dir = scratch("cli", "conflict");
     ok(&dir, "train --steps 30 --stop-at 10 --save c.json");

@@ -175,7 +175,7 @@ fn import_refuses_a_file_that_does_not_match_its_checkpoint() {
     (fc2.dtype, fc2.bytes) = (Dtype::F32, halves);
     let err = import(&p);
     assert!(
-        err.contains("tensor `layer0.mlp_fc2` is F32; import reads F64"),
+        err.contains("tensor `layer0.mlp_fc2` is F32, but the checkpoint's run computes in f64 and so reads F64"),
         "{err}"
     );
 

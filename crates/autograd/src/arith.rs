@@ -12,6 +12,8 @@
 
 use std::hint::black_box;
 
+use crate::float::Float;
+
 /// The arithmetic a fused op uses where the reference calls `pow`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Arith {
@@ -43,7 +45,7 @@ pub fn py_pow(x: f64, y: f64) -> f64 {
 /// # Panics
 /// If `values` is empty.
 #[inline]
-pub fn py_max(values: impl IntoIterator<Item = f64>) -> f64 {
+pub fn py_max<F: Float>(values: impl IntoIterator<Item = F>) -> F {
     let mut values = values.into_iter();
     let first = values.next().expect("max of no values");
     values.fold(first, |m, v| if v > m { v } else { m })
@@ -52,29 +54,29 @@ pub fn py_max(values: impl IntoIterator<Item = f64>) -> f64 {
 impl Arith {
     /// `x ** 2`.
     #[inline]
-    pub fn square(self, x: f64) -> f64 {
+    pub fn square<F: Float>(self, x: F) -> F {
         match self {
-            Arith::Exact => py_pow(x, 2.0),
+            Arith::Exact => x.powf(F::from_f64(2.0)),
             Arith::Fast => x * x,
         }
     }
 
     /// `x ** -1`.
     #[inline]
-    pub fn recip(self, x: f64) -> f64 {
+    pub fn recip<F: Float>(self, x: F) -> F {
         match self {
-            Arith::Exact => py_pow(x, -1.0),
-            Arith::Fast => 1.0 / x,
+            Arith::Exact => x.powf(F::from_f64(-1.0)),
+            Arith::Fast => F::ONE / x,
         }
     }
 
     /// `x ** -2`.
     #[inline]
-    pub fn recip_square(self, x: f64) -> f64 {
+    pub fn recip_square<F: Float>(self, x: F) -> F {
         match self {
-            Arith::Exact => py_pow(x, -2.0),
+            Arith::Exact => x.powf(F::from_f64(-2.0)),
             Arith::Fast => {
-                let r = 1.0 / x;
+                let r = F::ONE / x;
                 r * r
             }
         }
@@ -82,26 +84,26 @@ impl Arith {
 
     /// `x ** 0.5`.
     #[inline]
-    pub fn sqrt(self, x: f64) -> f64 {
+    pub fn sqrt<F: Float>(self, x: F) -> F {
         match self {
-            Arith::Exact => py_pow(x, 0.5),
+            Arith::Exact => x.powf(F::from_f64(0.5)),
             Arith::Fast => x.sqrt(),
         }
     }
 
     /// `x ** -0.5`.
     #[inline]
-    pub fn rsqrt(self, x: f64) -> f64 {
+    pub fn rsqrt<F: Float>(self, x: F) -> F {
         match self {
-            Arith::Exact => py_pow(x, -0.5),
-            Arith::Fast => 1.0 / x.sqrt(),
+            Arith::Exact => x.powf(F::from_f64(-0.5)),
+            Arith::Fast => F::ONE / x.sqrt(),
         }
     }
 
     /// `e ** x` for every value of `xs`, in place: the C library's `exp` (the
     /// reference's) when exact, a vectorised one within an ulp of it when fast.
     #[inline(always)]
-    pub fn exp_in_place(self, xs: &mut [f64]) {
+    pub fn exp_in_place<F: Float>(self, xs: &mut [F]) {
         // Plain loops, not `for_each` with a closure: a closure the compiler keeps
         // out of line is compiled without the caller's SIMD instruction set.
         match self {
@@ -112,7 +114,7 @@ impl Arith {
             }
             Arith::Fast => {
                 for x in xs.iter_mut() {
-                    *x = crate::exp::exp(*x);
+                    *x = x.exp_fast();
                 }
             }
         }
@@ -146,11 +148,11 @@ impl Arith {
 
     /// `x ** -1.5`.
     #[inline]
-    pub fn rsqrt_cubed(self, x: f64) -> f64 {
+    pub fn rsqrt_cubed<F: Float>(self, x: F) -> F {
         match self {
-            Arith::Exact => py_pow(x, -1.5),
+            Arith::Exact => x.powf(F::from_f64(-1.5)),
             Arith::Fast => {
-                let r = 1.0 / x.sqrt();
+                let r = F::ONE / x.sqrt();
                 r * r * r
             }
         }
@@ -163,7 +165,7 @@ mod tests {
 
     #[test]
     fn exact_and_fast_agree_to_rounding() {
-        for &x in &[0.3, 1.7, 12.5, 1e-5, 3.0e7] {
+        for &x in &[0.3f64, 1.7, 12.5, 1e-5, 3.0e7] {
             for (a, b) in [
                 (Arith::Exact.square(x), Arith::Fast.square(x)),
                 (Arith::Exact.recip(x), Arith::Fast.recip(x)),

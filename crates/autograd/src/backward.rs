@@ -1,11 +1,12 @@
 //! The reverse passes: tape order (fast) and the reference's depth-first order.
 
+use crate::float::Float;
 use crate::graph::Graph;
 use crate::span::Var;
 
 const NONE: u32 = u32::MAX;
 
-impl Graph {
+impl<F: Float> Graph<F> {
     /// Reverse-mode differentiation of `root`: sets `grad[root] = 1` and adds
     /// `d(root)/d(node)` into the gradient of every node it depends on.
     ///
@@ -16,7 +17,7 @@ impl Graph {
     /// before the next. Gradients of the nodes that outlive the step, the
     /// parameters, accumulate from pass to pass until [`Graph::zero_grad`].
     pub fn backward(&mut self, root: Var) {
-        self.grad[root.index()] = 1.0;
+        self.grad[root.index()] = F::ONE;
         let Some(end) = self
             .tape
             .iter()
@@ -58,7 +59,7 @@ impl Graph {
         let mut stack: Vec<(u32, u32)> = Vec::new();
         let mut order: Vec<u32> = Vec::with_capacity(self.tape.len());
 
-        self.grad[root.index()] = 1.0;
+        self.grad[root.index()] = F::ONE;
         let start = producer[root.index()];
         if start == NONE {
             return;

@@ -5,7 +5,7 @@
 //! rather than an overflow.
 
 use crate::op::Op;
-use crate::transpose::TransposeCache;
+use crate::transpose;
 
 /// The slots, tape entries and side buffers a graph (or a part of one) holds.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -80,7 +80,7 @@ impl Footprint {
     pub fn linear(rows: usize, nout: usize, nin: usize, into: bool) -> Self {
         let out = if into { 0 } else { mul(rows, nout) };
         Footprint {
-            transposed: mul(TransposeCache::stride(nout), nin),
+            transposed: mul(transpose::stride(nout), nin),
             ..Self::fused(out)
         }
     }
@@ -126,15 +126,16 @@ impl Footprint {
         }
     }
 
-    /// The bytes a graph of this footprint holds: a value and a gradient per slot,
-    /// a tape entry per op, the side buffers.
-    pub fn bytes(&self) -> u128 {
+    /// The bytes a graph of this footprint holds, its values of `value_bytes` each
+    /// (8 for a `Graph<f64>`, 4 for a `Graph<f32>`): a value and a gradient per
+    /// slot, a tape entry per op, the side buffers.
+    pub fn bytes(&self, value_bytes: usize) -> u128 {
         let size = |n: u128, each: usize| n.saturating_mul(each as u128);
-        size(self.slots, 2 * size_of::<f64>())
+        size(self.slots, 2 * value_bytes)
             .saturating_add(size(self.ops, size_of::<Op>()))
             .saturating_add(size(self.args, size_of::<u32>()))
             .saturating_add(size(self.indices, size_of::<u32>()))
-            .saturating_add(size(self.transposed, size_of::<f64>()))
+            .saturating_add(size(self.transposed, value_bytes))
     }
 
     /// The extra bytes [`Graph::backward_depth_first`] takes over this graph: a

@@ -6,6 +6,7 @@
 //! forward, record and backward rule, at the price of that circle.
 
 use crate::arith::Arith;
+use crate::float::Float;
 use crate::op::Op;
 use crate::parallel::Threads;
 use crate::span::{Span, Var};
@@ -23,7 +24,8 @@ pub struct Mark {
 
 /// The arena that owns every node: values, gradients and the tape of ops.
 ///
-/// Values and gradients live in two parallel `Vec<f64>`s indexed by [`Var`]. The tape
+/// Values and gradients live in two parallel `Vec<F>`s indexed by [`Var`], `F` the
+/// element type: `f64` by default, or `f32` (see [`Float`]). The tape
 /// records one op per operation, in creation order, which is already a topological
 /// order: [`Graph::backward`] is one loop over it, in reverse.
 ///
@@ -31,12 +33,12 @@ pub struct Mark {
 /// after a [`Mark`] and dropped with [`Graph::truncate`], so that after the first step
 /// the arena allocates nothing.
 #[derive(Debug, Default, Clone)]
-pub struct Graph {
+pub struct Graph<F: Float = f64> {
     /// The number of nodes: `val` and `grad` only grow, and slots past `len` are
     /// spare room kept from earlier steps.
     pub(crate) len: usize,
-    pub(crate) val: Vec<f64>,
-    pub(crate) grad: Vec<f64>,
+    pub(crate) val: Vec<F>,
+    pub(crate) grad: Vec<F>,
     pub(crate) tape: Vec<Op>,
     /// Operands of n-ary ops ([`Graph::sum`]), referenced from the tape by range.
     pub(crate) args: Vec<Var>,
@@ -45,7 +47,7 @@ pub struct Graph {
     /// Fast machinery, fenced off in `transpose.rs`: transposed copies of the
     /// matrices [`Graph::linear`] reads. The graph only tells it when values are
     /// written through its public API, after which a copy may be stale.
-    pub(crate) transposed: TransposeCache,
+    pub(crate) transposed: TransposeCache<F>,
     /// How the fused ops round, for every op recorded from now on.
     pub(crate) arith: Arith,
     /// Fast machinery, fenced off in `parallel.rs`: the threads the fused ops
@@ -54,15 +56,34 @@ pub struct Graph {
 }
 
 impl Graph {
-    /// An empty graph.
+    /// An empty graph of `f64`s.
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// An empty graph whose fused ops round as `arith` says: the reference's
-    /// digits ([`Arith::Exact`]) or the fast arithmetic ([`Arith::Fast`], the
-    /// default of [`Graph::new`]).
+    /// An empty graph of `f64`s whose fused ops round as `arith` says: the
+    /// reference's digits ([`Arith::Exact`]) or the fast arithmetic
+    /// ([`Arith::Fast`], the default of [`Graph::new`]). [`Graph::empty`] makes a
+    /// graph of another element type.
     pub fn with_arith(arith: Arith) -> Self {
+        Self::empty(arith)
+    }
+
+    /// An empty graph of `f64`s with room for `slots` nodes and `ops` tape entries.
+    pub fn with_capacity(slots: usize, ops: usize) -> Self {
+        Graph {
+            val: Vec::with_capacity(slots),
+            grad: Vec::with_capacity(slots),
+            tape: Vec::with_capacity(ops),
+            ..Self::default()
+        }
+    }
+}
+
+impl<F: Float> Graph<F> {
+    /// An empty graph of `F`s whose fused ops round as `arith` says:
+    /// `Graph::<f32>::empty(Arith::Fast)`.
+    pub fn empty(arith: Arith) -> Self {
         Graph {
             arith,
             ..Self::default()
@@ -93,16 +114,6 @@ impl Graph {
         &self.threads
     }
 
-    /// An empty graph with room for `slots` nodes and `ops` tape entries.
-    pub fn with_capacity(slots: usize, ops: usize) -> Self {
-        Graph {
-            val: Vec::with_capacity(slots),
-            grad: Vec::with_capacity(slots),
-            tape: Vec::with_capacity(ops),
-            ..Self::default()
-        }
-    }
-
     /// The number of nodes in the arena.
     #[inline]
     pub fn len(&self) -> usize {
@@ -123,31 +134,31 @@ impl Graph {
 
     /// Appends one node with value `v` and gradient 0.
     #[inline]
-    pub(crate) fn push(&mut self, v: f64) -> Var {
+    pub(crate) fn push(&mut self, v: F) -> Var {
         let id = u32::try_from(self.len).expect("the arena holds at most u32::MAX nodes");
         if self.len == self.val.len() {
             self.val.push(v);
-            self.grad.push(0.0);
+            self.grad.push(F::ZERO);
         } else {
             self.val[self.len] = v;
-            self.grad[self.len] = 0.0;
+            self.grad[self.len] = F::ZERO;
         }
         self.len += 1;
         Var(id)
     }
 
     /// A leaf: a node with no inputs, such as a parameter or an input.
-    pub fn leaf(&mut self, value: f64) -> Var {
+    pub fn leaf(&mut self, value: F) -> Var {
         self.push(value)
     }
 
     /// A constant. It is a leaf like any other; the name says how it is meant.
-    pub fn constant(&mut self, value: f64) -> Var {
+    pub fn constant(&mut self, value: F) -> Var {
         self.push(value)
     }
 
     /// `n` new leaves holding `values`, in one contiguous span.
-    pub fn leaves(&mut self, values: &[f64]) -> Span {
+    pub fn leaves(&mut self, values: &[F]) -> Span {
         let span = self.alloc(values.len());
         self.val[span.range()].copy_from_slice(values);
         span
@@ -157,7 +168,7 @@ impl Graph {
     /// fused op, or a buffer such as a key/value cache.
     pub fn alloc(&mut self, n: usize) -> Span {
         let span = self.alloc_to_write(n);
-        self.val[span.range()].fill(0.0);
+        self.val[span.range()].fill(F::ZERO);
         span
     }
 
@@ -170,11 +181,11 @@ impl Graph {
         let end = start.checked_add(n).filter(|&e| e <= u32::MAX as usize);
         let end = end.expect("the arena holds at most u32::MAX nodes");
         if end > self.val.len() {
-            self.val.resize(end, 0.0);
-            self.grad.resize(end, 0.0);
+            self.val.resize(end, F::ZERO);
+            self.grad.resize(end, F::ZERO);
         }
         // Backward adds into every gradient, so these start at 0.
-        self.grad[start..end].fill(0.0);
+        self.grad[start..end].fill(F::ZERO);
         self.len = end;
         Span {
             start: start as u32,
@@ -184,13 +195,13 @@ impl Graph {
 
     /// The value of a node.
     #[inline]
-    pub fn value(&self, v: Var) -> f64 {
+    pub fn value(&self, v: Var) -> F {
         self.val[v.index()]
     }
 
     /// The gradient of a node: d(root)/d(node) after [`Graph::backward`].
     #[inline]
-    pub fn grad(&self, v: Var) -> f64 {
+    pub fn grad(&self, v: Var) -> F {
         self.grad[v.index()]
     }
 
@@ -199,45 +210,45 @@ impl Graph {
     /// Ops already recorded keep the values they computed; only nodes created after
     /// this call see the new value.
     #[inline]
-    pub fn set_value(&mut self, v: Var, value: f64) {
+    pub fn set_value(&mut self, v: Var, value: F) {
         self.transposed.values_written();
         self.val[v.index()] = value;
     }
 
     /// The values of a span.
     #[inline]
-    pub fn values(&self, s: Span) -> &[f64] {
+    pub fn values(&self, s: Span) -> &[F] {
         &self.val[s.range()]
     }
 
     /// The values of a span, to write, for example to load or update parameters.
     #[inline]
-    pub fn values_mut(&mut self, s: Span) -> &mut [f64] {
+    pub fn values_mut(&mut self, s: Span) -> &mut [F] {
         self.transposed.values_written();
         &mut self.val[s.range()]
     }
 
     /// The gradients of a span.
     #[inline]
-    pub fn grads(&self, s: Span) -> &[f64] {
+    pub fn grads(&self, s: Span) -> &[F] {
         &self.grad[s.range()]
     }
 
     /// The values and gradients of a span, both writable: what an optimiser needs.
     #[inline]
-    pub fn values_and_grads_mut(&mut self, s: Span) -> (&mut [f64], &mut [f64]) {
+    pub fn values_and_grads_mut(&mut self, s: Span) -> (&mut [F], &mut [F]) {
         self.transposed.values_written();
         (&mut self.val[s.range()], &mut self.grad[s.range()])
     }
 
     /// Sets every gradient in the arena to 0.
     pub fn zero_grad(&mut self) {
-        self.grad[..self.len].fill(0.0);
+        self.grad[..self.len].fill(F::ZERO);
     }
 
     /// Sets the gradients of a span to 0.
     pub fn zero_grad_span(&mut self, s: Span) {
-        self.grad[s.range()].fill(0.0);
+        self.grad[s.range()].fill(F::ZERO);
     }
 
     /// The current end of the arena and of the tape.
@@ -282,7 +293,7 @@ impl Graph {
     /// Bytes currently reserved by the arena, the tape and the scratch space.
     pub fn capacity_bytes(&self) -> usize {
         use std::mem::size_of;
-        (self.val.capacity() + self.grad.capacity()) * size_of::<f64>()
+        (self.val.capacity() + self.grad.capacity()) * size_of::<F>()
             + self.tape.capacity() * size_of::<Op>()
             + self.args.capacity() * size_of::<Var>()
             + self.indices.capacity() * size_of::<u32>()

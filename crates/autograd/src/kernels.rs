@@ -16,11 +16,12 @@
 //! Each public kernel runs its body through [`simd::dispatch`], so it is compiled
 //! for every instruction set and runs on the one chosen for this CPU.
 
+use crate::float::Float;
 use crate::simd;
 
 /// `acc + a * b`, the product and the sum each rounded.
 #[inline(always)]
-fn mac(acc: f64, a: f64, b: f64) -> f64 {
+fn mac<F: Float>(acc: F, a: F, b: F) -> F {
     acc + a * b
 }
 
@@ -35,7 +36,7 @@ pub(crate) const LANES: usize = 16;
 /// Two rows go through at once: each column of `W^T` is loaded once for both, and
 /// twice as many independent sums are in flight, enough to hide the latency of the
 /// multiply-adds.
-pub(crate) fn matmul_t(wt: &[f64], stride: usize, x: &[f64], y: &mut [f64]) {
+pub(crate) fn matmul_t<F: Float>(wt: &[F], stride: usize, x: &[F], y: &mut [F]) {
     simd::dispatch(
         #[inline(always)]
         || matmul_t_body(wt, stride, x, y),
@@ -44,7 +45,7 @@ pub(crate) fn matmul_t(wt: &[f64], stride: usize, x: &[f64], y: &mut [f64]) {
 
 /// [`matmul_t`] for the path's instruction set.
 #[inline(always)]
-fn matmul_t_body(wt: &[f64], stride: usize, x: &[f64], y: &mut [f64]) {
+fn matmul_t_body<F: Float>(wt: &[F], stride: usize, x: &[F], y: &mut [F]) {
     let nin = wt.len() / stride;
     let nout = y.len() * nin / x.len();
     debug_assert!(stride.is_multiple_of(LANES) && stride >= nout && x.len().is_multiple_of(nin));
@@ -52,27 +53,27 @@ fn matmul_t_body(wt: &[f64], stride: usize, x: &[f64], y: &mut [f64]) {
     let mut ys = y.chunks_exact_mut(nout);
     while let (Some(x0), Some(y0)) = (xs.next(), ys.next()) {
         match (xs.next(), ys.next()) {
-            (Some(x1), Some(y1)) => rows::<2>(wt, stride, [x0, x1], &mut [y0, y1]),
-            _ => rows::<1>(wt, stride, [x0], &mut [y0]),
+            (Some(x1), Some(y1)) => rows::<2, F>(wt, stride, [x0, x1], &mut [y0, y1]),
+            _ => rows::<1, F>(wt, stride, [x0], &mut [y0]),
         }
     }
 }
 
 /// `R` rows of [`matmul_t`] at once, a block of [`LANES`] outputs at a time.
 #[inline(always)]
-fn rows<const R: usize>(wt: &[f64], stride: usize, x: [&[f64]; R], y: &mut [&mut [f64]; R]) {
+fn rows<const R: usize, F: Float>(wt: &[F], stride: usize, x: [&[F]; R], y: &mut [&mut [F]; R]) {
     let nout = y[0].len();
     let nin = wt.len() / stride;
     for o0 in (0..nout).step_by(LANES) {
         // Indexed by constants only, once the loops over R and LANES unroll, so
         // that the sums stay in registers (iterating over `acc` by reference made
         // the compiler store them to the stack at every step of `i`).
-        let mut acc = [[0.0; LANES]; R];
+        let mut acc = [[F::ZERO; LANES]; R];
         for i in 0..nin {
-            let col: &[f64; LANES] = wt[i * stride + o0..][..LANES]
+            let col: &[F; LANES] = wt[i * stride + o0..][..LANES]
                 .try_into()
                 .expect("a whole block");
-            let mut xi = [0.0; R];
+            let mut xi = [F::ZERO; R];
             for r in 0..R {
                 xi[r] = x[r][i];
             }
@@ -86,7 +87,7 @@ fn rows<const R: usize>(wt: &[f64], stride: usize, x: [&[f64]; R], y: &mut [&mut
         for r in 0..R {
             // A copy, so that only it is read by the variable-length store and
             // `acc` itself can live in registers.
-            let block: [f64; LANES] = acc[r];
+            let block: [F; LANES] = acc[r];
             store(&mut y[r][o0..end], &block);
         }
     }
@@ -94,7 +95,7 @@ fn rows<const R: usize>(wt: &[f64], stride: usize, x: [&[f64]; R], y: &mut [&mut
 
 /// Writes the first `out.len()` values of a block.
 #[inline(always)]
-fn store(out: &mut [f64], acc: &[f64; LANES]) {
+fn store<F: Float>(out: &mut [F], acc: &[F; LANES]) {
     if out.len() == LANES {
         out.copy_from_slice(acc);
     } else {
@@ -110,13 +111,13 @@ fn store(out: &mut [f64], acc: &[f64; LANES]) {
 /// Two passes, [`linear_backward_dx`] and [`linear_backward_dw`], each keeping its
 /// sums in registers for a whole block of columns, so that every gradient is
 /// loaded and stored once.
-pub(crate) fn linear_backward(
-    w: &[f64],
+pub(crate) fn linear_backward<F: Float>(
+    w: &[F],
     nin: usize,
-    x: &[f64],
-    dy: &[f64],
-    dw: &mut [f64],
-    dx: &mut [f64],
+    x: &[F],
+    dy: &[F],
+    dw: &mut [F],
+    dx: &mut [F],
 ) {
     debug_assert!(w.len() == dw.len() && x.len() == dx.len() && w.len().is_multiple_of(nin));
     linear_backward_dx(w, nin, dy, dx);
@@ -126,17 +127,25 @@ pub(crate) fn linear_backward(
 /// `dX[t] += sum_o dY[t][o] W[o]` for rows of `dY` (`T x nout`) and `dX`
 /// (`T x nin`), the outputs `o` from last to first; rows of `dX` are independent,
 /// so any subset of them can be computed apart.
-pub(crate) fn linear_backward_dx(w: &[f64], nin: usize, dy: &[f64], dx: &mut [f64]) {
+pub(crate) fn linear_backward_dx<F: Float>(w: &[F], nin: usize, dy: &[F], dx: &mut [F]) {
     simd::dispatch(
         #[inline(always)]
         || {
             let nout = w.len() / nin;
             let mut dys = dy.chunks_exact(nout);
             let mut dxs = dx.chunks_exact_mut(nin);
+            // A block of `f32`s fills half the registers a block of `f64`s does:
+            // four rows at a time keep as many sums in flight (the same sums; only
+            // which rows go together changes).
+            while size_of::<F>() < 8 && dys.len() >= 4 {
+                let g = [(); 4].map(|()| dys.next().expect("four rows"));
+                let d = [(); 4].map(|()| dxs.next().expect("four rows"));
+                dx_rows::<4, F>(w, nin, g, d);
+            }
             while let (Some(g0), Some(d0)) = (dys.next(), dxs.next()) {
                 match (dys.next(), dxs.next()) {
-                    (Some(g1), Some(d1)) => dx_rows::<2>(w, nin, [g0, g1], [d0, d1]),
-                    _ => dx_rows::<1>(w, nin, [g0], [d0]),
+                    (Some(g1), Some(d1)) => dx_rows::<2, F>(w, nin, [g0, g1], [d0, d1]),
+                    _ => dx_rows::<1, F>(w, nin, [g0], [d0]),
                 }
             }
         },
@@ -145,18 +154,18 @@ pub(crate) fn linear_backward_dx(w: &[f64], nin: usize, dy: &[f64], dx: &mut [f6
 
 /// `R` rows of [`linear_backward_dx`], in column blocks of 16, 4 and 1.
 #[inline(always)]
-fn dx_rows<const R: usize>(w: &[f64], nin: usize, g: [&[f64]; R], mut dx: [&mut [f64]; R]) {
+fn dx_rows<const R: usize, F: Float>(w: &[F], nin: usize, g: [&[F]; R], mut dx: [&mut [F]; R]) {
     let mut c = 0;
     while c + 16 <= nin {
-        dx_block::<16, R>(w, nin, &g, &mut dx, c);
+        dx_block::<16, R, F>(w, nin, &g, &mut dx, c);
         c += 16;
     }
     while c + 4 <= nin {
-        dx_block::<4, R>(w, nin, &g, &mut dx, c);
+        dx_block::<4, R, F>(w, nin, &g, &mut dx, c);
         c += 4;
     }
     while c < nin {
-        dx_block::<1, R>(w, nin, &g, &mut dx, c);
+        dx_block::<1, R, F>(w, nin, &g, &mut dx, c);
         c += 1;
     }
 }
@@ -164,23 +173,23 @@ fn dx_rows<const R: usize>(w: &[f64], nin: usize, g: [&[f64]; R], mut dx: [&mut 
 /// Columns `c0 .. c0 + B` of `R` rows of `dX`: each row's block in registers while
 /// `W`'s rows pass, last first.
 #[inline(always)]
-fn dx_block<const B: usize, const R: usize>(
-    w: &[f64],
+fn dx_block<const B: usize, const R: usize, F: Float>(
+    w: &[F],
     nin: usize,
-    g: &[&[f64]; R],
-    dx: &mut [&mut [f64]; R],
+    g: &[&[F]; R],
+    dx: &mut [&mut [F]; R],
     c0: usize,
 ) {
     // Indexed by constants only, as in `rows`, so that the sums stay in registers.
     let nout = w.len() / nin;
     assert!(c0 + B <= nin && g.iter().all(|g| g.len() == nout));
-    let mut acc = [[0.0; B]; R];
+    let mut acc = [[F::ZERO; B]; R];
     for r in 0..R {
         acc[r].copy_from_slice(&dx[r][c0..c0 + B]);
     }
     for (o, wrow) in w.chunks_exact(nin).enumerate().rev() {
-        let wb: &[f64; B] = wrow[c0..c0 + B].try_into().expect("a block of B");
-        let mut go = [0.0; R];
+        let wb: &[F; B] = wrow[c0..c0 + B].try_into().expect("a block of B");
+        let mut go = [F::ZERO; R];
         for r in 0..R {
             go[r] = g[r][o];
         }
@@ -199,29 +208,35 @@ fn dx_block<const B: usize, const R: usize>(
 
 /// `dW[o] += sum_t dY[t][o] X[t]` for every row `o` of `dW` (`nout x nin`), the
 /// rows `t` of `X` from last to first; rows of `dW` are independent.
-pub(crate) fn linear_backward_dw(x: &[f64], nin: usize, dy: &[f64], dw: &mut [f64]) {
+pub(crate) fn linear_backward_dw<F: Float>(x: &[F], nin: usize, dy: &[F], dw: &mut [F]) {
     linear_backward_dw_rows(x, nin, dy, dw.len() / nin, 0, dw);
 }
 
 /// [`linear_backward_dw`] for the rows `o0 .. o0 + dw.len() / nin` of a `dW` of
 /// `nout` rows, `dw` holding just those rows: what one thread computes when the
 /// rows of `dW` are shared out.
-pub(crate) fn linear_backward_dw_rows(
-    x: &[f64],
+pub(crate) fn linear_backward_dw_rows<F: Float>(
+    x: &[F],
     nin: usize,
-    dy: &[f64],
+    dy: &[F],
     nout: usize,
     o0: usize,
-    dw: &mut [f64],
+    dw: &mut [F],
 ) {
     simd::dispatch(
         #[inline(always)]
         || {
             let mut dws = dw.chunks_exact_mut(nin).enumerate();
+            // Four rows at a time in f32, as in `linear_backward_dx`.
+            while size_of::<F>() < 8 && dws.len() >= 4 {
+                let rows = [(); 4].map(|()| dws.next().expect("four rows"));
+                let k = rows[0].0;
+                dw_rows::<4, F>(x, nin, dy, nout, o0 + k, rows.map(|(_, d)| d));
+            }
             while let Some((k, d0)) = dws.next() {
                 match dws.next() {
-                    Some((_, d1)) => dw_rows::<2>(x, nin, dy, nout, o0 + k, [d0, d1]),
-                    None => dw_rows::<1>(x, nin, dy, nout, o0 + k, [d0]),
+                    Some((_, d1)) => dw_rows::<2, F>(x, nin, dy, nout, o0 + k, [d0, d1]),
+                    None => dw_rows::<1, F>(x, nin, dy, nout, o0 + k, [d0]),
                 }
             }
         },
@@ -230,25 +245,25 @@ pub(crate) fn linear_backward_dw_rows(
 
 /// `R` rows `o0 ..` of [`linear_backward_dw`], in column blocks of 16, 4 and 1.
 #[inline(always)]
-fn dw_rows<const R: usize>(
-    x: &[f64],
+fn dw_rows<const R: usize, F: Float>(
+    x: &[F],
     nin: usize,
-    dy: &[f64],
+    dy: &[F],
     nout: usize,
     o0: usize,
-    mut dw: [&mut [f64]; R],
+    mut dw: [&mut [F]; R],
 ) {
     let mut c = 0;
     while c + 16 <= nin {
-        dw_block::<16, R>(x, nin, dy, nout, o0, &mut dw, c);
+        dw_block::<16, R, F>(x, nin, dy, nout, o0, &mut dw, c);
         c += 16;
     }
     while c + 4 <= nin {
-        dw_block::<4, R>(x, nin, dy, nout, o0, &mut dw, c);
+        dw_block::<4, R, F>(x, nin, dy, nout, o0, &mut dw, c);
         c += 4;
     }
     while c < nin {
-        dw_block::<1, R>(x, nin, dy, nout, o0, &mut dw, c);
+        dw_block::<1, R, F>(x, nin, dy, nout, o0, &mut dw, c);
         c += 1;
     }
 }
@@ -256,24 +271,24 @@ fn dw_rows<const R: usize>(
 /// Columns `c0 .. c0 + B` of rows `o0 .. o0 + R` of `dW`: each row's block in
 /// registers while `X`'s rows pass, last first.
 #[inline(always)]
-fn dw_block<const B: usize, const R: usize>(
-    x: &[f64],
+fn dw_block<const B: usize, const R: usize, F: Float>(
+    x: &[F],
     nin: usize,
-    dy: &[f64],
+    dy: &[F],
     nout: usize,
     o0: usize,
-    dw: &mut [&mut [f64]; R],
+    dw: &mut [&mut [F]; R],
     c0: usize,
 ) {
     // Indexed by constants only, as in `rows`, so that the sums stay in registers.
     assert!(c0 + B <= nin && o0 + R <= nout);
-    let mut acc = [[0.0; B]; R];
+    let mut acc = [[F::ZERO; B]; R];
     for r in 0..R {
         acc[r].copy_from_slice(&dw[r][c0..c0 + B]);
     }
     for (xrow, g) in x.chunks_exact(nin).zip(dy.chunks_exact(nout)).rev() {
-        let xb: &[f64; B] = xrow[c0..c0 + B].try_into().expect("a block of B");
-        let g: &[f64; R] = g[o0..o0 + R].try_into().expect("R outputs");
+        let xb: &[F; B] = xrow[c0..c0 + B].try_into().expect("a block of B");
+        let g: &[F; R] = g[o0..o0 + R].try_into().expect("R outputs");
         for r in 0..R {
             for k in 0..B {
                 // d(w*x)/dw = x
@@ -289,8 +304,8 @@ fn dw_block<const B: usize, const R: usize>(
 /// `t = w^T` for a row-major `w` of `rows` rows, each row of `t` padded to
 /// `stride`; in 8 x 8 tiles held in registers, so that both the reads and the
 /// writes run along rows, eight values at a time.
-pub(crate) fn transpose(w: &[f64], rows: usize, t: &mut [f64], stride: usize) {
-    if let Some(n) = simd::transpose_tiles(w, rows, t, stride) {
+pub(crate) fn transpose<F: Float>(w: &[F], rows: usize, t: &mut [F], stride: usize) {
+    if let Some(n) = F::transpose_tiles(w, rows, t, stride) {
         transpose_edges(w, rows, t, stride, n);
         return;
     }
@@ -302,15 +317,14 @@ pub(crate) fn transpose(w: &[f64], rows: usize, t: &mut [f64], stride: usize) {
 
 /// [`transpose`] for the path's instruction set.
 #[inline(always)]
-fn transpose_body(w: &[f64], rows: usize, t: &mut [f64], stride: usize) {
+fn transpose_body<F: Float>(w: &[F], rows: usize, t: &mut [F], stride: usize) {
     const N: usize = 8;
     let cols = w.len() / rows;
     let (rn, cn) = (rows - rows % N, cols - cols % N);
     for r in (0..rn).step_by(N) {
         for c in (0..cn).step_by(N) {
-            let row = |i: usize| -> [f64; N] {
-                w[(r + i) * cols + c..][..N].try_into().expect("N values")
-            };
+            let row =
+                |i: usize| -> [F; N] { w[(r + i) * cols + c..][..N].try_into().expect("N values") };
             let tile = [
                 row(0),
                 row(1),
@@ -322,7 +336,7 @@ fn transpose_body(w: &[f64], rows: usize, t: &mut [f64], stride: usize) {
                 row(7),
             ];
             for j in 0..N {
-                let out: &mut [f64; N] = (&mut t[(c + j) * stride + r..][..N])
+                let out: &mut [F; N] = (&mut t[(c + j) * stride + r..][..N])
                     .try_into()
                     .expect("N values");
                 for i in 0..N {
@@ -336,7 +350,7 @@ fn transpose_body(w: &[f64], rows: usize, t: &mut [f64], stride: usize) {
 
 /// The part of [`transpose`] outside its whole `n x n` tiles, value by value.
 #[inline(always)]
-fn transpose_edges(w: &[f64], rows: usize, t: &mut [f64], stride: usize, n: usize) {
+fn transpose_edges<F: Float>(w: &[F], rows: usize, t: &mut [F], stride: usize, n: usize) {
     let cols = w.len() / rows;
     let (rn, cn) = (rows - rows % n, cols - cols % n);
     for r in 0..rows {
@@ -373,6 +387,35 @@ mod tests {
     }
 
     #[test]
+    fn f32_transposes_are_exact_on_every_path() {
+        // The f32 tiles (8 x 8 on AVX2 and AVX-512) and the generic loop alike; every
+        // path computes the same bits, so switching it under other tests is harmless.
+        for path in crate::simd::SimdPath::available() {
+            crate::simd::force(path).unwrap();
+            for (rows, cols) in [
+                (1usize, 1usize),
+                (8, 8),
+                (5, 7),
+                (27, 16),
+                (16, 64),
+                (64, 16),
+                (19, 33),
+            ] {
+                let w: Vec<f32> = (0..rows * cols).map(|k| k as f32).collect();
+                let stride = rows.next_multiple_of(LANES);
+                let mut t = vec![-1.0f32; stride * cols];
+                transpose(&w, rows, &mut t, stride);
+                for r in 0..rows {
+                    for c in 0..cols {
+                        assert_eq!(t[c * stride + r], w[r * cols + c], "{path} {rows}x{cols}");
+                    }
+                }
+            }
+        }
+        crate::simd::force(crate::simd::SimdPath::widest()).unwrap();
+    }
+
+    #[test]
     fn linear_backward_adds_terms_in_the_reference_order() {
         // 41 columns make blocks of 16, 4 and 1; 3 rows, 5 outputs.
         let (nout, nin, rows) = (5, 41, 3);
@@ -393,6 +436,34 @@ mod tests {
             for o in 0..nout {
                 // dW[o][i]: the rows from last to first.
                 let mut acc = 0.25;
+                for t in (0..rows).rev() {
+                    acc += x[t * nin + i] * dy[t * nout + o];
+                }
+                assert_eq!(acc.to_bits(), dw[o * nin + i].to_bits(), "dw[{o}][{i}]");
+            }
+        }
+    }
+
+    #[test]
+    fn f32_linear_backward_adds_terms_in_the_reference_order() {
+        // f32 takes rows four at a time: 7 rows and 7 outputs make a quad, a pair
+        // and a single of each; 41 columns blocks of 16, 4 and 1.
+        let (nout, nin, rows) = (7, 41, 7);
+        let w: Vec<f32> = (0..nout * nin).map(|k| ((k as f32) * 0.71).sin()).collect();
+        let x: Vec<f32> = (0..rows * nin).map(|k| ((k as f32) * 0.3).cos()).collect();
+        let dy: Vec<f32> = (0..rows * nout).map(|k| 1.0 / (k as f32 + 1.5)).collect();
+        let (mut dw, mut dx) = (vec![0.25f32; w.len()], vec![0.5f32; rows * nin]);
+        linear_backward(&w, nin, &x, &dy, &mut dw, &mut dx);
+        for i in 0..nin {
+            for t in 0..rows {
+                let mut acc = 0.5f32;
+                for o in (0..nout).rev() {
+                    acc += w[o * nin + i] * dy[t * nout + o];
+                }
+                assert_eq!(acc.to_bits(), dx[t * nin + i].to_bits(), "dx[{t}][{i}]");
+            }
+            for o in 0..nout {
+                let mut acc = 0.25f32;
                 for t in (0..rows).rev() {
                     acc += x[t * nin + i] * dy[t * nout + o];
                 }

@@ -2,7 +2,7 @@
 //! arena.
 //!
 //! A [`Graph`] owns every node: their values and gradients live in two parallel
-//! `Vec<f64>`s, and a node is a `Copy` index, [`Var`]. Each operation appends its
+//! `Vec<F>`s, and a node is a `Copy` index, [`Var`]. Each operation appends its
 //! output node and records one op on a tape. Because a node is always created after
 //! its inputs, the tape is already in topological order, and [`Graph::backward`] is a
 //! single loop over it in reverse. There is no `Rc<RefCell<_>>`, no boxed closure
@@ -31,6 +31,14 @@
 //! ([`simd`], the one module allowed `unsafe`): every path computes the same bits.
 //! Each op names what it saves for its backward pass, as llm.c does (`att`,
 //! `rstd`, ...).
+//!
+//! # Element type
+//! A graph holds `f64`s unless asked otherwise: [`Graph::new`] and
+//! [`Graph::with_arith`] make a `Graph<f64>`, [`Graph::empty`] a graph of any
+//! [`Float`], such as `Graph::<f32>::empty(Arith::Fast)`. Every op is generic over
+//! it; settings (a plain operand, an attention scale, the norm's epsilon) are
+//! `f64`s rounded to the element type where they meet a value. In `f32` the fast
+//! `exp` is `exp32.rs`'s, within one ulp of the C library's `expf`.
 //!
 //! # Batches and threads
 //! [`Graph::embed_batch`] and [`Graph::attention_batch`] take the rows of
@@ -69,6 +77,8 @@
 mod arith;
 mod backward;
 mod exp;
+mod exp32;
+mod float;
 mod footprint;
 mod fused;
 mod graph;
@@ -81,6 +91,7 @@ mod span;
 mod transpose;
 
 pub use arith::{Arith, py_max, py_pow};
+pub use float::Float;
 pub use footprint::Footprint;
 pub use fused::{AttentionOutput, AttentionShape, RMSNORM_EPS};
 pub use graph::{Graph, Mark};

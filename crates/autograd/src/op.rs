@@ -2,6 +2,7 @@
 //! backward rule. (Its variants come from the files that record them on the graph:
 //! the one import circle of this crate, explained in `graph.rs`.)
 
+use crate::float::Float;
 use crate::fused::{AddVec, Attention, CrossEntropy, Embed, Linear, Relu, ReluSq, RmsNorm};
 use crate::parallel::Threads;
 use crate::scalar::ScalarOp;
@@ -24,10 +25,10 @@ pub(crate) enum Op {
 impl Op {
     /// Sends the gradients of this op's outputs back to its inputs.
     #[inline]
-    pub(crate) fn backward(
+    pub(crate) fn backward<F: Float>(
         &self,
-        val: &[f64],
-        grad: &mut [f64],
+        val: &[F],
+        grad: &mut [F],
         args: &[Var],
         indices: &[u32],
         threads: &Threads,

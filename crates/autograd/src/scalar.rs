@@ -3,6 +3,7 @@
 //! the primitives, as in the reference, and need no backward of their own.
 
 use crate::arith::py_pow;
+use crate::float::Float;
 use crate::graph::Graph;
 use crate::op::Op;
 use crate::span::Var;
@@ -10,7 +11,8 @@ use crate::span::Var;
 /// Either side of a binary op: a node, or a plain number.
 ///
 /// A plain number mixed with a node behaves as a constant leaf, as in the reference
-/// (`x + 1`, `2 * x`, `x / 3`): it receives no gradient.
+/// (`x + 1`, `2 * x`, `x / 3`): it receives no gradient. It is an `f64`, rounded
+/// to the graph's element type where it meets a node.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Operand {
     /// A node of the graph.
@@ -49,8 +51,8 @@ pub(crate) enum ScalarOp {
     },
 }
 
-impl Graph {
-    fn scalar(&mut self, value: f64, op: ScalarOp) -> Var {
+impl<F: Float> Graph<F> {
+    fn scalar(&mut self, value: F, op: ScalarOp) -> Var {
         let out = self.push(value);
         self.record(Op::Scalar { out, op });
         out
@@ -63,9 +65,9 @@ impl Graph {
                 self.scalar(self.value(a) + self.value(b), ScalarOp::Add(a, b))
             }
             (Operand::Var(a), Operand::Const(c)) | (Operand::Const(c), Operand::Var(a)) => {
-                self.scalar(self.value(a) + c, ScalarOp::AddConst(a, c))
+                self.scalar(self.value(a) + F::from_f64(c), ScalarOp::AddConst(a, c))
             }
-            (Operand::Const(a), Operand::Const(b)) => self.constant(a + b),
+            (Operand::Const(a), Operand::Const(b)) => self.constant(F::from_f64(a + b)),
         }
     }
 
@@ -76,15 +78,15 @@ impl Graph {
                 self.scalar(self.value(a) * self.value(b), ScalarOp::Mul(a, b))
             }
             (Operand::Var(a), Operand::Const(c)) | (Operand::Const(c), Operand::Var(a)) => {
-                self.scalar(self.value(a) * c, ScalarOp::MulConst(a, c))
+                self.scalar(self.value(a) * F::from_f64(c), ScalarOp::MulConst(a, c))
             }
-            (Operand::Const(a), Operand::Const(b)) => self.constant(a * b),
+            (Operand::Const(a), Operand::Const(b)) => self.constant(F::from_f64(a * b)),
         }
     }
 
     /// `a ** k` for a constant exponent, with the C library's `pow`.
     pub fn pow(&mut self, a: Var, k: f64) -> Var {
-        self.scalar(py_pow(self.value(a), k), ScalarOp::Pow(a, k))
+        self.scalar(self.value(a).powf(F::from_f64(k)), ScalarOp::Pow(a, k))
     }
 
     /// `ln a`.
@@ -101,7 +103,7 @@ impl Graph {
     pub fn relu(&mut self, a: Var) -> Var {
         let x = self.value(a);
         // Written as a comparison, like Python's `max(0, x)`: NaN maps to 0.
-        self.scalar(if x > 0.0 { x } else { 0.0 }, ScalarOp::Relu(a))
+        self.scalar(if x > F::ZERO { x } else { F::ZERO }, ScalarOp::Relu(a))
     }
 
     /// `-a`, computed as `a * -1`.
@@ -141,11 +143,11 @@ impl Graph {
         self.args.extend(terms.into_iter().map(|t| *t.borrow()));
         let len = self.args.len() - start;
         if len == 0 {
-            return self.constant(0.0);
+            return self.constant(F::ZERO);
         }
         let total = self.args[start..]
             .iter()
-            .fold(0.0, |acc, &t| acc + self.val[t.index()]);
+            .fold(F::ZERO, |acc, &t| acc + self.val[t.index()]);
         let start = u32::try_from(start).expect("at most u32::MAX sum operands");
         self.scalar(
             total,
@@ -160,7 +162,7 @@ impl Graph {
 impl ScalarOp {
     /// Sends `grad[out]` back to the inputs: `grad[input] += local derivative * grad[out]`.
     #[inline]
-    pub(crate) fn backward(self, out: Var, val: &[f64], grad: &mut [f64], args: &[Var]) {
+    pub(crate) fn backward<F: Float>(self, out: Var, val: &[F], grad: &mut [F], args: &[Var]) {
         let g = grad[out.index()];
         match self {
             ScalarOp::Add(a, b) => {
@@ -181,21 +183,21 @@ impl ScalarOp {
             }
             ScalarOp::MulConst(a, c) => {
                 // d(a*c)/da = c
-                grad[a.index()] += c * g;
+                grad[a.index()] += F::from_f64(c) * g;
             }
             ScalarOp::Pow(a, k) => {
                 // d(a^k)/da = k * a^(k-1). For k = 0 that is 0 everywhere; written out,
                 // it would be 0 * 0^-1 = 0 * inf = NaN at a = 0 (found by fuzzing).
                 let local = if k == 0.0 {
-                    0.0
+                    F::ZERO
                 } else {
-                    k * py_pow(val[a.index()], k - 1.0)
+                    F::from_f64(k) * val[a.index()].powf(F::from_f64(k - 1.0))
                 };
                 grad[a.index()] += local * g;
             }
             ScalarOp::Log(a) => {
                 // d(ln a)/da = 1/a
-                grad[a.index()] += 1.0 / val[a.index()] * g;
+                grad[a.index()] += F::ONE / val[a.index()] * g;
             }
             ScalarOp::Exp(a) => {
                 // d(e^a)/da = e^a, the output itself
@@ -203,7 +205,11 @@ impl ScalarOp {
             }
             ScalarOp::Relu(a) => {
                 // d(max(0,a))/da = 1 if a > 0 else 0
-                let local = if val[a.index()] > 0.0 { 1.0 } else { 0.0 };
+                let local = if val[a.index()] > F::ZERO {
+                    F::ONE
+                } else {
+                    F::ZERO
+                };
                 grad[a.index()] += local * g;
             }
             ScalarOp::Sum { start, len } => {

@@ -6,7 +6,7 @@
 //! compiled again inside a wrapper with `#[target_feature]` for every wider
 //! instruction set; [`dispatch`] calls the wrapper of the path chosen here:
 //!
-//! | path | on | vectors of f64 |
+//! | path | on | vectors of f64 (of f32: twice as many) |
 //! |---|---|---|
 //! | `avx512` | x86-64 with AVX-512F | 8 |
 //! | `avx2` | x86-64 with AVX2 | 4 |
@@ -286,13 +286,37 @@ pub(crate) fn transpose_tiles(
     }
 }
 
+/// [`transpose_tiles`] of `f32`s: 8 x 8 tiles on the AVX2 and AVX-512 paths (an
+/// AVX2 tile of eight rows of eight `f32`s, one 256-bit register each), `None`
+/// on the others.
+pub(crate) fn transpose_tiles_f32(
+    w: &[f32],
+    rows: usize,
+    t: &mut [f32],
+    stride: usize,
+) -> Option<usize> {
+    match path() {
+        #[cfg(target_arch = "x86_64")]
+        SimdPath::Avx512 | SimdPath::Avx2 if std::arch::is_x86_feature_detected!("avx2") => {
+            // SAFETY: this CPU has AVX2, checked just above.
+            unsafe { x86::transpose_tiles_f32_avx2(w, rows, t, stride) };
+            Some(8)
+        }
+        _ => {
+            let _ = (w, rows, t, stride);
+            None
+        }
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use std::arch::x86_64::{
-        __m256d, __m512d, _mm256_loadu_pd, _mm256_permute2f128_pd, _mm256_storeu_pd,
-        _mm256_unpackhi_pd, _mm256_unpacklo_pd, _mm512_loadu_pd, _mm512_permutex2var_pd,
-        _mm512_set_epi64, _mm512_shuffle_f64x2, _mm512_storeu_pd, _mm512_unpackhi_pd,
-        _mm512_unpacklo_pd,
+        __m256, __m256d, __m512d, _mm256_loadu_pd, _mm256_loadu_ps, _mm256_permute2f128_pd,
+        _mm256_permute2f128_ps, _mm256_shuffle_ps, _mm256_storeu_pd, _mm256_storeu_ps,
+        _mm256_unpackhi_pd, _mm256_unpackhi_ps, _mm256_unpacklo_pd, _mm256_unpacklo_ps,
+        _mm512_loadu_pd, _mm512_permutex2var_pd, _mm512_set_epi64, _mm512_shuffle_f64x2,
+        _mm512_storeu_pd, _mm512_unpackhi_pd, _mm512_unpacklo_pd,
     };
 
     /// See [`super::transpose_tiles`].
@@ -323,6 +347,55 @@ mod x86 {
                     let s: &mut [f64] = &mut t[(c + j) * stride + r..][..4];
                     // SAFETY: `s` holds 4 f64, the 32 bytes the unaligned store writes.
                     unsafe { _mm256_storeu_pd(s.as_mut_ptr(), v) };
+                }
+            }
+        }
+    }
+
+    /// See [`super::transpose_tiles_f32`].
+    #[target_feature(enable = "avx2")]
+    pub(super) fn transpose_tiles_f32_avx2(w: &[f32], rows: usize, t: &mut [f32], stride: usize) {
+        let cols = w.len() / rows;
+        let (rn, cn) = (rows - rows % 8, cols - cols % 8);
+        for r in (0..rn).step_by(8) {
+            for c in (0..cn).step_by(8) {
+                let row = |i: usize| -> __m256 {
+                    let s: &[f32] = &w[(r + i) * cols + c..][..8];
+                    // SAFETY: `s` holds 8 f32, the 32 bytes the unaligned load reads.
+                    unsafe { _mm256_loadu_ps(s.as_ptr()) }
+                };
+                let (r0, r1, r2, r3) = (row(0), row(1), row(2), row(3));
+                let (r4, r5, r6, r7) = (row(4), row(5), row(6), row(7));
+                // Rows i, i+1 interleaved, per 128-bit half: (ri[0], ri+1[0], ri[1],
+                // ri+1[1] | ri[4], ri+1[4], ...) and the same of the odd pairs.
+                let (a0, a1) = (_mm256_unpacklo_ps(r0, r1), _mm256_unpackhi_ps(r0, r1));
+                let (a2, a3) = (_mm256_unpacklo_ps(r2, r3), _mm256_unpackhi_ps(r2, r3));
+                let (a4, a5) = (_mm256_unpacklo_ps(r4, r5), _mm256_unpackhi_ps(r4, r5));
+                let (a6, a7) = (_mm256_unpacklo_ps(r6, r7), _mm256_unpackhi_ps(r6, r7));
+                // Four rows' columns j (low half) and j + 4 (high half).
+                let b0 = _mm256_shuffle_ps::<0x44>(a0, a2);
+                let b1 = _mm256_shuffle_ps::<0xEE>(a0, a2);
+                let b2 = _mm256_shuffle_ps::<0x44>(a1, a3);
+                let b3 = _mm256_shuffle_ps::<0xEE>(a1, a3);
+                let b4 = _mm256_shuffle_ps::<0x44>(a4, a6);
+                let b5 = _mm256_shuffle_ps::<0xEE>(a4, a6);
+                let b6 = _mm256_shuffle_ps::<0x44>(a5, a7);
+                let b7 = _mm256_shuffle_ps::<0xEE>(a5, a7);
+                // The low halves make columns 0 to 3, the high halves 4 to 7.
+                let cols8 = [
+                    _mm256_permute2f128_ps::<0x20>(b0, b4),
+                    _mm256_permute2f128_ps::<0x20>(b1, b5),
+                    _mm256_permute2f128_ps::<0x20>(b2, b6),
+                    _mm256_permute2f128_ps::<0x20>(b3, b7),
+                    _mm256_permute2f128_ps::<0x31>(b0, b4),
+                    _mm256_permute2f128_ps::<0x31>(b1, b5),
+                    _mm256_permute2f128_ps::<0x31>(b2, b6),
+                    _mm256_permute2f128_ps::<0x31>(b3, b7),
+                ];
+                for (j, v) in cols8.into_iter().enumerate() {
+                    let s: &mut [f32] = &mut t[(c + j) * stride + r..][..8];
+                    // SAFETY: `s` holds 8 f32, the 32 bytes the unaligned store writes.
+                    unsafe { _mm256_storeu_ps(s.as_mut_ptr(), v) };
                 }
             }
         }

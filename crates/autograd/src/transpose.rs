@@ -9,12 +9,13 @@
 //! graph's public API (an optimiser step), after the matrix's slots are truncated
 //! away, or after an op writes into them.
 
+use crate::float::Float;
 use crate::kernels;
 use crate::span::Span;
 
 /// One cached transpose.
 #[derive(Debug, Clone)]
-struct Entry {
+struct Entry<F> {
     /// The row-major matrix in the arena.
     w: Span,
     /// Its number of rows.
@@ -22,19 +23,19 @@ struct Entry {
     /// The cache's generation when `data` was made.
     generation: u64,
     /// `W^T`, `nin x nout`, row-major, each row padded with zeros to `stride`.
-    data: Vec<f64>,
+    data: Vec<F>,
 }
 
 /// The transposes of the matrices in use.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct TransposeCache {
-    entries: Vec<Entry>,
+pub(crate) struct TransposeCache<F> {
+    entries: Vec<Entry<F>>,
     /// Counts writes to the graph's values through its public API; a copy made at
     /// an older generation may be stale.
     generation: u64,
 }
 
-impl TransposeCache {
+impl<F: Float> TransposeCache<F> {
     /// Values of the arena were written: every copy may be stale.
     #[inline]
     pub(crate) fn values_written(&mut self) {
@@ -43,13 +44,13 @@ impl TransposeCache {
 
     /// `W^T` for the `rows x (w.len / rows)` matrix `w`, whose values are `val[w]`,
     /// made fresh unless a copy of this generation exists; its rows are padded to
-    /// [`TransposeCache::stride`].
-    pub(crate) fn get(&mut self, val: &[f64], w: Span, rows: usize) -> &[f64] {
+    /// [`stride`].
+    pub(crate) fn get(&mut self, val: &[F], w: Span, rows: usize) -> &[F] {
         let generation = self.generation;
         let i = match self.entries.iter().position(|e| e.w == w && e.rows == rows) {
             Some(i) => i,
             None => {
-                let data = Vec::with_capacity(Self::stride(rows) * (w.len() / rows));
+                let data = Vec::with_capacity(stride(rows) * (w.len() / rows));
                 self.entries.push(Entry {
                     w,
                     rows,
@@ -61,17 +62,12 @@ impl TransposeCache {
         };
         let e = &mut self.entries[i];
         if e.generation != generation {
-            let stride = Self::stride(rows);
-            e.data.resize(stride * (w.len() / rows), 0.0);
+            let stride = stride(rows);
+            e.data.resize(stride * (w.len() / rows), F::ZERO);
             kernels::transpose(&val[w.range()], rows, &mut e.data, stride);
             e.generation = generation;
         }
         &e.data
-    }
-
-    /// The padded row length of the transpose of a matrix of `rows` rows.
-    pub(crate) fn stride(rows: usize) -> usize {
-        rows.next_multiple_of(kernels::LANES)
     }
 
     /// Forgets every matrix that reaches slot `end` or beyond: those slots are gone.
@@ -88,8 +84,13 @@ impl TransposeCache {
     pub(crate) fn capacity_bytes(&self) -> usize {
         self.entries
             .iter()
-            .map(|e| e.data.capacity() * 8)
+            .map(|e| e.data.capacity() * size_of::<F>())
             .sum::<usize>()
-            + self.entries.capacity() * std::mem::size_of::<Entry>()
+            + self.entries.capacity() * size_of::<Entry<F>>()
     }
+}
+
+/// The padded row length of the transpose of a matrix of `rows` rows.
+pub(crate) fn stride(rows: usize) -> usize {
+    rows.next_multiple_of(kernels::LANES)
 }

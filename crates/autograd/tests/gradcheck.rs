@@ -1,6 +1,6 @@
 //! Every op's gradient against central finite differences.
 
-use autograd::{Arith, AttentionShape, Graph, Span, Var};
+use autograd::{Arith, AttentionShape, Float, Graph, Span, Var};
 
 /// Checks d(out)/d(x_i) from both backward passes against central differences.
 fn check(name: &str, x0: &[f64], build: &dyn Fn(&mut Graph, Span) -> Var) {
@@ -69,7 +69,7 @@ fn scalar_ops() {
 
 /// Reduces a span to one number with distinct weights, so that every output's
 /// gradient is different and a mix-up shows.
-fn weigh(g: &mut Graph, y: Span) -> Var {
+fn weigh<F: Float>(g: &mut Graph<F>, y: Span) -> Var {
     let terms: Vec<Var> = (0..y.len())
         .map(|i| g.mul(y.at(i), 0.3 + 0.17 * i as f64))
         .collect();
@@ -82,86 +82,146 @@ fn pattern(n: usize, seed: f64) -> Vec<f64> {
         .collect()
 }
 
+/// The fused ops under test, each on a small input, reduced to one number: one
+/// definition for both element types.
+#[derive(Clone, Copy, Debug)]
+enum Fused {
+    /// W is 3 x 4, x is 2 rows of 4.
+    Linear,
+    RmsNorm,
+    ReluSq,
+    ReluVec,
+    AddVec,
+    AddVecSelf,
+    /// A table of 4 rows of 3, positions 3 rows of 3; token 2 used twice.
+    Embed,
+    CrossEntropy,
+    /// C = 4, 2 heads, 3 query rows over 3 keys (causal).
+    Attention,
+    /// One query row at position 2 against a cache of 3 keys.
+    AttentionOneRow,
+    /// Two documents of 2 and 1 rows, each from position 0.
+    EmbedBatch,
+    /// C = 4, 2 heads, documents of 2 and 3 rows over their own keys.
+    AttentionBatch,
+}
+
+impl Fused {
+    const ALL: [Fused; 12] = [
+        Fused::Linear,
+        Fused::RmsNorm,
+        Fused::ReluSq,
+        Fused::ReluVec,
+        Fused::AddVec,
+        Fused::AddVecSelf,
+        Fused::Embed,
+        Fused::CrossEntropy,
+        Fused::Attention,
+        Fused::AttentionOneRow,
+        Fused::EmbedBatch,
+        Fused::AttentionBatch,
+    ];
+
+    fn input(self) -> Vec<f64> {
+        match self {
+            Fused::Linear => pattern(12 + 8, 0.5),
+            Fused::RmsNorm => pattern(10, 1.0),
+            Fused::ReluSq | Fused::ReluVec => pattern(6, 2.0),
+            Fused::AddVec => pattern(6, 3.0),
+            Fused::AddVecSelf => pattern(3, 3.0),
+            Fused::Embed => pattern(12 + 9, 3.5),
+            Fused::CrossEntropy => pattern(10, 4.0),
+            Fused::Attention => pattern(12 + 12 + 12, 5.0),
+            Fused::AttentionOneRow => pattern(4 + 12 + 12, 6.0),
+            Fused::EmbedBatch => pattern(12 + 9, 3.5),
+            Fused::AttentionBatch => pattern(20 * 3, 5.5),
+        }
+    }
+
+    fn build<F: Float>(self, g: &mut Graph<F>, s: Span) -> Var {
+        let shape = |pos0| AttentionShape {
+            width: 4,
+            n_head: 2,
+            pos0,
+            scale: 0.7,
+        };
+        let y = match self {
+            Fused::Linear => g.linear(s.sub(0, 12), s.sub(12, 8), 3),
+            Fused::RmsNorm => g.rmsnorm(s, 5),
+            Fused::ReluSq => g.relu_sq(s),
+            Fused::ReluVec => g.relu_vec(s),
+            Fused::AddVec => g.add_vec(s.sub(0, 3), s.sub(3, 3)),
+            Fused::AddVecSelf => g.add_vec(s, s),
+            Fused::Embed => g.embed(s.sub(0, 12), s.sub(12, 9), 3, &[2, 0, 2]),
+            Fused::CrossEntropy => g.cross_entropy(s, &[2, 4]),
+            Fused::Attention => {
+                g.attention(s.sub(0, 12), s.sub(12, 12), s.sub(24, 12), shape(0))
+                    .out
+            }
+            Fused::AttentionOneRow => {
+                g.attention(s.sub(0, 4), s.sub(4, 12), s.sub(16, 12), shape(2))
+                    .out
+            }
+            Fused::EmbedBatch => g.embed_batch(s.sub(0, 12), s.sub(12, 9), 3, &[2, 0, 2], &[2, 1]),
+            Fused::AttentionBatch => {
+                let (q, k, v) = (s.sub(0, 20), s.sub(20, 20), s.sub(40, 20));
+                g.attention_batch(q, k, v, shape(0), &[2, 3]).out
+            }
+        };
+        weigh(g, y)
+    }
+}
+
 #[test]
 fn fused_ops() {
     for arith in [Arith::Exact, Arith::Fast] {
-        // linear: W is 3 x 4, x is 2 rows of 4
-        let x = pattern(12 + 8, 0.5);
-        check_in(arith, "linear", &x, &move |g, s| {
-            let y = g.linear(s.sub(0, 12), s.sub(12, 8), 3);
-            weigh(g, y)
-        });
-        check_in(arith, "rmsnorm", &pattern(10, 1.0), &move |g, s| {
-            let y = g.rmsnorm(s, 5);
-            weigh(g, y)
-        });
-        check_in(arith, "relu_sq", &pattern(6, 2.0), &move |g, s| {
-            let y = g.relu_sq(s);
-            weigh(g, y)
-        });
-        check_in(arith, "relu_vec", &pattern(6, 2.0), &|g, s| {
-            let y = g.relu_vec(s);
-            weigh(g, y)
-        });
-        check_in(arith, "add_vec", &pattern(6, 3.0), &|g, s| {
-            let y = g.add_vec(s.sub(0, 3), s.sub(3, 3));
-            weigh(g, y)
-        });
-        check_in(arith, "add_vec self", &pattern(3, 3.0), &|g, s| {
-            let y = g.add_vec(s, s);
-            weigh(g, y)
-        });
-        // embed_batch: two documents of 2 and 1 rows, each from position 0
-        check_in(arith, "embed_batch", &pattern(12 + 9, 3.5), &|g, s| {
-            let y = g.embed_batch(s.sub(0, 12), s.sub(12, 9), 3, &[2, 0, 2], &[2, 1]);
-            weigh(g, y)
-        });
-        // attention_batch: C = 4, 2 heads, documents of 2 and 3 rows over their own keys
-        let x = pattern(20 * 3, 5.5);
-        check_in(arith, "attention_batch", &x, &move |g, s| {
-            let shape = AttentionShape {
-                width: 4,
-                n_head: 2,
-                pos0: 0,
-                scale: 0.7,
+        for op in Fused::ALL {
+            check_in(arith, &format!("{op:?}"), &op.input(), &|g, s| {
+                op.build(g, s)
+            });
+        }
+    }
+}
+
+#[test]
+fn fused_ops_in_f32() {
+    // The f32 gradients of each op against central differences of the same op in
+    // f64, at the same inputs (the f32 ones, which f64 holds exactly). f32 keeps
+    // about 7 digits, and a few ops in a row lose one or two of them: a tolerance
+    // of 1e-4 leaves that room, and still catches any wrong term.
+    for arith in [Arith::Exact, Arith::Fast] {
+        for op in Fused::ALL {
+            let x32: Vec<f32> = op.input().iter().map(|&x| x as f32).collect();
+            let x0: Vec<f64> = x32.iter().map(|&x| f64::from(x)).collect();
+            let eval = |x: &[f64]| {
+                let mut g = Graph::with_arith(arith);
+                let xs = g.leaves(x);
+                let out = op.build(&mut g, xs);
+                g.value(out)
             };
-            let (q, k, v) = (s.sub(0, 20), s.sub(20, 20), s.sub(40, 20));
-            let y = g.attention_batch(q, k, v, shape, &[2, 3]);
-            weigh(g, y.out)
-        });
-        // embed: a table of 4 rows of 3, positions 3 rows of 3; token 2 used twice
-        check_in(arith, "embed", &pattern(12 + 9, 3.5), &|g, s| {
-            let y = g.embed(s.sub(0, 12), s.sub(12, 9), 3, &[2, 0, 2]);
-            weigh(g, y)
-        });
-        check_in(arith, "cross_entropy", &pattern(10, 4.0), &move |g, s| {
-            let losses = g.cross_entropy(s, &[2, 4]);
-            weigh(g, losses)
-        });
-        // attention: C = 4, 2 heads, 3 query rows over 3 keys (causal)
-        let x = pattern(12 + 12 + 12, 5.0);
-        check_in(arith, "attention", &x, &move |g, s| {
-            let shape = AttentionShape {
-                width: 4,
-                n_head: 2,
-                pos0: 0,
-                scale: 0.7,
-            };
-            let y = g.attention(s.sub(0, 12), s.sub(12, 12), s.sub(24, 12), shape);
-            weigh(g, y.out)
-        });
-        // one query row at position 2 against a cache of 3 keys
-        let x = pattern(4 + 12 + 12, 6.0);
-        check_in(arith, "attention, one row", &x, &move |g, s| {
-            let shape = AttentionShape {
-                width: 4,
-                n_head: 2,
-                pos0: 2,
-                scale: 0.7,
-            };
-            let y = g.attention(s.sub(0, 4), s.sub(4, 12), s.sub(16, 12), shape);
-            weigh(g, y.out)
-        });
+            let mut g = Graph::<f32>::empty(arith);
+            let xs = g.leaves(&x32);
+            let out = op.build(&mut g, xs);
+            let value = f64::from(g.value(out));
+            assert!(
+                (value - eval(&x0)).abs() <= 1e-5 * (1.0 + value.abs()),
+                "{op:?} ({arith:?}): f32 value {value} vs f64 {}",
+                eval(&x0)
+            );
+            g.backward(out);
+            for i in 0..x0.len() {
+                let h = 1e-6 * x0[i].abs().max(1.0);
+                let (mut up, mut down) = (x0.clone(), x0.clone());
+                up[i] += h;
+                down[i] -= h;
+                let numeric = (eval(&up) - eval(&down)) / (2.0 * h);
+                let analytic = f64::from(g.grad(xs.at(i)));
+                assert!(
+                    (numeric - analytic).abs() <= 1e-4 * (1.0 + numeric.abs()),
+                    "{op:?} ({arith:?}, f32): d/dx{i} analytic {analytic} vs numeric {numeric}"
+                );
+            }
+        }
     }
 }
 

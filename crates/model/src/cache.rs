@@ -1,6 +1,6 @@
 //! The key/value cache: each layer's keys and values of the positions fed so far.
 
-use autograd::{Graph, Span, Var};
+use autograd::{Float, Graph, Span, Var};
 
 /// The keys and values of the positions fed so far, for every layer.
 ///
@@ -43,9 +43,9 @@ impl KvCache {
 
     /// Empties the cache and gives each of `n_layer` layers room for `positions`
     /// rows of keys and of values of `width`, in `graph`, for the fused engine.
-    pub(crate) fn start_rows(
+    pub(crate) fn start_rows<F: Float>(
         &mut self,
-        graph: &mut Graph,
+        graph: &mut Graph<F>,
         n_layer: usize,
         positions: usize,
         width: usize,

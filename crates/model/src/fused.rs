@@ -6,7 +6,7 @@
 //! The rows may be several documents (a batch): the matrix products take all
 //! their rows at once, and each document attends only to its own positions.
 
-use autograd::{AttentionShape, Footprint, Graph, Span};
+use autograd::{AttentionShape, Float, Footprint, Graph, Span};
 use params::{Activation, ModelConfig};
 
 use crate::cache::KvCache;
@@ -21,9 +21,9 @@ use crate::weights::{Block, Weights};
 /// `pos0 = 0` (one or a batch), decoding one token at a time of one document.
 /// With `att` given, each layer's attention weights are pushed onto it (see
 /// [`autograd::AttentionOutput::att`]).
-pub(crate) fn forward(
+pub(crate) fn forward<F: Float>(
     w: &Weights,
-    g: &mut Graph,
+    g: &mut Graph<F>,
     cache: &KvCache,
     (tokens, docs): (&[usize], &[usize]),
     pos0: usize,
@@ -47,9 +47,9 @@ pub(crate) fn forward(
 /// One block over the `(T, C)` rows `x` of the documents `docs` at positions
 /// `pos0 ..`: attention, then the MLP, each as `x + f(rmsnorm(x))`. Returns the
 /// block's output and its attention weights.
-fn transformer_block(
+fn transformer_block<F: Float>(
     w: &Weights,
-    g: &mut Graph,
+    g: &mut Graph<F>,
     block: &Block,
     x: Span,
     (keys, values): (Span, Span),

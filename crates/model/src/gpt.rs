@@ -1,6 +1,6 @@
 //! The model's public face: [`Gpt`] and its [`Mode`].
 
-use autograd::{Arith, Graph, Var};
+use autograd::{Arith, Float, Graph, Var};
 use params::{ModelConfig, StateDict};
 
 use crate::batch::Batch;
@@ -88,7 +88,7 @@ impl Gpt {
     }
 
     /// Starts a new sequence: empties `cache`, and gives it room in `graph`.
-    pub fn start(&self, graph: &mut Graph, cache: &mut KvCache) {
+    pub fn start<F: Float>(&self, graph: &mut Graph<F>, cache: &mut KvCache) {
         let ModelConfig {
             n_layer,
             block_size,
@@ -102,14 +102,15 @@ impl Gpt {
     }
 
     /// Feeds `token` at position `pos` (the next one of `cache`) and writes the
-    /// `(V,)` logits of the next token into `logits`.
+    /// `(V,)` logits of the next token into `logits`: `f64`s whatever the graph's
+    /// element type, which they hold exactly.
     ///
     /// # Errors
     /// If `token` is not in the vocabulary, `pos` is not below `block_size`, or
     /// `pos` is not the number of positions already cached.
-    pub fn forward(
+    pub fn forward<F: Float>(
         &self,
-        graph: &mut Graph,
+        graph: &mut Graph<F>,
         cache: &mut KvCache,
         token: usize,
         pos: usize,
@@ -136,9 +137,9 @@ impl Gpt {
     /// # Errors
     /// If `tokens` is empty or longer than `block_size`, a token is out of the
     /// vocabulary, or `logits` does not hold `T * V` values.
-    pub fn forward_sequence(
+    pub fn forward_sequence<F: Float>(
         &self,
-        graph: &mut Graph,
+        graph: &mut Graph<F>,
         cache: &mut KvCache,
         tokens: &[usize],
         logits: &mut [f64],
@@ -158,12 +159,20 @@ impl Gpt {
 
     /// Feeds `tokens` after the positions `cache` holds and writes their `(T, V)`
     /// logits. The inputs are checked.
-    fn feed(&self, graph: &mut Graph, cache: &mut KvCache, tokens: &[usize], logits: &mut [f64]) {
+    fn feed<F: Float>(
+        &self,
+        graph: &mut Graph<F>,
+        cache: &mut KvCache,
+        tokens: &[usize],
+        logits: &mut [f64],
+    ) {
         match self.mode {
             Mode::Fast => {
                 let rows = (tokens, &[tokens.len()][..]);
                 let out = fused::forward(&self.w, graph, cache, rows, cache.len, None);
-                logits.copy_from_slice(graph.values(out));
+                for (l, &v) in logits.iter_mut().zip(graph.values(out)) {
+                    *l = v.to_f64();
+                }
                 cache.len += tokens.len();
             }
             Mode::Exact => {
@@ -172,7 +181,7 @@ impl Gpt {
                 for (&token, row) in tokens.iter().zip(logits.chunks_exact_mut(v)) {
                     reference::forward(&self.w, graph, cache, token, &mut nodes);
                     for (l, &n) in row.iter_mut().zip(&nodes) {
-                        *l = graph.value(n);
+                        *l = graph.value(n).to_f64();
                     }
                 }
             }
@@ -187,7 +196,12 @@ impl Gpt {
     ///
     /// # Errors
     /// If a token is out of the vocabulary or there are fewer than 2 tokens.
-    pub fn loss(&self, graph: &mut Graph, cache: &mut KvCache, tokens: &[usize]) -> Result<Var> {
+    pub fn loss<F: Float>(
+        &self,
+        graph: &mut Graph<F>,
+        cache: &mut KvCache,
+        tokens: &[usize],
+    ) -> Result<Var> {
         let mut batch = Batch::new();
         batch.push(tokens);
         self.loss_batch(graph, cache, &mut batch)
@@ -208,9 +222,9 @@ impl Gpt {
     /// # Errors
     /// If the batch is empty, or a document has a token out of the vocabulary or
     /// fewer than 2 tokens.
-    pub fn loss_batch(
+    pub fn loss_batch<F: Float>(
         &self,
-        graph: &mut Graph,
+        graph: &mut Graph<F>,
         cache: &mut KvCache,
         batch: &mut Batch,
     ) -> Result<Var> {
@@ -284,7 +298,7 @@ impl Gpt {
     /// Back-propagates `loss` into the parameters' gradients, in the order the mode
     /// calls for: the tape's for [`Mode::Fast`], the reference's depth-first order
     /// for [`Mode::Exact`].
-    pub fn backward(&self, graph: &mut Graph, loss: Var) {
+    pub fn backward<F: Float>(&self, graph: &mut Graph<F>, loss: Var) {
         match self.mode {
             Mode::Fast => graph.backward(loss),
             Mode::Exact => graph.backward_depth_first(loss),

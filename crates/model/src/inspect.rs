@@ -1,7 +1,7 @@
 //! Looking inside one forward pass: what the model predicts at each position of a
 //! prefix, and where each head of each layer attends.
 
-use autograd::{Graph, Span};
+use autograd::{Float, Graph, Span};
 
 use crate::cache::KvCache;
 use crate::error::Result;
@@ -67,7 +67,7 @@ impl Gpt {
     /// # Errors
     /// If `tokens` is empty, longer than `block_size`, or holds a token outside the
     /// vocabulary.
-    pub fn inspect(&self, graph: &mut Graph, tokens: &[usize]) -> Result<Inspection> {
+    pub fn inspect<F: Float>(&self, graph: &mut Graph<F>, tokens: &[usize]) -> Result<Inspection> {
         self.check_sequence(tokens)?;
         let c = &self.w.config;
         let (t, v, h) = (tokens.len(), c.vocab_size, c.n_head);
@@ -76,7 +76,7 @@ impl Gpt {
         cache.start_rows(graph, c.n_layer, t, c.n_embd);
         let mut att: Vec<Span> = Vec::with_capacity(c.n_layer);
         let out = fused::forward(&self.w, graph, &cache, (tokens, &[t]), 0, Some(&mut att));
-        let logits = graph.values(out).to_vec();
+        let logits: Vec<f64> = graph.values(out).iter().map(|v| v.to_f64()).collect();
         let mut probs = vec![0.0; t * v];
         for (l, p) in logits.chunks_exact(v).zip(probs.chunks_exact_mut(v)) {
             graph.arith().softmax(l, 1.0, p);
@@ -89,7 +89,9 @@ impl Gpt {
                 for head in 0..h {
                     let from = &w[(row * h + head) * t..][..=row];
                     let at = ((l * h + head) * t + row) * t;
-                    attention[at..=at + row].copy_from_slice(from);
+                    for (a, &f) in attention[at..=at + row].iter_mut().zip(from) {
+                        *a = f.to_f64();
+                    }
                 }
             }
         }

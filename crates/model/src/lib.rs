@@ -9,6 +9,10 @@
 //! last bit. [`Gpt::inspect`] shows what one forward pass computes: the
 //! probabilities at each position and every head's attention weights.
 //!
+//! Every method is generic over the graph's element type: the same model trains
+//! and decodes in a `Graph<f64>` (the default) or a `Graph<f32>`, whose state dict
+//! is made in it; logits and inspections come out as `f64`s either way.
+//!
 //! # Example: the loss of a sequence, and its gradients
 //! ```
 //! use autograd::Graph;

@@ -6,7 +6,7 @@
 //! order and rounds the same way. The functions mirror the reference's helpers;
 //! `sum` is Python's `sum`, which starts from the integer 0.
 
-use autograd::{Footprint, Graph, Var, py_pow};
+use autograd::{Float, Footprint, Graph, Var, py_pow};
 use params::ModelConfig;
 use params::{Activation, Tensor};
 
@@ -14,7 +14,7 @@ use crate::cache::KvCache;
 use crate::weights::Weights;
 
 /// Python's `sum(terms)`: `0 + t0` (a node `t0 + 0`), then `+ t1`, `+ t2`, ...
-pub(crate) fn sum(g: &mut Graph, terms: impl IntoIterator<Item = Var>) -> Var {
+pub(crate) fn sum<F: Float>(g: &mut Graph<F>, terms: impl IntoIterator<Item = Var>) -> Var {
     let mut terms = terms.into_iter();
     let first = terms
         .next()
@@ -27,7 +27,7 @@ pub(crate) fn sum(g: &mut Graph, terms: impl IntoIterator<Item = Var>) -> Var {
 }
 
 /// `linear(x, w)`: `[sum(wi * xi for wi, xi in zip(wo, x)) for wo in w]`.
-fn linear(g: &mut Graph, x: &[Var], w: &Tensor, out: &mut Vec<Var>) {
+fn linear<F: Float>(g: &mut Graph<F>, x: &[Var], w: &Tensor, out: &mut Vec<Var>) {
     out.clear();
     for o in 0..w.rows {
         let row = w.row(o);
@@ -45,11 +45,11 @@ fn linear(g: &mut Graph, x: &[Var], w: &Tensor, out: &mut Vec<Var>) {
 
 /// `softmax(logits)`: subtract the max (a plain number), exponentiate, sum, and
 /// divide each by the sum, which makes a fresh `total ** -1` node for each.
-fn softmax(g: &mut Graph, logits: &[Var], out: &mut Vec<Var>) {
+fn softmax<F: Float>(g: &mut Graph<F>, logits: &[Var], out: &mut Vec<Var>) {
     let max = autograd::py_max(logits.iter().map(|&v| g.value(v)));
     out.clear();
     for &v in logits {
-        let shifted = g.add(v, -max); // v - max is v + (-max)
+        let shifted = g.add(v, -max.to_f64()); // v - max is v + (-max)
         out.push(g.exp(shifted));
     }
     let total = sum(g, out.iter().copied());
@@ -59,7 +59,7 @@ fn softmax(g: &mut Graph, logits: &[Var], out: &mut Vec<Var>) {
 }
 
 /// `rmsnorm(x)`: `x_i * (sum(x_i * x_i) / n + 1e-5) ** -0.5`.
-fn rmsnorm(g: &mut Graph, x: &[Var], out: &mut Vec<Var>) {
+fn rmsnorm<F: Float>(g: &mut Graph<F>, x: &[Var], out: &mut Vec<Var>) {
     let squares: Vec<Var> = x.iter().map(|&xi| g.mul(xi, xi)).collect();
     let total = sum(g, squares);
     let ms = g.div(total, x.len() as f64);
@@ -71,9 +71,9 @@ fn rmsnorm(g: &mut Graph, x: &[Var], out: &mut Vec<Var>) {
 
 /// `gpt(token_id, pos_id, keys, values)` at the next position of `cache`, which
 /// it extends: writes the logits' nodes into `logits`.
-pub(crate) fn forward(
+pub(crate) fn forward<F: Float>(
     w: &Weights,
-    g: &mut Graph,
+    g: &mut Graph<F>,
     cache: &mut KvCache,
     token: usize,
     logits: &mut Vec<Var>,
@@ -152,9 +152,9 @@ pub(crate) fn forward(
 
 /// The training loss of predicting each of `targets` from the `inputs` up to its
 /// own, as the reference builds it, on a started `cache`.
-pub(crate) fn loss(
+pub(crate) fn loss<F: Float>(
     w: &Weights,
-    g: &mut Graph,
+    g: &mut Graph<F>,
     cache: &mut KvCache,
     inputs: &[usize],
     targets: &[usize],

@@ -408,3 +408,41 @@ fn inspection_shows_the_forward_pass() {
     let err = gpt.inspect(&mut graph, &[1; 7]).unwrap_err();
     assert!(matches!(err, Error::PositionOutOfRange { .. }), "{err}");
 }
+
+#[test]
+fn an_f32_model_computes_the_f64_loss_and_gradients_to_f32_precision() {
+    for activation in [Activation::Relu2, Activation::Relu] {
+        let config = ModelConfig {
+            activation,
+            ..ModelConfig::reference(27)
+        };
+        let (mut g64, state) = setup(&config, &mut ChaChaInit::new(1));
+        randomise(&mut g64, &state, 5);
+        let mut g32 = Graph::<f32>::empty(Arith::Fast);
+        let s32 = StateDict::new(&mut g32, &config, &mut ChaChaInit::new(1)).unwrap();
+        // The same weights in both: the f32 ones, which f64 holds exactly.
+        let narrow: Vec<f64> = g64
+            .values(state.params())
+            .iter()
+            .map(|&v| f64::from(v as f32))
+            .collect();
+        state.set_values(&mut g64, &narrow).unwrap();
+        s32.set_values(&mut g32, &narrow).unwrap();
+        let (gpt64, gpt32) = (Gpt::new(&state, Mode::Fast), Gpt::new(&s32, Mode::Fast));
+        let loss64 = gpt64.loss(&mut g64, &mut gpt64.new_cache(), &EMMA).unwrap();
+        let loss32 = gpt32.loss(&mut g32, &mut gpt32.new_cache(), &EMMA).unwrap();
+        let (a, b) = (g64.value(loss64), f64::from(g32.value(loss32)));
+        assert!((a - b).abs() < 1e-5 * a, "{activation:?}: {a} vs {b}");
+        assert_ne!(a, b, "the f32 graph computes in f32");
+        gpt64.backward(&mut g64, loss64);
+        gpt32.backward(&mut g32, loss32);
+        let (d64, d32) = (g64.grads(state.params()), g32.grads(s32.params()));
+        let scale = d64.iter().fold(0.0f64, |m, d| m.max(d.abs()));
+        for (i, (&x, &y)) in d64.iter().zip(d32).enumerate() {
+            assert!(
+                (x - f64::from(y)).abs() < 1e-4 * scale,
+                "{activation:?}: gradient {i}: {x} vs {y}"
+            );
+        }
+    }
+}

@@ -18,6 +18,7 @@
 
 mod activation;
 mod config;
+mod dtype;
 mod error;
 mod init;
 mod init_std;
@@ -28,6 +29,7 @@ mod state_dict;
 
 pub use activation::Activation;
 pub use config::ModelConfig;
+pub use dtype::Dtype;
 pub use error::{Bytes, Error, Result};
 pub use init::{ChaChaInit, InitSource, Stream, chacha};
 pub use init_std::InitStd;

@@ -24,7 +24,7 @@
 
 use std::fmt::Write as _;
 
-use autograd::Graph;
+use autograd::{Float, Graph};
 use serde::{Deserialize, Serialize};
 
 use crate::config::ModelConfig;
@@ -124,15 +124,16 @@ impl Shapes {
 }
 
 impl SavedStateDict {
-    /// The current values of `state`'s tensors in `graph`.
+    /// The current values of `state`'s tensors in `graph`, as `f64`s (which hold
+    /// an `f32` exactly).
     ///
     /// # Errors
     /// If a value is NaN or infinite, which JSON cannot hold.
-    pub fn capture(state: &StateDict, graph: &Graph) -> Result<Self> {
+    pub fn capture<F: Float>(state: &StateDict, graph: &Graph<F>) -> Result<Self> {
         let tensors = state
             .iter()
             .map(|t| {
-                let values = graph.values(t.span).to_vec();
+                let values: Vec<f64> = graph.values(t.span).iter().map(|v| v.to_f64()).collect();
                 if let Some(index) = values.iter().position(|v| !v.is_finite()) {
                     let name = t.name.to_string();
                     return Err(Error::NonFinite {
@@ -206,8 +207,10 @@ impl SavedStateDict {
     /// Writes these values into `state`'s tensors in `graph`, after checking that
     /// they were saved for the same model: the same config, then every tensor's
     /// name, shape and number of values. An error names the first tensor that
-    /// differs, and nothing is written unless everything matches.
-    pub fn load_into(&self, state: &StateDict, graph: &mut Graph) -> Result<()> {
+    /// differs, and nothing is written unless everything matches. Each value is
+    /// rounded to the graph's element type: exactly the value saved, for values
+    /// captured from a graph of that type.
+    pub fn load_into<F: Float>(&self, state: &StateDict, graph: &mut Graph<F>) -> Result<()> {
         check_config(state.config(), &self.config)?;
         if self.tensors.len() != state.iter().len() {
             let index = self.tensors.len().min(state.iter().len());
@@ -245,7 +248,9 @@ impl SavedStateDict {
             }
         }
         for (want, got) in state.iter().zip(&self.tensors) {
-            graph.values_mut(want.span).copy_from_slice(&got.values);
+            for (v, &x) in graph.values_mut(want.span).iter_mut().zip(&got.values) {
+                *v = F::from_f64(x);
+            }
         }
         Ok(())
     }

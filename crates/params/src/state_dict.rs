@@ -1,6 +1,6 @@
 //! The state dict: the model's named tensors, as leaves of the autograd graph.
 
-use autograd::{Graph, Span};
+use autograd::{Float, Graph, Span};
 
 use crate::config::ModelConfig;
 use crate::error::{Error, Result};
@@ -44,13 +44,18 @@ impl StateDict {
     /// Validates `config`, then creates every tensor as leaves of `graph`, drawing
     /// the initial values from `init` in state-dict order, row-major, with v1's
     /// stds ([`InitStd::V1`]).
-    pub fn new(graph: &mut Graph, config: &ModelConfig, init: &mut dyn InitSource) -> Result<Self> {
+    pub fn new<F: Float>(
+        graph: &mut Graph<F>,
+        config: &ModelConfig,
+        init: &mut dyn InitSource,
+    ) -> Result<Self> {
         Self::with_std(graph, config, &InitStd::V1, init)
     }
 
-    /// [`StateDict::new`] with the stds of `std`.
-    pub fn with_std(
-        graph: &mut Graph,
+    /// [`StateDict::new`] with the stds of `std`. The draws are `f64`s, the same
+    /// whatever the graph's element type, rounded to it (for `f32`).
+    pub fn with_std<F: Float>(
+        graph: &mut Graph<F>,
         config: &ModelConfig,
         std: &InitStd,
         init: &mut dyn InitSource,
@@ -58,12 +63,18 @@ impl StateDict {
         config.validate()?;
         let all = graph.alloc(config.num_params());
         let mut offset = 0;
+        let mut draws = Vec::new();
         let tensors = layout(config)
             .map(|spec| {
                 let span = all.sub(offset, spec.numel());
                 offset += spec.numel();
                 let std = std.of(spec.name);
-                init.fill_gaussian(std, graph.values_mut(span));
+                draws.resize(spec.numel(), 0.0);
+                init.fill_gaussian(std, &mut draws);
+                let values = graph.values_mut(span);
+                for (v, &d) in values.iter_mut().zip(&draws) {
+                    *v = F::from_f64(d);
+                }
                 Tensor {
                     name: spec.name,
                     rows: spec.rows,
@@ -131,11 +142,12 @@ impl StateDict {
         self.all.len()
     }
 
-    /// Copies `values` into the parameters, in flat order.
+    /// Copies `values` into the parameters, in flat order, rounded to the graph's
+    /// element type.
     ///
     /// # Errors
     /// If the count differs from [`StateDict::num_params`].
-    pub fn set_values(&self, graph: &mut Graph, values: &[f64]) -> Result<()> {
+    pub fn set_values<F: Float>(&self, graph: &mut Graph<F>, values: &[f64]) -> Result<()> {
         if values.len() != self.num_params() {
             return Err(Error::TensorShape {
                 name: "(all parameters)".into(),
@@ -144,7 +156,9 @@ impl StateDict {
                 found: format!("{} values", values.len()),
             });
         }
-        graph.values_mut(self.all).copy_from_slice(values);
+        for (v, &x) in graph.values_mut(self.all).iter_mut().zip(values) {
+            *v = F::from_f64(x);
+        }
         Ok(())
     }
 }

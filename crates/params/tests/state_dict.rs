@@ -269,3 +269,21 @@ fn non_finite_values_are_refused_with_their_place() {
         "{err}"
     );
 }
+
+#[test]
+fn an_f32_state_dict_holds_the_f64_draws_rounded_and_saves_and_loads_them_exactly() {
+    let config = ModelConfig::reference(27);
+    let (g64, s64) = build(&config, &mut ChaChaInit::new(42));
+    let mut g32 = autograd::Graph::<f32>::empty(autograd::Arith::Fast);
+    let s32 = StateDict::new(&mut g32, &config, &mut ChaChaInit::new(42)).unwrap();
+    let (wide, narrow) = (g64.values(s64.params()), g32.values(s32.params()));
+    assert!(wide.iter().zip(narrow).all(|(&w, &n)| w as f32 == n));
+    // Not the f64 values themselves: the rounding is real.
+    assert!(wide.iter().zip(narrow).any(|(&w, &n)| w != f64::from(n)));
+    let saved = SavedStateDict::capture(&s32, &g32).unwrap();
+    let mut back = autograd::Graph::<f32>::empty(autograd::Arith::Fast);
+    let s = StateDict::new(&mut back, &config, &mut ChaChaInit::new(7)).unwrap();
+    saved.load_into(&s, &mut back).unwrap();
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(back.values(s.params())), bits(narrow));
+}

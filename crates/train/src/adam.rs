@@ -1,7 +1,7 @@
 //! Adam with the reference's learning-rate decay (v1's half cosine or v2's linear
 //! ramp), as one tight loop.
 
-use autograd::{Arith, py_pow, simd};
+use autograd::{Arith, Float, py_pow, simd};
 use serde::{Deserialize, Serialize};
 
 /// Adam's settings. The defaults are the first reference's (v1).
@@ -80,15 +80,17 @@ impl LrSchedule {
     }
 }
 
-/// The optimiser's state: a first and second moment per parameter.
+/// The optimiser's state: a first and second moment per parameter, in the
+/// parameters' type `F` (`f64`, or `f32` for an `f32` run). The settings and the
+/// learning rate are `f64`s, rounded to `F` once a step.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Adam {
+pub struct Adam<F: Float = f64> {
     /// Its settings.
     pub config: AdamConfig,
     /// The first moments, one per parameter.
-    pub m: Vec<f64>,
+    pub m: Vec<F>,
     /// The second moments, one per parameter.
-    pub v: Vec<f64>,
+    pub v: Vec<F>,
     arith: Arith,
 }
 
@@ -105,17 +107,17 @@ pub(crate) fn linear_lr(lr: f64, step: usize, num_steps: usize) -> f64 {
     lr * (1.0 - step as f64 / num_steps as f64)
 }
 
-impl Adam {
+impl<F: Float> Adam<F> {
     /// Bytes of state it keeps per parameter: the two moments.
-    pub const BYTES_PER_PARAM: u128 = 2 * 8;
+    pub const BYTES_PER_PARAM: u128 = 2 * size_of::<F>() as u128;
 
     /// Zero moments for `n` parameters. `arith` says how `g ** 2` and `v ** 0.5`
     /// are rounded: [`Arith::Exact`] calls `pow` as the reference does.
     pub fn new(config: AdamConfig, n: usize, arith: Arith) -> Self {
         Adam {
             config,
-            m: vec![0.0; n],
-            v: vec![0.0; n],
+            m: vec![F::ZERO; n],
+            v: vec![F::ZERO; n],
             arith,
         }
     }
@@ -126,8 +128,8 @@ impl Adam {
     /// Returns `false`, before touching anything, if a gradient is not finite.
     pub fn step(
         &mut self,
-        params: &mut [f64],
-        grads: &mut [f64],
+        params: &mut [F],
+        grads: &mut [F],
         step: usize,
         num_steps: usize,
     ) -> bool {
@@ -156,26 +158,31 @@ impl Adam {
         // beta ** (step + 1), a `pow` in the reference too
         let (bias1, bias2) = (1.0 - py_pow(beta1, t), 1.0 - py_pow(beta2, t));
         let (one_minus_b1, one_minus_b2) = (1.0 - beta1, 1.0 - beta2);
+        // The settings in the parameters' type (for f64, themselves).
+        let f = F::from_f64;
+        let (lr_t, beta1, beta2, eps) = (f(lr_t), f(beta1), f(beta2), f(eps));
+        let (one_minus_b1, one_minus_b2) = (f(one_minus_b1), f(one_minus_b2));
         let (m, v) = (&mut self.m[..n], &mut self.v[..n]);
         match self.arith {
             // The reference, term for term: `g ** 2` and `v_hat ** 0.5` through `pow`,
             // the bias corrections as divisions.
             Arith::Exact => {
+                let (bias1, bias2) = (f(bias1), f(bias2));
                 for i in 0..n {
                     let g = grads[i];
                     m[i] = beta1 * m[i] + one_minus_b1 * g;
-                    v[i] = beta2 * v[i] + one_minus_b2 * py_pow(g, 2.0);
+                    v[i] = beta2 * v[i] + one_minus_b2 * g.powf(f(2.0));
                     let m_hat = m[i] / bias1;
                     let v_hat = v[i] / bias2;
-                    params[i] -= lr_t * m_hat / (py_pow(v_hat, 0.5) + eps);
-                    grads[i] = 0.0;
+                    params[i] -= lr_t * m_hat / (v_hat.powf(f(0.5)) + eps);
+                    grads[i] = F::ZERO;
                 }
             }
             // The same update with a square, a square root and the bias corrections
             // as multiplications: one division per parameter, and a loop the
             // compiler vectorises.
             Arith::Fast => {
-                let (inv_bias1, inv_bias2) = (1.0 / bias1, 1.0 / bias2);
+                let (inv_bias1, inv_bias2) = (f(1.0 / bias1), f(1.0 / bias2));
                 let (p, g) = (&mut params[..n], &mut grads[..n]);
                 // Compiled for the CPU's widest vectors: the square roots and the
                 // divisions, which bound this loop, go 2, 4 or 8 at a time.
@@ -189,7 +196,7 @@ impl Adam {
                             let m_hat = m[i] * inv_bias1;
                             let v_hat = v[i] * inv_bias2;
                             p[i] -= lr_t * m_hat / (v_hat.sqrt() + eps);
-                            g[i] = 0.0;
+                            g[i] = F::ZERO;
                         }
                     },
                 );
@@ -220,7 +227,7 @@ mod tests {
     fn v2_betas_weigh_the_moments() {
         // One step from zero moments: m = (1 - beta1) g, v = (1 - beta2) g^2.
         for arith in [Arith::Exact, Arith::Fast] {
-            let mut adam = Adam::new(AdamConfig::v2(), 1, arith);
+            let mut adam = Adam::<f64>::new(AdamConfig::v2(), 1, arith);
             let (mut p, mut g) = ([1.0], [0.5]);
             assert!(adam.step(&mut p, &mut g, 0, 10));
             assert_eq!(adam.m[0], (1.0 - 0.85) * 0.5);
@@ -232,7 +239,7 @@ mod tests {
     fn first_step_moves_each_parameter_by_about_lr_against_its_gradient() {
         // With bias correction, the first update is lr * g / (|g| + eps).
         for arith in [Arith::Exact, Arith::Fast] {
-            let mut adam = Adam::new(AdamConfig::default(), 3, arith);
+            let mut adam = Adam::<f64>::new(AdamConfig::default(), 3, arith);
             let mut p = [1.0, 1.0, 1.0];
             let mut g = [0.5, -2.0, 0.0];
             assert!(adam.step(&mut p, &mut g, 0, 10));
@@ -247,11 +254,31 @@ mod tests {
 
     #[test]
     fn a_non_finite_gradient_changes_nothing() {
-        let mut adam = Adam::new(AdamConfig::default(), 2, Arith::Fast);
+        let mut adam = Adam::<f64>::new(AdamConfig::default(), 2, Arith::Fast);
         let mut p = [1.0, 2.0];
         let mut g = [0.1, f64::NAN];
         assert!(!adam.step(&mut p, &mut g, 0, 10));
         assert_eq!(p, [1.0, 2.0]);
         assert_eq!(adam.m, [0.0, 0.0]);
+    }
+
+    #[test]
+    fn an_f32_adam_follows_the_f64_one_to_f32_precision() {
+        for arith in [Arith::Exact, Arith::Fast] {
+            let mut wide = Adam::<f64>::new(AdamConfig::v2(), 2, arith);
+            let mut narrow = Adam::<f32>::new(AdamConfig::v2(), 2, arith);
+            let (mut p64, mut p32) = ([1.0, -0.5], [1.0f32, -0.5]);
+            for step in 0..20 {
+                let g = [0.3 + 0.01 * step as f64, -0.7];
+                let (mut g64, mut g32) = (g, g.map(|x| x as f32));
+                assert!(wide.step(&mut p64, &mut g64, step, 20));
+                assert!(narrow.step(&mut p32, &mut g32, step, 20));
+                assert_eq!(g32, [0.0; 2]);
+            }
+            for (a, b) in p64.iter().zip(&p32) {
+                assert!((a - f64::from(*b)).abs() < 1e-6, "{arith:?}: {a} vs {b}");
+            }
+            assert_ne!(p64[0], f64::from(p32[0]), "the f32 update rounds in f32");
+        }
     }
 }

@@ -32,6 +32,8 @@
 //!   "zero_init_proj": false}` and `"preset": "v2"` to `train`, and
 //!   `"activation": "relu"` to `model` (a missing field means v1's).
 //!   Files written before `train.exact` existed lack it; there `"rng": "python"`
+//!   meant the exact arithmetic too, so such a file reads as exact. An `f32` run
+//!   adds `"dtype": "f32"` to `train` (missing means `f64`).
 //!   meant the exact arithmetic too, so such a file reads as exact.
 //!   A batched run's `train` has `"batch_size": B`; it is left out when it is 1,
 //!   so a file without it (any file from before batches) reads as 1.
@@ -46,14 +48,19 @@
 //!   shape in state-dict order, values row-major, one row per line.
 //!
 //! Every number is written in the shortest form that reads back to the same `f64`
-//! (serde_json with `float_roundtrip`), so a save and a load change no bit.
+//! (serde_json with `float_roundtrip`), so a save and a load change no bit. An
+//! `f32` run's weights and moments are `f32`s, written as the `f64`s equal to them
+//! (which read back, and round back to `f32`, exactly).
 //! Writing the text to a file is the caller's (`cargo xtask` writes it atomically).
 
 use std::fmt::Write as _;
 use std::io::Read as _;
 use std::path::Path;
 
-use params::{FORMAT_VERSION, InitSource, ModelConfig, SavedStateDict, SavedTensor, VALUES_FORMAT};
+use autograd::Float;
+use params::{
+    Dtype, FORMAT_VERSION, InitSource, ModelConfig, SavedStateDict, SavedTensor, VALUES_FORMAT,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::config::TrainConfig;
@@ -285,6 +292,20 @@ impl Checkpoint {
         if let Some(spec) = specs.next() {
             return bad(format!("\"weights\" lacks the tensor `{}`", spec.name));
         }
+        // An f32 run's numbers are f32s, written as the f64s that equal them: any
+        // other value was not written by such a run, and would be rounded.
+        if self.train.dtype == Dtype::F32 {
+            for (name, part) in self.parts() {
+                for t in &part.tensors {
+                    if let Some(index) = t.values.iter().position(|&v| f64::from(v as f32) != v) {
+                        return bad(format!(
+                            "\"{name}\" holds {:?} at index {index} of `{}`, which is not an f32, but the run computes in f32",
+                            t.values[index], t.name
+                        ));
+                    }
+                }
+            }
+        }
         // Second moments are means of squares: a negative one would make Adam's
         // step the square root of a negative number, and the run diverge.
         for t in &self.adam_v.tensors {
@@ -391,9 +412,9 @@ impl InitSource for Zeros {
 /// # Errors
 /// If a value is not finite, which JSON cannot hold; the error names `what`, the
 /// tensor and the index.
-pub(crate) fn like_weights(
+pub(crate) fn like_weights<F: Float>(
     weights: &SavedStateDict,
-    flat: &[f64],
+    flat: &[F],
     what: &str,
 ) -> Result<SavedStateDict> {
     let mut rest = flat;
@@ -401,6 +422,7 @@ pub(crate) fn like_weights(
     for t in &weights.tensors {
         let (values, tail) = rest.split_at(t.values.len());
         rest = tail;
+        let values: Vec<f64> = values.iter().map(|v| v.to_f64()).collect();
         if let Some(index) = values.iter().position(|v| !v.is_finite()) {
             return Err(params::Error::NonFinite {
                 name: format!("{what}.{}", t.name),
@@ -412,7 +434,7 @@ pub(crate) fn like_weights(
         tensors.push(SavedTensor {
             name: t.name.clone(),
             shape: t.shape.clone(),
-            values: values.to_vec(),
+            values,
         });
     }
     assert!(rest.is_empty(), "one value per parameter");
@@ -424,12 +446,13 @@ pub(crate) fn like_weights(
     })
 }
 
-/// The values of a saved state dict, end to end: the inverse of [`like_weights`].
-pub(crate) fn flat(saved: &SavedStateDict) -> Vec<f64> {
+/// The values of a saved state dict, end to end, in `F`: the inverse of
+/// [`like_weights`].
+pub(crate) fn flat<F: Float>(saved: &SavedStateDict) -> Vec<F> {
     saved
         .tensors
         .iter()
-        .flat_map(|t| t.values.iter().copied())
+        .flat_map(|t| t.values.iter().map(|&v| F::from_f64(v)))
         .collect()
 }
 

@@ -2,7 +2,7 @@
 //! checkpoint saves and the trainer reads.
 
 use model::Mode;
-use params::{Activation, InitStd, ModelConfig};
+use params::{Activation, Dtype, InitStd, ModelConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::adam::AdamConfig;
@@ -50,6 +50,11 @@ pub struct TrainConfig {
     /// their own, flags overriding it). Left out of files when it is v1.
     #[serde(default, skip_serializing_if = "Preset::is_default")]
     pub preset: Preset,
+    /// What the model and Adam compute in: `f64` (the reference's) or `f32`.
+    /// Left out of files when it is `f64`, so that files written before it
+    /// existed read as they always did. The exact arithmetic is `f64`'s only.
+    #[serde(default, skip_serializing_if = "Dtype::is_default")]
+    pub dtype: Dtype,
 }
 
 fn one() -> usize {
@@ -77,6 +82,7 @@ impl Default for TrainConfig {
             exact: false,
             init: InitStd::V1,
             preset: Preset::V1,
+            dtype: Dtype::F64,
         }
     }
 }
@@ -86,9 +92,12 @@ impl TrainConfig {
     ///
     /// # Errors
     /// For zero steps, a learning rate or eps that is not a positive finite number,
-    /// betas outside `[0, 1)`, or a bad temperature.
+    /// betas outside `[0, 1)`, a bad temperature, or the exact arithmetic in `f32`.
     pub fn validate(&self) -> Result<()> {
         let invalid = |what, why: String| Err(Error::Invalid { what, why });
+        if self.exact && self.dtype != Dtype::F64 {
+            return Err(Error::ExactNeedsF64 { dtype: self.dtype });
+        }
         if self.steps == 0 {
             return invalid("steps", "0: train for at least one step".into());
         }

@@ -136,6 +136,15 @@ pub enum Error {
         /// The value.
         value: f64,
     },
+    /// The exact arithmetic asked for in another dtype than `f64`: the reference
+    /// computes in `f64`, so its digits exist only there.
+    #[error(
+        "the exact arithmetic reproduces the reference, which computes in f64; it cannot run in {dtype}"
+    )]
+    ExactNeedsF64 {
+        /// The dtype asked for.
+        dtype: params::Dtype,
+    },
     /// A checkpoint that is not JSON of the documented shape.
     #[error("not a valid checkpoint: {source}{}", json_hint(source))]
     CheckpointJson {

@@ -1,7 +1,7 @@
 //! Generating text: feed BOS, draw the next token from the softmax of the logits
 //! divided by the temperature, stop at BOS or after `block_size` tokens.
 
-use autograd::Graph;
+use autograd::{Float, Graph};
 use model::{Gpt, KvCache};
 
 use crate::error::{Error, Result};
@@ -57,16 +57,18 @@ pub(crate) fn check_prefix(len: usize, block_size: usize) -> Result<()> {
 impl Sampler {
     /// Generates one sequence: BOS, then `prefix`, then tokens drawn from the model
     /// until it draws BOS or fills `block_size` positions. Returns the ids after BOS,
-    /// prefix included. Leaves `graph` as it found it.
+    /// prefix included. Leaves `graph` as it found it. The model runs in the
+    /// graph's element type; its logits come out as `f64`s, and the softmax over
+    /// them is computed in `f64`.
     ///
     /// # Errors
     /// If the prefix holds an id outside the vocabulary or is longer than
     /// `block_size - 1`, the temperature is not positive, or the probabilities
     /// cannot be sampled.
-    pub fn generate(
+    pub fn generate<F: Float>(
         &mut self,
         gpt: &Gpt,
-        graph: &mut Graph,
+        graph: &mut Graph<F>,
         rng: &mut RunRng,
         temperature: f64,
         prefix: &[usize],

@@ -1,7 +1,7 @@
 //! The training run: shuffle, tokenize, initialise, then a batch of documents
 //! (one, by default) per step, forward, backward, Adam; and sampling at the end.
 
-use autograd::{Graph, Mark, Threads};
+use autograd::{Float, Graph, Mark, Threads};
 use model::{Batch, Gpt, KvCache};
 use params::{ModelConfig, SavedStateDict, StateDict};
 
@@ -31,17 +31,18 @@ pub struct StepReport {
     pub lr: f64,
 }
 
-/// A training run in progress.
+/// A training run in progress, computing in `F`: what [`Trainer`](crate::Trainer)
+/// holds for the run's dtype.
 #[derive(Debug)]
-pub struct Trainer {
+pub(crate) struct Run<F: Float> {
     config: TrainConfig,
     tokenizer: Tokenizer,
     /// The documents as token ids, in the shuffled order.
     corpus: Corpus,
-    graph: Graph,
+    graph: Graph<F>,
     state: StateDict,
     gpt: Gpt,
-    adam: Adam,
+    adam: Adam<F>,
     rng: RunRng,
     cache: KvCache,
     /// `[BOS] + doc + [BOS]` of each document of the current step.
@@ -55,19 +56,19 @@ pub struct Trainer {
     /// The documents this run trains on.
     data: DataFingerprint,
     /// The L2 norm of each tensor's gradient at the last step, in state-dict
-    /// order, when asked for with [`Trainer::track_grad_norms`]; empty otherwise,
+    /// order, when asked for with [`Run::track_grad_norms`]; empty otherwise,
     /// so that the command line's loop pays nothing for it.
     grad_norms: Vec<f64>,
 }
 
-impl Trainer {
+impl<F: Float> Run<F> {
     /// Prepares a run, in the reference's order: shuffle the documents, build the
     /// vocabulary, initialise the weights. Checks every setting, and that the model
     /// fits in `memory_limit` bytes, before allocating it.
     ///
     /// # Errors
     /// For an invalid config, a model too large for memory.
-    pub fn new(
+    pub(crate) fn new(
         dataset: Dataset,
         sizes: Sizes,
         config: TrainConfig,
@@ -86,7 +87,7 @@ impl Trainer {
     /// # Errors
     /// For other documents (without `force`), another vocabulary, a model too large
     /// for `memory_limit` bytes, or a checkpoint whose weights do not fit its model.
-    pub fn resume(
+    pub(crate) fn resume(
         dataset: Dataset,
         checkpoint: &Checkpoint,
         memory_limit: u128,
@@ -151,10 +152,11 @@ impl Trainer {
         let model_config = sizes.config(tokenizer.vocab_size());
         model_config.validate()?;
         let mode = config.mode();
-        let per_param = Adam::BYTES_PER_PARAM;
+        let per_param = Adam::<F>::BYTES_PER_PARAM;
         model::check_batch_memory(
             &model_config,
             mode,
+            config.dtype,
             config.batch_size,
             per_param,
             memory_limit,
@@ -163,7 +165,7 @@ impl Trainer {
         let mut rng = RunRng::new(config.rng, config.seed);
         let corpus = Corpus::new(dataset, &tokenizer, &mut rng, config.seed)?;
 
-        let mut graph = Graph::with_arith(mode.arith());
+        let mut graph = Graph::<F>::empty(mode.arith());
         let state = if init {
             StateDict::with_std(&mut graph, &model_config, &config.init, rng.init_source())?
         } else {
@@ -173,7 +175,7 @@ impl Trainer {
         let adam = Adam::new(config.adam, state.num_params(), graph.arith());
         let cache = gpt.new_cache();
         let mark = graph.mark();
-        Ok(Trainer {
+        Ok(Run {
             config,
             tokenizer,
             corpus,
@@ -194,12 +196,12 @@ impl Trainer {
         })
     }
 
-    /// The run as it stands: everything [`Trainer::resume`] needs to continue it.
+    /// The run as it stands: everything [`Run::resume`] needs to continue it.
     ///
     /// # Errors
     /// [`Error::NonFiniteState`] if a weight or a moment is not finite: the run has
     /// diverged, and JSON could not hold it anyway.
-    pub fn checkpoint(&self) -> Result<Checkpoint> {
+    pub(crate) fn checkpoint(&self) -> Result<Checkpoint> {
         // Checked here rather than after every step: the next step's loss catches a
         // broken weight anyway, and a scan per step would cost the hot loop.
         let diverged = |err| match err {
@@ -234,63 +236,63 @@ impl Trainer {
     }
 
     /// The number of documents.
-    pub fn num_docs(&self) -> usize {
+    pub(crate) fn num_docs(&self) -> usize {
         self.corpus.len()
     }
 
     /// The tokenizer.
-    pub fn tokenizer(&self) -> &Tokenizer {
+    pub(crate) fn tokenizer(&self) -> &Tokenizer {
         &self.tokenizer
     }
 
     /// The model's configuration.
-    pub fn model_config(&self) -> &ModelConfig {
+    pub(crate) fn model_config(&self) -> &ModelConfig {
         self.state.config()
     }
 
     /// The run's configuration.
-    pub fn config(&self) -> &TrainConfig {
+    pub(crate) fn config(&self) -> &TrainConfig {
         &self.config
     }
 
     /// The state dict.
-    pub fn state(&self) -> &StateDict {
+    pub(crate) fn state(&self) -> &StateDict {
         &self.state
     }
 
     /// The graph holding the parameters.
-    pub fn graph(&self) -> &Graph {
+    pub(crate) fn graph(&self) -> &Graph<F> {
         &self.graph
     }
 
     /// Steps taken so far.
-    pub fn steps_done(&self) -> usize {
+    pub(crate) fn steps_done(&self) -> usize {
         self.step
     }
 
     /// The loss of every step taken, a resumed run's earlier steps included.
-    pub fn losses(&self) -> &[f64] {
+    pub(crate) fn losses(&self) -> &[f64] {
         &self.losses
     }
 
     /// The fingerprint of the documents this run trains on.
-    pub fn data(&self) -> &DataFingerprint {
+    pub(crate) fn data(&self) -> &DataFingerprint {
         &self.data
     }
 
     /// The optimiser.
-    pub fn adam(&self) -> &Adam {
+    pub(crate) fn adam(&self) -> &Adam<F> {
         &self.adam
     }
 
     /// The generator.
-    pub fn rng(&self) -> &RunRng {
+    pub(crate) fn rng(&self) -> &RunRng {
         &self.rng
     }
 
     /// Records, from the next step on, the L2 norm of each tensor's gradient
-    /// (read with [`Trainer::grad_norms`]); off by default.
-    pub fn track_grad_norms(&mut self, on: bool) {
+    /// (read with [`Run::grad_norms`]); off by default.
+    pub(crate) fn track_grad_norms(&mut self, on: bool) {
         self.grad_norms = if on {
             vec![0.0; self.state.iter().len()]
         } else {
@@ -300,7 +302,7 @@ impl Trainer {
 
     /// The L2 norm of each tensor's gradient at the last step, in state-dict order
     /// (zeros before the first tracked step); empty unless tracked.
-    pub fn grad_norms(&self) -> &[f64] {
+    pub(crate) fn grad_norms(&self) -> &[f64] {
         &self.grad_norms
     }
 
@@ -310,7 +312,7 @@ impl Trainer {
     ///
     /// # Errors
     /// If the temperature is not positive, or the prefix does not fit the model.
-    pub fn preview(
+    pub(crate) fn preview(
         &mut self,
         n: usize,
         temperature: f64,
@@ -330,7 +332,7 @@ impl Trainer {
     }
 
     /// Whether every step of the schedule has run.
-    pub fn is_done(&self) -> bool {
+    pub(crate) fn is_done(&self) -> bool {
         self.step >= self.config.steps
     }
 
@@ -341,7 +343,7 @@ impl Trainer {
     ///
     /// # Errors
     /// If the system refuses to start a thread.
-    pub fn set_threads(&mut self, threads: usize) -> Result<()> {
+    pub(crate) fn set_threads(&mut self, threads: usize) -> Result<()> {
         if !self.config.exact {
             let threads = Threads::new(threads).map_err(|e| Error::Threads(e.to_string()))?;
             self.use_threads(threads);
@@ -349,16 +351,16 @@ impl Trainer {
         Ok(())
     }
 
-    /// [`Trainer::set_threads`] with threads made by the caller, such as
+    /// [`Run::set_threads`] with threads made by the caller, such as
     /// [`Threads::with_min_work`] to split even the smallest ops.
-    pub fn use_threads(&mut self, threads: Threads) {
+    pub(crate) fn use_threads(&mut self, threads: Threads) {
         if !self.config.exact {
             self.graph.set_threads(threads);
         }
     }
 
     /// The number of threads the steps run on.
-    pub fn threads(&self) -> usize {
+    pub(crate) fn threads(&self) -> usize {
         self.graph.threads().count()
     }
 
@@ -368,7 +370,7 @@ impl Trainer {
     /// # Errors
     /// If the loss or a gradient is not finite; the parameters are left as they
     /// were before the step.
-    pub fn step(&mut self) -> Result<StepReport> {
+    pub(crate) fn step(&mut self) -> Result<StepReport> {
         // On the pool's threads (a clone of its handle, no allocation), so that the
         // ops split their work among threads already running.
         let threads = self.graph.threads().clone();
@@ -409,7 +411,7 @@ impl Trainer {
         let loss = self
             .gpt
             .loss_batch(&mut self.graph, &mut self.cache, batch)?;
-        let value = self.graph.value(loss);
+        let value = self.graph.value(loss).to_f64();
         if !value.is_finite() {
             self.graph.zero_grad_span(self.state.params());
             return Err(Error::Diverged {
@@ -426,7 +428,7 @@ impl Trainer {
                     .graph
                     .grads(t.span)
                     .iter()
-                    .map(|g| g * g)
+                    .map(|g| g.to_f64() * g.to_f64())
                     .sum::<f64>()
                     .sqrt();
             }
@@ -435,10 +437,10 @@ impl Trainer {
         if !self.adam.step(params, grads, step, self.config.steps) {
             let value = grads
                 .iter()
-                .copied()
+                .map(|g| g.to_f64())
                 .find(|g| !g.is_finite())
                 .unwrap_or(f64::NAN);
-            grads.fill(0.0);
+            grads.fill(F::ZERO);
             return Err(Error::Diverged {
                 step: step + 1,
                 what: "gradient",
@@ -452,7 +454,7 @@ impl Trainer {
     ///
     /// # Errors
     /// If the model's probabilities cannot be sampled from.
-    pub fn sample(&mut self, n: usize) -> Result<Vec<String>> {
+    pub(crate) fn sample(&mut self, n: usize) -> Result<Vec<String>> {
         let inference = self.gpt.for_inference();
         let mut sampler = Sampler::default();
         (0..n)
@@ -480,7 +482,8 @@ mod tests {
             steps: 5,
             ..TrainConfig::default()
         };
-        let mut t = Trainer::new(Dataset::embedded(), Sizes::default(), config, u128::MAX).unwrap();
+        let mut t =
+            Run::<f64>::new(Dataset::embedded(), Sizes::default(), config, u128::MAX).unwrap();
         t.step().unwrap();
         t.checkpoint().unwrap();
         // What a finite gradient of 1e200 leaves behind: its square overflows.
@@ -500,7 +503,7 @@ mod tests {
             ..TrainConfig::default()
         };
         let new =
-            || Trainer::new(Dataset::embedded(), Sizes::default(), config, u128::MAX).unwrap();
+            || Run::<f64>::new(Dataset::embedded(), Sizes::default(), config, u128::MAX).unwrap();
         let (mut plain, mut tracked) = (new(), new());
         tracked.track_grad_norms(true);
         assert_eq!(plain.grad_norms(), &[] as &[f64]);

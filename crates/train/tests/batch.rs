@@ -39,11 +39,17 @@ fn bits(c: &train::Checkpoint) -> Vec<u64> {
 
 #[test]
 fn a_batch_of_16_gives_the_same_bits_on_1_2_and_3_threads() {
-    let config = TrainConfig {
-        steps: 12,
-        batch_size: 16,
-        ..TrainConfig::default()
-    };
+    for dtype in [params::Dtype::F64, params::Dtype::F32] {
+        same_bits_on_any_threads(TrainConfig {
+            steps: 12,
+            batch_size: 16,
+            dtype,
+            ..TrainConfig::default()
+        });
+    }
+}
+
+fn same_bits_on_any_threads(config: TrainConfig) {
     // The reference size, every op split; and a wider model (block 16, 4 heads
     // of 8) with the default threshold, where the big ops split on their own.
     let wide = Sizes {
@@ -55,8 +61,9 @@ fn a_batch_of_16_gives_the_same_bits_on_1_2_and_3_threads() {
         let (one, samples) = run(sizes, config, 1, min_work);
         for threads in [2, 3] {
             let (many, many_samples) = run(sizes, config, threads, min_work);
-            assert_eq!(bits(&one), bits(&many), "{threads} threads, {sizes:?}");
-            assert_eq!(samples, many_samples, "{threads} threads, {sizes:?}");
+            let what = format!("{} on {threads} threads, {sizes:?}", config.dtype);
+            assert_eq!(bits(&one), bits(&many), "{what}");
+            assert_eq!(samples, many_samples, "{what}");
         }
     }
 }

@@ -2,7 +2,7 @@
 //! run that never stopped, bit for bit, with either generator, and a checkpoint
 //! that does not fit is refused with a message that says why.
 
-use params::{Activation, InitStd};
+use params::{Activation, Dtype, InitStd};
 use train::{
     AdamConfig, Checkpoint, Dataset, Error, Inference, LrSchedule, Preset, RngKind, Sizes,
     TrainConfig, Trainer,
@@ -198,10 +198,11 @@ fn save_then_load_gives_the_same_state_bit_for_bit() {
         assert_eq!(loaded.to_json(), saved.to_json(), "{rng:?}");
         // What the trainer held, bit for bit: weights, both moments, generator, step.
         let restored = Trainer::resume(Dataset::embedded(), &loaded, u128::MAX, false).unwrap();
-        let weights = |t: &Trainer| bits(t.graph().values(t.state().params()));
+        let weights = |t: &Trainer| bits(&t.values(t.state().params()));
         assert_eq!(weights(&restored), weights(&t), "{rng:?}: weights");
-        assert_eq!(bits(&restored.adam().m), bits(&t.adam().m), "{rng:?}: m");
-        assert_eq!(bits(&restored.adam().v), bits(&t.adam().v), "{rng:?}: v");
+        let ([m0, v0], [m1, v1]) = (restored.moments(), t.moments());
+        assert_eq!(bits(&m0), bits(&m1), "{rng:?}: m");
+        assert_eq!(bits(&v0), bits(&v1), "{rng:?}: v");
         assert_eq!(
             restored.rng().state(),
             t.rng().state(),
@@ -209,7 +210,7 @@ fn save_then_load_gives_the_same_state_bit_for_bit() {
         );
         assert_eq!(restored.steps_done(), 11);
         assert!(
-            t.adam().v.iter().any(|&v| v > 0.0),
+            t.moments()[1].iter().any(|&v| v > 0.0),
             "the moments are not all zero"
         );
     }
@@ -476,4 +477,81 @@ fn a_checkpoint_from_before_exact_reads_python_as_exact() {
     let text = std::fs::read_to_string(dir.join("seed-checkpoint-chacha.json")).unwrap();
     let old = Checkpoint::from_json(&text).unwrap();
     assert_eq!((old.train.rng, old.train.exact), (RngKind::ChaCha, false));
+}
+
+#[test]
+fn an_f32_run_resumes_bit_for_bit_and_its_checkpoint_holds_f32s() {
+    for rng in [RngKind::ChaCha, RngKind::Python] {
+        let config = TrainConfig {
+            dtype: Dtype::F32,
+            exact: false,
+            ..config(rng, 60)
+        };
+        let mut whole = trainer(config);
+        let whole_samples = finish(&mut whole);
+        assert_eq!(whole.dtype(), Dtype::F32);
+        // 30 steps, then the checkpoint through its text, then the other 30.
+        let (resumed, samples) = stop_and_resume(config, 30);
+        assert_eq!(bits(resumed.losses()), bits(whole.losses()), "{rng:?}");
+        assert_eq!(samples, whole_samples, "{rng:?}");
+        let checkpoint = whole.checkpoint().unwrap();
+        assert_eq!(resumed.checkpoint().unwrap(), checkpoint, "{rng:?}");
+        let text = checkpoint.to_json();
+        assert!(text.contains("\"dtype\":\"f32\""), "{rng:?}");
+        assert_eq!(
+            Checkpoint::from_json(&text).unwrap().train.dtype,
+            Dtype::F32
+        );
+        // Every number is an f32 (written as the f64 equal to it), and the run is
+        // not the f64 one.
+        for part in [&checkpoint.weights, &checkpoint.adam_m, &checkpoint.adam_v] {
+            let values = part.tensors.iter().flat_map(|t| &t.values);
+            assert!(values.into_iter().all(|&v| f64::from(v as f32) == v));
+        }
+        let f64_run = trainer(TrainConfig {
+            dtype: Dtype::F64,
+            ..config
+        });
+        assert_ne!(
+            bits(&whole.values(whole.state().params())),
+            bits(&f64_run.values(f64_run.state().params())),
+            "the initial weights are rounded to f32"
+        );
+
+        // Sampling from a final checkpoint runs the f32 model, and gives the
+        // names the run gives.
+        let mut t = trainer(config);
+        while !t.is_done() {
+            t.step().unwrap();
+        }
+        let mut inference = Inference::from_checkpoint(&t.checkpoint().unwrap()).unwrap();
+        assert_eq!(inference.dtype(), Dtype::F32);
+        let again: Vec<String> = (0..3)
+            .map(|_| inference.generate(0.7, &[]).unwrap())
+            .collect();
+        assert_eq!(again, t.sample(3).unwrap(), "{rng:?}");
+    }
+}
+
+#[test]
+fn f32_is_refused_with_exact_and_a_non_f32_value_in_an_f32_checkpoint() {
+    let config = TrainConfig {
+        dtype: Dtype::F32,
+        exact: true,
+        ..config(RngKind::Python, 5)
+    };
+    let err = Trainer::new(Dataset::embedded(), Sizes::default(), config, u128::MAX).unwrap_err();
+    assert!(
+        matches!(err, Error::ExactNeedsF64 { dtype: Dtype::F32 }),
+        "{err}"
+    );
+    let mut checkpoint = trainer(TrainConfig {
+        exact: false,
+        ..config
+    })
+    .checkpoint()
+    .unwrap();
+    checkpoint.weights.tensors[0].values[3] = 0.1;
+    let err = Checkpoint::from_json(&checkpoint.to_json()).unwrap_err();
+    assert!(err.to_string().contains("which is not an f32"), "{err}");
 }

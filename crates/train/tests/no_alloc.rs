@@ -8,6 +8,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use params::Dtype;
 use train::{Dataset, RngKind, Sizes, TrainConfig, Trainer};
 
 struct Counting;
@@ -42,16 +43,19 @@ static GLOBAL: Counting = Counting;
 // threads, started by one test, could allocate while another counts.
 #[test]
 fn a_warm_step_allocates_nothing_on_one_thread_or_on_a_pool() {
-    one_document_on_one_thread();
-    a_batch_on_two_threads();
+    for dtype in [Dtype::F64, Dtype::F32] {
+        one_document_on_one_thread(dtype);
+        a_batch_on_two_threads(dtype);
+    }
 }
 
-fn one_document_on_one_thread() {
+fn one_document_on_one_thread(dtype: Dtype) {
     // The fast engine, which the performance targets are about.
     let config = TrainConfig {
         steps: 400,
         rng: RngKind::ChaCha,
         exact: false,
+        dtype,
         ..TrainConfig::default()
     };
     let mut trainer =
@@ -66,15 +70,19 @@ fn one_document_on_one_thread() {
         trainer.step().unwrap();
     }
     let during = ALLOCATIONS.load(Ordering::Relaxed) - before;
-    assert_eq!(during, 0, "300 warm steps made {during} allocations");
+    assert_eq!(
+        during, 0,
+        "{dtype}: 300 warm steps made {during} allocations"
+    );
 }
 
-fn a_batch_on_two_threads() {
+fn a_batch_on_two_threads(dtype: Dtype) {
     // A batch of 16 on 2 threads that split every op: the pool is made once, and
     // its work is split by halving, on the stack.
     let config = TrainConfig {
         steps: 60,
         batch_size: 16,
+        dtype,
         ..TrainConfig::default()
     };
     let mut trainer =
@@ -89,5 +97,8 @@ fn a_batch_on_two_threads() {
         trainer.step().unwrap();
     }
     let during = ALLOCATIONS.load(Ordering::Relaxed) - before;
-    assert_eq!(during, 0, "30 warm batched steps made {during} allocations");
+    assert_eq!(
+        during, 0,
+        "{dtype}: 30 warm batched steps made {during} allocations"
+    );
 }

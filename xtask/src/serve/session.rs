@@ -484,7 +484,11 @@ impl Session {
         state.run = Some(Run {
             settings: Settings::of(checkpoint, data),
             status: if done { Status::Done } else { Status::Paused },
-            message: format!("loaded a checkpoint at step {}", trainer.steps_done()),
+            message: format!(
+                "loaded a checkpoint at step {}, in {}",
+                trainer.steps_done(),
+                trainer.dtype()
+            ),
             trainer,
             samples: None,
             steps_per_s: 0.0,
@@ -630,8 +634,8 @@ fn weights(trainer: &Trainer) -> serde_json::Value {
         .iter()
         .enumerate()
         .map(|(i, t)| {
-            let values = trainer.graph().values(t.span);
-            let (cells, values) = pooled(values, t.rows, t.cols, HEATMAP_MAX);
+            let values = trainer.values(t.span);
+            let (cells, values) = pooled(&values, t.rows, t.cols, HEATMAP_MAX);
             Heatmap {
                 name: t.name.to_string(),
                 rows: t.rows,

@@ -1,6 +1,7 @@
 //! Element-wise sum of two blocks of rows: the residual connections. (Token plus
 //! position embedding is [`Graph::embed`]'s own.)
 
+use crate::float::Float;
 use crate::graph::Graph;
 use crate::span::Span;
 
@@ -12,7 +13,7 @@ pub(crate) struct AddVec {
     out: Span,
 }
 
-impl Graph {
+impl<F: Float> Graph<F> {
     /// `a + b`, element-wise. The two spans may be the same.
     ///
     /// # Panics
@@ -36,7 +37,7 @@ impl Graph {
 }
 
 impl AddVec {
-    pub(crate) fn backward(&self, grad: &mut [f64]) {
+    pub(crate) fn backward<F: Float>(&self, grad: &mut [F]) {
         // d(a+b)/da = 1, d(a+b)/db = 1
         let (a, b, out) = (self.a.start(), self.b.start(), self.out.start());
         crate::simd::dispatch(

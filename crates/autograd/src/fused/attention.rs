@@ -12,6 +12,7 @@
 
 use crate::arith::Arith;
 use crate::arith::py_max;
+use crate::float::Float;
 use crate::fused::assert_disjoint;
 use crate::graph::Graph;
 use crate::parallel::Threads;
@@ -28,7 +29,7 @@ pub struct AttentionShape {
     /// The position of the first query row: row `r` attends keys `0 ..= pos0 + r`.
     pub pos0: usize,
     /// What every dot product is multiplied by; the reference's
-    /// `head_dim ** 0.5 ** -1`.
+    /// `head_dim ** 0.5 ** -1`. (An `f64`, rounded to the graph's element type.)
     pub scale: f64,
 }
 
@@ -138,7 +139,7 @@ impl Dims {
     }
 }
 
-impl Graph {
+impl<F: Float> Graph<F> {
     /// Attention of the query rows `q` over `keys` and `values`, as `shape` says:
     /// one document, whose keys may run past the last position it sees.
     ///
@@ -261,6 +262,7 @@ impl Graph {
             let [q0, _, b0] = docs.start(d);
             [q0 * width, b0, b0, q0 * n_head]
         };
+        let scale_f = F::from_f64(scale);
         // Each document apart: the parts of the outputs are its own.
         self.threads
             .split(docs.len(), work, at, [ov, ev, wv, sv], |range, parts| {
@@ -284,10 +286,10 @@ impl Graph {
                             // usual head sizes that length is a constant to the
                             // compiler, which then unrolls them.
                             match d.hd {
-                                4 => forward_doc::<4>(&d, scale, arith, inputs, outputs),
-                                8 => forward_doc::<8>(&d, scale, arith, inputs, outputs),
-                                16 => forward_doc::<16>(&d, scale, arith, inputs, outputs),
-                                _ => forward_doc::<0>(&d, scale, arith, inputs, outputs),
+                                4 => forward_doc::<4, F>(&d, scale_f, arith, inputs, outputs),
+                                8 => forward_doc::<8, F>(&d, scale_f, arith, inputs, outputs),
+                                16 => forward_doc::<16, F>(&d, scale_f, arith, inputs, outputs),
+                                _ => forward_doc::<0, F>(&d, scale_f, arith, inputs, outputs),
                             }
                         }
                     },
@@ -325,12 +327,12 @@ fn cost(rows: usize, t_len: usize, width: usize, n_head: usize) -> usize {
 /// `v`, into its outputs and saved activations, for heads of `HD` dims (`HD = 0`:
 /// of `d.hd`, whatever it is).
 #[inline(always)]
-fn forward_doc<const HD: usize>(
+fn forward_doc<const HD: usize, F: Float>(
     d: &Dims,
-    scale: f64,
+    scale: F,
     arith: Arith,
-    (qv, kv, vv): (&[f64], &[f64], &[f64]),
-    (ov, ev, wv, sv): (&mut [f64], &mut [f64], &mut [f64], &mut [f64]),
+    (qv, kv, vv): (&[F], &[F], &[F]),
+    (ov, ev, wv, sv): (&mut [F], &mut [F], &mut [F], &mut [F]),
 ) {
     let hd = if HD == 0 { d.hd } else { HD };
     let n_head = d.n_head;
@@ -343,8 +345,8 @@ fn forward_doc<const HD: usize>(
             let qh = &qr[hs..hs + hd];
             let e = &mut ev[d.at(r, h)..d.at(r, h) + seen];
             for (et, krow) in e.iter_mut().zip(kv.chunks_exact(d.c)) {
-                let mut dot = 0.0;
-                for (a, b) in qh.iter().zip(&krow[hs..hs + hd]) {
+                let mut dot = F::ZERO;
+                for (&a, &b) in qh.iter().zip(&krow[hs..hs + hd]) {
                     dot += a * b;
                 }
                 *et = dot * scale;
@@ -364,7 +366,7 @@ fn forward_doc<const HD: usize>(
             let (hs, at) = (h * hd, d.at(r, h));
             let e = &ev[at..at + seen];
             let w = &mut wv[at..at + seen];
-            let mut sum = 0.0;
+            let mut sum = F::ZERO;
             for &x in e {
                 sum += x;
             }
@@ -377,7 +379,7 @@ fn forward_doc<const HD: usize>(
             let mut values = vv.chunks_exact(d.c);
             let first = &values.next().expect("a row sees at least one key")[hs..hs + hd];
             for (o, &vj) in oh.iter_mut().zip(first) {
-                *o = 0.0 + w[0] * vj;
+                *o = F::ZERO + w[0] * vj;
             }
             for (&wt, vrow) in w[1..].iter().zip(values) {
                 for (o, &vj) in oh.iter_mut().zip(&vrow[hs..hs + hd]) {
@@ -389,10 +391,10 @@ fn forward_doc<const HD: usize>(
 }
 
 impl Attention {
-    pub(crate) fn backward(
+    pub(crate) fn backward<F: Float>(
         &self,
-        val: &[f64],
-        grad: &mut [f64],
+        val: &[F],
+        grad: &mut [F],
         indices: &[u32],
         threads: &Threads,
     ) {
@@ -458,10 +460,10 @@ impl Attention {
                         // usual head sizes that length is a constant to the
                         // compiler, which then unrolls them.
                         match d.hd {
-                            4 => self.backward_doc::<4>(&d, saved, acts, grads),
-                            8 => self.backward_doc::<8>(&d, saved, acts, grads),
-                            16 => self.backward_doc::<16>(&d, saved, acts, grads),
-                            _ => self.backward_doc::<0>(&d, saved, acts, grads),
+                            4 => self.backward_doc::<4, F>(&d, saved, acts, grads),
+                            8 => self.backward_doc::<8, F>(&d, saved, acts, grads),
+                            16 => self.backward_doc::<16, F>(&d, saved, acts, grads),
+                            _ => self.backward_doc::<0, F>(&d, saved, acts, grads),
                         }
                     }
                 },
@@ -473,14 +475,15 @@ impl Attention {
     /// `d.hd`, whatever it is).
     #[inline(always)]
     #[allow(clippy::type_complexity)]
-    fn backward_doc<const HD: usize>(
+    fn backward_doc<const HD: usize, F: Float>(
         &self,
         d: &Dims,
-        (q, k, v): (&[f64], &[f64], &[f64]),
-        (exps, att, sums, dout): (&[f64], &[f64], &[f64], &[f64]),
-        (dq, dk, dv, datt): (&mut [f64], &mut [f64], &mut [f64], &mut [f64]),
+        (q, k, v): (&[F], &[F], &[F]),
+        (exps, att, sums, dout): (&[F], &[F], &[F], &[F]),
+        (dq, dk, dv, datt): (&mut [F], &mut [F], &mut [F], &mut [F]),
     ) {
         let hd = if HD == 0 { d.hd } else { HD };
+        let scale = F::from_f64(self.scale);
         // Last row first, as the reference meets the positions.
         for r in (0..d.rows).rev() {
             let seen = d.seen(r);
@@ -495,13 +498,13 @@ impl Attention {
                 let dout_h = &dout[r * d.c + hs..r * d.c + hs + hd];
                 let dw = &mut datt[at..at + seen];
 
-                let mut dtotal = 0.0;
+                let mut dtotal = F::ZERO;
                 for t in (0..seen).rev() {
                     let row = t * d.c + hs..t * d.c + hs + hd;
                     let (vt, dvt) = (&v[row.clone()], &mut dv[row]);
                     // out_j = sum_t w_t * v_t,j: d/d(w_t) = v_t,j, summed last dim
                     // first; d/d(v_t,j) = w_t
-                    let mut dwt = 0.0;
+                    let mut dwt = F::ZERO;
                     for ((&vj, dvj), &gj) in vt.iter().zip(dvt.iter_mut()).zip(dout_h).rev() {
                         dwt += vj * gj;
                         *dvj += w[t] * gj;
@@ -520,7 +523,7 @@ impl Attention {
                     // e_t = exp(logit_t - max): d/d(logit_t) = e_t
                     let dlogit = e[t] * de;
                     // logit_t = dot_t * scale: d/d(dot_t) = scale
-                    let ddot = self.scale * dlogit;
+                    let ddot = scale * dlogit;
                     // dot_t = sum_j q_j * k_t,j: d/d(q_j) = k_t,j, d/d(k_t,j) = q_j
                     for (((dqj, &kj), dkj), &qj) in
                         dqh.iter_mut().zip(kt).zip(dkt.iter_mut()).zip(qh)

@@ -5,6 +5,7 @@
 
 use crate::arith::Arith;
 use crate::arith::py_max;
+use crate::float::Float;
 use crate::footprint::cross_entropy_slots;
 use crate::fused::assert_disjoint;
 use crate::graph::Graph;
@@ -27,7 +28,7 @@ pub(crate) struct CrossEntropy {
     arith: Arith,
 }
 
-impl Graph {
+impl<F: Float> Graph<F> {
     /// `-log(softmax(logits[t])[targets[t]])` for each row of `logits`, as the
     /// reference computes it: subtract the row's maximum (a plain number),
     /// exponentiate, sum left to right, multiply the target's exponential by
@@ -78,7 +79,7 @@ impl Graph {
                         // Every row's exponentials in one pass.
                         arith.exp_in_place(e);
                         for (t, (e, l)) in e.chunks_exact(v).zip(lv.chunks_exact(v)).enumerate() {
-                            let mut total = 0.0;
+                            let mut total = F::ZERO;
                             for &e in e {
                                 total += e;
                             }
@@ -115,10 +116,10 @@ impl Graph {
 }
 
 impl CrossEntropy {
-    pub(crate) fn backward(
+    pub(crate) fn backward<F: Float>(
         &self,
-        val: &[f64],
-        grad: &mut [f64],
+        val: &[F],
+        grad: &mut [F],
         indices: &[u32],
         threads: &Threads,
     ) {
@@ -147,7 +148,7 @@ impl CrossEntropy {
                             // The path below divides by p, which overflows here. The same
                             // gradient, gathered: d(loss)/d(l_o) = (p_o - [o = target]) * g.
                             for (o, (dl, &eo)) in dlogits.iter_mut().zip(e).enumerate() {
-                                let target = if o == tgt { 1.0 } else { 0.0 };
+                                let target = if o == tgt { F::ONE } else { F::ZERO };
                                 *dl += (eo * inv - target) * dall[t];
                             }
                             continue;
@@ -155,7 +156,7 @@ impl CrossEntropy {
                         // loss = log(p) * -1: d/d(log p) = -1
                         let dlog = -dall[t];
                         // d(log p)/dp = 1/p
-                        let dp = 1.0 / p * dlog;
+                        let dp = F::ONE / p * dlog;
                         // p = e_t * total**-1: d/d(e_t) = total**-1, d/d(total**-1) = e_t
                         let de_t = inv * dp;
                         let dinv = e[tgt] * dp;
@@ -184,6 +185,6 @@ impl CrossEntropy {
 }
 
 /// Whether `p` is positive but below the normal range, where `1 / p` overflows.
-fn is_subnormal(p: f64) -> bool {
-    p > 0.0 && p < f64::MIN_POSITIVE
+fn is_subnormal<F: Float>(p: F) -> bool {
+    p > F::ZERO && p < F::MIN_POSITIVE
 }

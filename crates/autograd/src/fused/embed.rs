@@ -5,6 +5,7 @@
 //! position `at[t]`: `0, 1, ..` for one sequence, each document's own `0, 1, ..`
 //! for a batch of them.
 
+use crate::float::Float;
 use crate::fused::assert_disjoint;
 use crate::graph::Graph;
 use crate::span::Span;
@@ -22,7 +23,7 @@ pub(crate) struct Embed {
     out: Span,
 }
 
-impl Graph {
+impl<F: Float> Graph<F> {
     /// `table[tokens[t]] + positions[t]` for each of the `T = tokens.len()` rows:
     /// one sequence, whose positions are the rows of `positions`.
     ///
@@ -121,7 +122,7 @@ impl Graph {
 }
 
 impl Embed {
-    pub(crate) fn backward(&self, grad: &mut [f64], indices: &[u32]) {
+    pub(crate) fn backward<F: Float>(&self, grad: &mut [F], indices: &[u32]) {
         let width = self.width as usize;
         let rows = self.out.len() / width;
         let tokens = &indices[self.tokens as usize..self.tokens as usize + rows];

@@ -3,12 +3,13 @@
 //! Shapes: `T` rows, `W` is `(nout, nin)` row-major, `X` is `(T, nin)`, `Y` is
 //! `(T, nout)`: each row of `Y` is `W` times the same row of `X`.
 
+use crate::float::Float;
 use crate::fused::assert_disjoint;
 use crate::graph::Graph;
 use crate::kernels;
 use crate::parallel::Threads;
 use crate::span::Span;
-use crate::transpose::TransposeCache;
+use crate::transpose;
 
 /// `out[t][o] = sum_i w[o][i] * x[t][i]`, each sum left to right from 0.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -19,7 +20,7 @@ pub(crate) struct Linear {
     nout: u32,
 }
 
-impl Graph {
+impl<F: Float> Graph<F> {
     /// `W x` for every row of `x`, with `W` row-major of `nout` rows: `(T, nout)`.
     /// Both arithmetics compute it alike: each product and each sum rounded, as the
     /// reference does.
@@ -49,7 +50,7 @@ impl Graph {
         // `out` may hold a matrix of an earlier call (a cache row, say): forget it.
         self.transposed.invalidate(out);
         let wt = self.transposed.get(&self.val, w, nout);
-        let stride = TransposeCache::stride(nout);
+        let stride = transpose::stride(nout);
         let [xv, yv] = self.val.get_disjoint_mut([x.range(), out.range()]).unwrap();
         let (xv, nin) = (&*xv, x.len() / rows);
         // Row by row of Y (each row's outputs are its own), on the threads.
@@ -89,7 +90,7 @@ impl Linear {
         (x.len() / nin, nin)
     }
 
-    pub(crate) fn backward(&self, val: &[f64], grad: &mut [f64], threads: &Threads) {
+    pub(crate) fn backward<F: Float>(&self, val: &[F], grad: &mut [F], threads: &Threads) {
         let [dw, dx, dy] = grad
             .get_disjoint_mut([self.w.range(), self.x.range(), self.out.range()])
             .unwrap();

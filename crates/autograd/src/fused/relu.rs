@@ -1,5 +1,6 @@
 //! The MLP's activation in microgpt.py's revision (v2): a plain `relu(x)`.
 
+use crate::float::Float;
 use crate::fused::assert_disjoint;
 use crate::graph::Graph;
 use crate::span::Span;
@@ -11,7 +12,7 @@ pub(crate) struct Relu {
     out: Span,
 }
 
-impl Graph {
+impl<F: Float> Graph<F> {
     /// `relu(x)`, element-wise over a span. There is nothing to round, so both
     /// arithmetics give the scalar [`Graph::relu`]'s values, NaN mapped to 0 included.
     pub fn relu_vec(&mut self, x: Span) -> Span {
@@ -23,7 +24,7 @@ impl Graph {
             || {
                 for (y, &xi) in yv.iter_mut().zip(xv.iter()) {
                     // Written as a comparison, like Python's `max(0, x)`.
-                    *y = if xi > 0.0 { xi } else { 0.0 };
+                    *y = if xi > F::ZERO { xi } else { F::ZERO };
                 }
             },
         );
@@ -33,7 +34,7 @@ impl Graph {
 }
 
 impl Relu {
-    pub(crate) fn backward(&self, val: &[f64], grad: &mut [f64]) {
+    pub(crate) fn backward<F: Float>(&self, val: &[F], grad: &mut [F]) {
         let [dx, dy] = grad
             .get_disjoint_mut([self.x.range(), self.out.range()])
             .unwrap();
@@ -43,7 +44,7 @@ impl Relu {
             || {
                 for ((dx, &dy), &x) in dx.iter_mut().zip(dy.iter()).zip(xv) {
                     // d(relu(x))/dx = 1 if x > 0 else 0
-                    let local = if x > 0.0 { 1.0 } else { 0.0 };
+                    let local = if x > F::ZERO { F::ONE } else { F::ZERO };
                     *dx += local * dy;
                 }
             },

@@ -1,6 +1,7 @@
 //! The MLP's activation, ReLU squared: `relu(x) ** 2`.
 
 use crate::arith::Arith;
+use crate::float::Float;
 use crate::fused::assert_disjoint;
 use crate::graph::Graph;
 use crate::span::Span;
@@ -12,7 +13,7 @@ pub(crate) struct ReluSq {
     out: Span,
 }
 
-impl Graph {
+impl<F: Float> Graph<F> {
     /// `relu(x) ** 2`, element-wise; the graph's [`Arith`](crate::Arith) says how the square is
     /// rounded.
     pub fn relu_sq(&mut self, x: Span) -> Span {
@@ -28,13 +29,13 @@ impl Graph {
                 match arith {
                     Arith::Fast => {
                         for (y, &xi) in yv.iter_mut().zip(xv.iter()) {
-                            let r = if xi > 0.0 { xi } else { 0.0 };
+                            let r = if xi > F::ZERO { xi } else { F::ZERO };
                             *y = Arith::Fast.square(r);
                         }
                     }
                     Arith::Exact => {
                         for (y, &xi) in yv.iter_mut().zip(xv.iter()) {
-                            let r = if xi > 0.0 { xi } else { 0.0 };
+                            let r = if xi > F::ZERO { xi } else { F::ZERO };
                             *y = Arith::Exact.square(r);
                         }
                     }
@@ -47,7 +48,7 @@ impl Graph {
 }
 
 impl ReluSq {
-    pub(crate) fn backward(&self, val: &[f64], grad: &mut [f64]) {
+    pub(crate) fn backward<F: Float>(&self, val: &[F], grad: &mut [F]) {
         let [dx, dy] = grad
             .get_disjoint_mut([self.x.range(), self.out.range()])
             .unwrap();
@@ -56,11 +57,11 @@ impl ReluSq {
             #[inline(always)]
             || {
                 for ((dx, &dy), &x) in dx.iter_mut().zip(dy.iter()).zip(xv) {
-                    let r = if x > 0.0 { x } else { 0.0 };
+                    let r = if x > F::ZERO { x } else { F::ZERO };
                     // d(r^2)/dr = 2 * r ** 1 = 2r (pow(r, 1) is exactly r)
-                    let dr = 2.0 * r * dy;
+                    let dr = F::from_f64(2.0) * r * dy;
                     // d(relu(x))/dx = 1 if x > 0 else 0
-                    let local = if x > 0.0 { 1.0 } else { 0.0 };
+                    let local = if x > F::ZERO { F::ONE } else { F::ZERO };
                     *dx += local * dr;
                 }
             },

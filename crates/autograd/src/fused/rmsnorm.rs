@@ -4,6 +4,7 @@
 //! Shapes: `T` rows of width `C`; `x` and `y` are `(T, C)`.
 
 use crate::arith::Arith;
+use crate::float::Float;
 use crate::footprint::rmsnorm_slots;
 use crate::fused::assert_disjoint;
 use crate::graph::Graph;
@@ -25,11 +26,12 @@ pub(crate) struct RmsNorm {
     rstd: Span,
     ms_eps: Span,
     width: u32,
+    /// `C ** -1`, computed in the graph's element type (and exact as an `f64`).
     inv_n: f64,
     arith: Arith,
 }
 
-impl Graph {
+impl<F: Float> Graph<F> {
     /// RMS norm of each row of `x` (rows of `width`), as the reference computes it:
     /// `ms = sum(x_i * x_i) / n`, `scale = (ms + 1e-5) ** -0.5`, `y_i = x_i * scale`.
     ///
@@ -48,7 +50,7 @@ impl Graph {
         let rstd = all.sub(x.len(), rows);
         let ms_eps = all.sub(x.len() + rows, rows);
         // `sum / n` is `sum * n ** -1` in the reference.
-        let inv_n = arith.recip(width as f64);
+        let inv_n: F = arith.recip(F::from_f64(width as f64));
         let [xv, yv, scales, msv] = self
             .val
             .get_disjoint_mut([x.range(), out.range(), rstd.range(), ms_eps.range()])
@@ -68,11 +70,11 @@ impl Graph {
                             .zip(yv.chunks_exact_mut(width))
                             .enumerate()
                         {
-                            let mut sumsq = 0.0;
+                            let mut sumsq = F::ZERO;
                             for &xi in xr {
                                 sumsq += xi * xi;
                             }
-                            msv[t] = sumsq * inv_n + RMSNORM_EPS;
+                            msv[t] = sumsq * inv_n + F::from_f64(RMSNORM_EPS);
                             scales[t] = arith.rsqrt(msv[t]);
                             for (y, &xi) in yr.iter_mut().zip(xr) {
                                 *y = xi * scales[t];
@@ -87,7 +89,7 @@ impl Graph {
             rstd,
             ms_eps,
             width: width as u32,
-            inv_n,
+            inv_n: inv_n.to_f64(),
             arith,
         };
         self.record(crate::op::Op::RmsNorm(op));
@@ -96,7 +98,7 @@ impl Graph {
 }
 
 impl RmsNorm {
-    pub(crate) fn backward(&self, val: &[f64], grad: &mut [f64], threads: &Threads) {
+    pub(crate) fn backward<F: Float>(&self, val: &[F], grad: &mut [F], threads: &Threads) {
         let width = self.width as usize;
         let rows = self.x.len() / width;
         let x = &val[self.x.range()];
@@ -117,14 +119,14 @@ impl RmsNorm {
                         let (x, dx, dy) = (&x[r.clone()], &mut dx[local], &dy[r]);
                         let scale = scales[t];
                         // y_i = x_i * scale: d/d(scale) = x_i, summed last output first.
-                        let mut dscale = 0.0;
+                        let mut dscale = F::ZERO;
                         for i in (0..width).rev() {
                             dscale += x[i] * dy[i];
                         }
                         // scale = (ms + eps) ** -0.5: d/d(ms + eps) = -0.5 * (ms + eps) ** -1.5
-                        let dms = -0.5 * self.arith.rsqrt_cubed(ms_eps[t]) * dscale;
+                        let dms = F::from_f64(-0.5) * self.arith.rsqrt_cubed(ms_eps[t]) * dscale;
                         // ms = sumsq * n**-1: d/d(sumsq) = n**-1
-                        let dsumsq = self.inv_n * dms;
+                        let dsumsq = F::from_f64(self.inv_n) * dms;
                         for i in 0..width {
                             // d(x_i * scale)/dx_i = scale, then d(x_i * x_i)/dx_i = x_i, once
                             // for each factor, in the order the reference adds them.
