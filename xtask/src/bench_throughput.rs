@@ -1,14 +1,14 @@
 //! `cargo xtask bench`'s throughput table: documents trained per second for
-//! batches of 1, 16 and 64 on one thread and on all, at the reference size and at
-//! n_embd 128 (8 heads, 4 layers, block 16).
+//! batches of 1, 16 and 64 on one thread and on all, in f64 and f32, at the
+//! reference size and at n_embd 128 (8 heads, 4 layers, block 16).
 //!
 //! Each cell is a fresh run on the embedded names, timed over a fixed stretch of
 //! wall time after a warm-up of a few steps; the figure is documents per second
-//! and µs per document. Only f64 exists yet: an f32 column joins it with
-//! `--dtype f32`.
+//! and µs per document.
 
 use std::time::{Duration, Instant};
 
+use params::Dtype;
 use train::{Dataset, Sizes, TrainConfig, Trainer};
 
 /// The throughput table's flags. (Flattened into `bench`'s own `Args`: a group
@@ -16,7 +16,7 @@ use train::{Dataset, Sizes, TrainConfig, Trainer};
 #[derive(clap::Args)]
 #[group(id = "throughput")]
 pub(crate) struct Args {
-    /// Seconds of training timed for each cell of the throughput table (12
+    /// Seconds of training timed for each cell of the throughput table (24
     /// cells); 0 skips the table.
     #[arg(long, default_value_t = 0.25, value_name = "S")]
     throughput_seconds: f64,
@@ -56,36 +56,40 @@ pub(crate) fn print(args: &Args) -> anyhow::Result<()> {
     let threads: Vec<usize> = if all > 1 { vec![1, all] } else { vec![1] };
     println!();
     println!(
-        "throughput (f64; documents per second, µs per document; {:.2} s per cell; f32 comes with --dtype):",
+        "throughput (documents per second, µs per document; {:.2} s per cell):",
         args.throughput_seconds
     );
     println!(
-        "  {:<42} {:>5} {:>7} | {:>10} {:>10} {:>8}",
-        "model", "batch", "threads", "docs/s", "µs/doc", "x 1 thr"
+        "  {:<42} {:>5} {:>5} {:>7} | {:>10} {:>10} {:>8}",
+        "model", "dtype", "batch", "threads", "docs/s", "µs/doc", "x 1 thr"
     );
     for (name, sizes) in sizes {
-        for batch in [1, 16, 64] {
-            let mut one = None;
-            for &n in &threads {
-                let cell = measure(&data, sizes, batch, n, budget)?;
-                let base = *one.get_or_insert(cell.docs_per_s);
-                println!(
-                    "  {name:<42} {batch:>5} {n:>7} | {:>10.0} {:>10.2} {:>8.2}",
-                    cell.docs_per_s,
-                    1e6 / cell.docs_per_s,
-                    cell.docs_per_s / base
-                );
+        for dtype in [Dtype::F64, Dtype::F32] {
+            for batch in [1, 16, 64] {
+                let mut one = None;
+                for &n in &threads {
+                    let cell = measure(&data, sizes, dtype, batch, n, budget)?;
+                    let base = *one.get_or_insert(cell.docs_per_s);
+                    println!(
+                        "  {name:<42} {:>5} {batch:>5} {n:>7} | {:>10.0} {:>10.2} {:>8.2}",
+                        dtype.name(),
+                        cell.docs_per_s,
+                        1e6 / cell.docs_per_s,
+                        cell.docs_per_s / base
+                    );
+                }
             }
         }
     }
     Ok(())
 }
 
-/// A fresh run of `batch` documents a step on `threads` threads, timed for
-/// `budget` after a warm-up.
+/// A fresh run of `batch` documents a step in `dtype` on `threads` threads, timed
+/// for `budget` after a warm-up.
 fn measure(
     data: &Dataset,
     sizes: Sizes,
+    dtype: Dtype,
     batch: usize,
     threads: usize,
     budget: Duration,
@@ -94,6 +98,7 @@ fn measure(
     let config = TrainConfig {
         steps: 1 << 30,
         batch_size: batch,
+        dtype,
         ..TrainConfig::default()
     };
     let mut trainer = Trainer::new(data.clone(), sizes, config, u128::MAX)?;
