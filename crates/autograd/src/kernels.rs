@@ -33,30 +33,59 @@ pub(crate) const LANES: usize = 16;
 /// [`LANES`], so that every block is whole: `y[t][o] = sum_i wt[i][o] * x[t][i]`,
 /// each sum left to right from 0.
 ///
-/// Two rows go through at once: each column of `W^T` is loaded once for both, and
-/// twice as many independent sums are in flight, enough to hide the latency of the
-/// multiply-adds.
+/// Several rows go through at once (see [`group`]): each column of `W^T` is
+/// loaded once for all of them, and as many times more independent sums are in
+/// flight, to hide the latency of the multiply-adds.
 pub(crate) fn matmul_t<F: Float>(wt: &[F], stride: usize, x: &[F], y: &mut [F]) {
+    let group = group::<F>();
     simd::dispatch(
         #[inline(always)]
-        || matmul_t_body(wt, stride, x, y),
+        || match group {
+            4 => matmul_t_body::<4, F>(wt, stride, x, y),
+            2 => matmul_t_body::<2, F>(wt, stride, x, y),
+            _ => matmul_t_body::<1, F>(wt, stride, x, y),
+        },
     );
 }
 
-/// [`matmul_t`] for the path's instruction set.
+/// [`matmul_t`] for the path's instruction set, `G` rows at a time.
 #[inline(always)]
-fn matmul_t_body<F: Float>(wt: &[F], stride: usize, x: &[F], y: &mut [F]) {
+fn matmul_t_body<const G: usize, F: Float>(wt: &[F], stride: usize, x: &[F], y: &mut [F]) {
     let nin = wt.len() / stride;
     let nout = y.len() * nin / x.len();
     debug_assert!(stride.is_multiple_of(LANES) && stride >= nout && x.len().is_multiple_of(nin));
-    let mut xs = x.chunks_exact(nin);
-    let mut ys = y.chunks_exact_mut(nout);
-    while let (Some(x0), Some(y0)) = (xs.next(), ys.next()) {
-        match (xs.next(), ys.next()) {
-            (Some(x1), Some(y1)) => rows::<2, F>(wt, stride, [x0, x1], &mut [y0, y1]),
-            _ => rows::<1, F>(wt, stride, [x0], &mut [y0]),
-        }
+    let (mut xs, mut ys) = (x.chunks_exact(nin), y.chunks_exact_mut(nout));
+    let mut left = ys.len();
+    while left >= G {
+        rows::<G, F>(wt, stride, take(&mut xs), &mut take(&mut ys));
+        left -= G;
     }
+    if G > 2 && left >= 2 {
+        rows::<2, F>(wt, stride, take(&mut xs), &mut take(&mut ys));
+        left -= 2;
+    }
+    for _ in 0..left {
+        rows::<1, F>(wt, stride, take(&mut xs), &mut take(&mut ys));
+    }
+}
+
+/// How many rows the kernels take at once, each in its own registers, on this
+/// path and for `F`: about 8 vectors of sums, enough to keep two adders busy
+/// through an add's latency of 3 or 4 cycles (2 rows of `f64` left half of
+/// AVX-512's idle), and no more than the 16 registers of SSE2 and AVX2 hold
+/// (4 rows of `f64` made AVX2's products spill). 4 rows on AVX-512, and for
+/// `f32` on AVX2; 2 for `f64` on AVX2; and so on. Which rows go together
+/// changes no sum. (8 rows of `f32` on AVX-512 made the products 4 times
+/// slower: the sums were no longer kept in registers.)
+fn group<F: Float>() -> usize {
+    let per_row = (LANES * size_of::<F>()).div_ceil(simd::path().vector_bytes());
+    (8 / per_row).clamp(1, 4)
+}
+
+/// The next `R` items of `it`, which has them.
+#[inline(always)]
+fn take<const R: usize, T>(it: &mut impl Iterator<Item = T>) -> [T; R] {
+    std::array::from_fn(|_| it.next().expect("R items left"))
 }
 
 /// `R` rows of [`matmul_t`] at once, a block of [`LANES`] outputs at a time.
@@ -128,28 +157,34 @@ pub(crate) fn linear_backward<F: Float>(
 /// (`T x nin`), the outputs `o` from last to first; rows of `dX` are independent,
 /// so any subset of them can be computed apart.
 pub(crate) fn linear_backward_dx<F: Float>(w: &[F], nin: usize, dy: &[F], dx: &mut [F]) {
+    let group = group::<F>();
     simd::dispatch(
         #[inline(always)]
-        || {
-            let nout = w.len() / nin;
-            let mut dys = dy.chunks_exact(nout);
-            let mut dxs = dx.chunks_exact_mut(nin);
-            // A block of `f32`s fills half the registers a block of `f64`s does:
-            // four rows at a time keep as many sums in flight (the same sums; only
-            // which rows go together changes).
-            while size_of::<F>() < 8 && dys.len() >= 4 {
-                let g = [(); 4].map(|()| dys.next().expect("four rows"));
-                let d = [(); 4].map(|()| dxs.next().expect("four rows"));
-                dx_rows::<4, F>(w, nin, g, d);
-            }
-            while let (Some(g0), Some(d0)) = (dys.next(), dxs.next()) {
-                match (dys.next(), dxs.next()) {
-                    (Some(g1), Some(d1)) => dx_rows::<2, F>(w, nin, [g0, g1], [d0, d1]),
-                    _ => dx_rows::<1, F>(w, nin, [g0], [d0]),
-                }
-            }
+        || match group {
+            4 => dx_body::<4, F>(w, nin, dy, dx),
+            2 => dx_body::<2, F>(w, nin, dy, dx),
+            _ => dx_body::<1, F>(w, nin, dy, dx),
         },
     );
+}
+
+/// [`linear_backward_dx`] for the path's instruction set, `G` rows at a time.
+#[inline(always)]
+fn dx_body<const G: usize, F: Float>(w: &[F], nin: usize, dy: &[F], dx: &mut [F]) {
+    let nout = w.len() / nin;
+    let (mut dys, mut dxs) = (dy.chunks_exact(nout), dx.chunks_exact_mut(nin));
+    let mut left = dxs.len();
+    while left >= G {
+        dx_rows::<G, F>(w, nin, take(&mut dys), take(&mut dxs));
+        left -= G;
+    }
+    if G > 2 && left >= 2 {
+        dx_rows::<2, F>(w, nin, take(&mut dys), take(&mut dxs));
+        left -= 2;
+    }
+    for _ in 0..left {
+        dx_rows::<1, F>(w, nin, take(&mut dys), take(&mut dxs));
+    }
 }
 
 /// `R` rows of [`linear_backward_dx`], in column blocks of 16, 4 and 1.
@@ -187,8 +222,10 @@ fn dx_block<const B: usize, const R: usize, F: Float>(
     for r in 0..R {
         acc[r].copy_from_slice(&dx[r][c0..c0 + B]);
     }
-    for (o, wrow) in w.chunks_exact(nin).enumerate().rev() {
-        let wb: &[F; B] = wrow[c0..c0 + B].try_into().expect("a block of B");
+    // By index: `chunks_exact(..).enumerate().rev()` divided to find each
+    // chunk's index, an integer division in the innermost loop.
+    for o in (0..nout).rev() {
+        let wb: &[F; B] = w[o * nin + c0..][..B].try_into().expect("a block of B");
         let mut go = [F::ZERO; R];
         for r in 0..R {
             go[r] = g[r][o];
@@ -223,24 +260,41 @@ pub(crate) fn linear_backward_dw_rows<F: Float>(
     o0: usize,
     dw: &mut [F],
 ) {
+    let group = group::<F>();
     simd::dispatch(
         #[inline(always)]
-        || {
-            let mut dws = dw.chunks_exact_mut(nin).enumerate();
-            // Four rows at a time in f32, as in `linear_backward_dx`.
-            while size_of::<F>() < 8 && dws.len() >= 4 {
-                let rows = [(); 4].map(|()| dws.next().expect("four rows"));
-                let k = rows[0].0;
-                dw_rows::<4, F>(x, nin, dy, nout, o0 + k, rows.map(|(_, d)| d));
-            }
-            while let Some((k, d0)) = dws.next() {
-                match dws.next() {
-                    Some((_, d1)) => dw_rows::<2, F>(x, nin, dy, nout, o0 + k, [d0, d1]),
-                    None => dw_rows::<1, F>(x, nin, dy, nout, o0 + k, [d0]),
-                }
-            }
+        || match group {
+            4 => dw_body::<4, F>(x, nin, dy, nout, o0, dw),
+            2 => dw_body::<2, F>(x, nin, dy, nout, o0, dw),
+            _ => dw_body::<1, F>(x, nin, dy, nout, o0, dw),
         },
     );
+}
+
+/// [`linear_backward_dw_rows`] for the path's instruction set, `G` rows of `dW`
+/// at a time.
+#[inline(always)]
+fn dw_body<const G: usize, F: Float>(
+    x: &[F],
+    nin: usize,
+    dy: &[F],
+    nout: usize,
+    o0: usize,
+    dw: &mut [F],
+) {
+    let mut dws = dw.chunks_exact_mut(nin);
+    let (mut o, end) = (o0, o0 + dws.len());
+    while o + G <= end {
+        dw_rows::<G, F>(x, nin, dy, nout, o, take(&mut dws));
+        o += G;
+    }
+    if G > 2 && o + 2 <= end {
+        dw_rows::<2, F>(x, nin, dy, nout, o, take(&mut dws));
+        o += 2;
+    }
+    for o in o..end {
+        dw_rows::<1, F>(x, nin, dy, nout, o, take(&mut dws));
+    }
 }
 
 /// `R` rows `o0 ..` of [`linear_backward_dw`], in column blocks of 16, 4 and 1.
@@ -446,7 +500,7 @@ mod tests {
 
     #[test]
     fn f32_linear_backward_adds_terms_in_the_reference_order() {
-        // f32 takes rows four at a time: 7 rows and 7 outputs make a quad, a pair
+        // Rows go four at a time: 7 rows and 7 outputs make a quad, a pair
         // and a single of each; 41 columns blocks of 16, 4 and 1.
         let (nout, nin, rows) = (7, 41, 7);
         let w: Vec<f32> = (0..nout * nin).map(|k| ((k as f32) * 0.71).sin()).collect();
@@ -476,25 +530,79 @@ mod tests {
     fn matmul_t_sums_each_output_left_to_right() {
         // 37 outputs make a ragged last block, 3 rows a pair and a single; the sums
         // must equal plain loops bit for bit.
-        let (nout, nin, rows): (usize, usize, usize) = (37, 5, 3);
-        let w: Vec<f64> = (0..nout * nin).map(|k| ((k as f64) * 0.37).sin()).collect();
-        let x: Vec<f64> = (0..rows * nin).map(|k| ((k as f64) * 1.3).cos()).collect();
+        matmul_t_matches_plain_loops::<f64>(37, 5, 3);
+    }
+
+    #[test]
+    fn row_groups_change_no_sum_on_any_path() {
+        // 7 and 11 rows (and outputs) make groups of 4, 2 and 1 on AVX-512, of 2 and
+        // 1 for f64 on AVX2, single rows on SSE2; in both dtypes, on every path this
+        // CPU has, products and both gradients must equal plain loops bit for bit.
+        for path in crate::simd::SimdPath::available() {
+            crate::simd::force(path).unwrap();
+            for (nout, nin, rows) in [(7, 41, 7), (11, 16, 11), (27, 16, 5), (64, 16, 9)] {
+                matmul_t_matches_plain_loops::<f64>(nout, nin, rows);
+                matmul_t_matches_plain_loops::<f32>(nout, nin, rows);
+                backward_matches_plain_loops::<f64>(nout, nin, rows);
+                backward_matches_plain_loops::<f32>(nout, nin, rows);
+            }
+        }
+        crate::simd::force(crate::simd::SimdPath::widest()).unwrap();
+    }
+
+    fn matmul_t_matches_plain_loops<F: Float>(nout: usize, nin: usize, rows: usize) {
+        let f = |v: f64| F::from_f64(v);
+        let w: Vec<F> = (0..nout * nin)
+            .map(|k| f((k as f64 * 0.37).sin()))
+            .collect();
+        let x: Vec<F> = (0..rows * nin).map(|k| f((k as f64 * 1.3).cos())).collect();
         let stride = nout.next_multiple_of(LANES);
-        let mut wt = vec![0.0; stride * nin];
+        let mut wt = vec![F::ZERO; stride * nin];
         transpose(&w, nout, &mut wt, stride);
-        let mut y = vec![0.0; rows * nout];
+        let mut y = vec![F::ZERO; rows * nout];
         matmul_t(&wt, stride, &x, &mut y);
+        let path = crate::simd::path();
         for t in 0..rows {
             for o in 0..nout {
-                let mut acc = 0.0;
+                let mut acc = F::ZERO;
                 for i in 0..nin {
                     acc += w[o * nin + i] * x[t * nin + i];
                 }
-                assert_eq!(
-                    acc.to_bits(),
-                    y[t * nout + o].to_bits(),
-                    "row {t}, output {o}"
-                );
+                let (want, got) = (acc.to_f64().to_bits(), y[t * nout + o].to_f64().to_bits());
+                assert_eq!(want, got, "{path} {}: row {t}, output {o}", F::NAME);
+            }
+        }
+    }
+
+    fn backward_matches_plain_loops<F: Float>(nout: usize, nin: usize, rows: usize) {
+        let f = |v: f64| F::from_f64(v);
+        let w: Vec<F> = (0..nout * nin)
+            .map(|k| f((k as f64 * 0.71).sin()))
+            .collect();
+        let x: Vec<F> = (0..rows * nin).map(|k| f((k as f64 * 0.3).cos())).collect();
+        let dy: Vec<F> = (0..rows * nout)
+            .map(|k| f(1.0 / (k as f64 + 1.5)))
+            .collect();
+        let (mut dw, mut dx) = (vec![f(0.25); w.len()], vec![f(0.5); rows * nin]);
+        linear_backward(&w, nin, &x, &dy, &mut dw, &mut dx);
+        let path = crate::simd::path();
+        let bits = |v: F| v.to_f64().to_bits();
+        for i in 0..nin {
+            for t in 0..rows {
+                let mut acc = f(0.5);
+                for o in (0..nout).rev() {
+                    acc += w[o * nin + i] * dy[t * nout + o];
+                }
+                let got = dx[t * nin + i];
+                assert_eq!(bits(acc), bits(got), "{path} {}: dx[{t}][{i}]", F::NAME);
+            }
+            for o in 0..nout {
+                let mut acc = f(0.25);
+                for t in (0..rows).rev() {
+                    acc += x[t * nin + i] * dy[t * nout + o];
+                }
+                let got = dw[o * nin + i];
+                assert_eq!(bits(acc), bits(got), "{path} {}: dw[{o}][{i}]", F::NAME);
             }
         }
     }

@@ -83,6 +83,16 @@ impl SimdPath {
         }
     }
 
+    /// The width of its vector registers, in bytes (the baseline's on the scalar
+    /// path, which is the baseline build).
+    pub fn vector_bytes(self) -> usize {
+        match self {
+            SimdPath::Avx512 => 64,
+            SimdPath::Avx2 => 32,
+            SimdPath::Sse2 | SimdPath::Neon | SimdPath::Scalar => 16,
+        }
+    }
+
     /// The path named `name`, if there is one.
     pub fn from_name(name: &str) -> Option<SimdPath> {
         ALL.into_iter().find(|p| p.name() == name)

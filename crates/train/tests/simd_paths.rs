@@ -1,7 +1,8 @@
 //! Every SIMD path this CPU has trains to the same bits: the losses, every weight
 //! and both of Adam's moments after every step (so every gradient, through the
 //! moments), and the sampled names, for both presets, in the fast and the exact
-//! arithmetic, and in f32 (fast) too.
+//! arithmetic, and in f32 (fast) too; and batches of 16, whose matrix products
+//! take their rows in groups that differ from path to path.
 //!
 //! The paths are switched in this process with `autograd::simd::force`; this file
 //! holds one test, so nothing else runs while it switches.
@@ -11,9 +12,10 @@ use params::Dtype;
 use train::{Dataset, Preset, RngKind, TrainConfig, Trainer};
 
 /// The bits of everything a run computes, step by step.
-fn run(preset: Preset, exact: bool, dtype: Dtype, steps: usize) -> Vec<u64> {
+fn run(preset: Preset, exact: bool, dtype: Dtype, (steps, batch_size): (usize, usize)) -> Vec<u64> {
     let config = TrainConfig {
         steps,
+        batch_size,
         rng: RngKind::ChaCha,
         exact,
         dtype,
@@ -42,12 +44,14 @@ fn every_path_computes_the_same_bits() {
     let paths = SimdPath::available();
     eprintln!("paths on this CPU: {paths:?}");
     let cases = [
-        (Preset::V1, false, Dtype::F64, 60),
-        (Preset::V2, false, Dtype::F64, 60),
-        (Preset::V1, true, Dtype::F64, 4),
-        (Preset::V2, true, Dtype::F64, 4),
-        (Preset::V1, false, Dtype::F32, 60),
-        (Preset::V2, false, Dtype::F32, 60),
+        (Preset::V1, false, Dtype::F64, (60, 1)),
+        (Preset::V2, false, Dtype::F64, (60, 1)),
+        (Preset::V1, true, Dtype::F64, (4, 1)),
+        (Preset::V2, true, Dtype::F64, (4, 1)),
+        (Preset::V1, false, Dtype::F32, (60, 1)),
+        (Preset::V2, false, Dtype::F32, (60, 1)),
+        (Preset::V1, false, Dtype::F64, (8, 16)),
+        (Preset::V1, false, Dtype::F32, (8, 16)),
     ];
     for (preset, exact, dtype, steps) in cases {
         simd::force(SimdPath::Scalar).unwrap();
@@ -59,7 +63,7 @@ fn every_path_computes_the_same_bits() {
             assert_eq!(bits.len(), scalar.len());
             if let Some(i) = (0..bits.len()).find(|&i| bits[i] != scalar[i]) {
                 panic!(
-                    "{preset:?} exact {exact} {dtype}: the {path} path differs from the scalar one at value {i} of {}: {:e} vs {:e}",
+                    "{preset:?} exact {exact} {dtype} (steps, batch) {steps:?}: the {path} path differs from the scalar one at value {i} of {}: {:e} vs {:e}",
                     bits.len(),
                     f64::from_bits(bits[i]),
                     f64::from_bits(scalar[i])
