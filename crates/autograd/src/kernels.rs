@@ -469,61 +469,47 @@ mod tests {
         crate::simd::force(crate::simd::SimdPath::widest()).unwrap();
     }
 
-    #[test]
-    fn linear_backward_adds_terms_in_the_reference_order() {
-        // 41 columns make blocks of 16, 4 and 1; 3 rows, 5 outputs.
-        let (nout, nin, rows) = (5, 41, 3);
-        let w: Vec<f64> = (0..nout * nin).map(|k| ((k as f64) * 0.71).sin()).collect();
-        let x: Vec<f64> = (0..rows * nin).map(|k| ((k as f64) * 0.3).cos()).collect();
-        let dy: Vec<f64> = (0..rows * nout).map(|k| 1.0 / (k as f64 + 1.5)).collect();
-        let (mut dw, mut dx) = (vec![0.25; w.len()], vec![0.5; rows * nin]);
+    /// `linear_backward` against plain loops in the reference's order, bit for bit.
+    fn check_linear_backward_order<F: Float>(nout: usize, nin: usize, rows: usize) {
+        let f = |x: f64| F::from_f64(x);
+        let w: Vec<F> = (0..nout * nin)
+            .map(|k| f((k as f64 * 0.71).sin()))
+            .collect();
+        let x: Vec<F> = (0..rows * nin).map(|k| f((k as f64 * 0.3).cos())).collect();
+        let dy: Vec<F> = (0..rows * nout)
+            .map(|k| f(1.0 / (k as f64 + 1.5)))
+            .collect();
+        let (mut dw, mut dx) = (vec![f(0.25); w.len()], vec![f(0.5); rows * nin]);
         linear_backward(&w, nin, &x, &dy, &mut dw, &mut dx);
+        let bits = |v: F| v.to_f64().to_bits();
         for i in 0..nin {
             for t in 0..rows {
                 // dX[t][i]: the outputs from last to first.
-                let mut acc = 0.5;
+                let mut acc = f(0.5);
                 for o in (0..nout).rev() {
-                    acc += w[o * nin + i] * dy[t * nout + o];
+                    acc = acc + w[o * nin + i] * dy[t * nout + o];
                 }
-                assert_eq!(acc.to_bits(), dx[t * nin + i].to_bits(), "dx[{t}][{i}]");
+                assert_eq!(bits(acc), bits(dx[t * nin + i]), "dx[{t}][{i}]");
             }
             for o in 0..nout {
                 // dW[o][i]: the rows from last to first.
-                let mut acc = 0.25;
+                let mut acc = f(0.25);
                 for t in (0..rows).rev() {
-                    acc += x[t * nin + i] * dy[t * nout + o];
+                    acc = acc + x[t * nin + i] * dy[t * nout + o];
                 }
-                assert_eq!(acc.to_bits(), dw[o * nin + i].to_bits(), "dw[{o}][{i}]");
+                assert_eq!(bits(acc), bits(dw[o * nin + i]), "dw[{o}][{i}]");
             }
         }
     }
 
     #[test]
-    fn f32_linear_backward_adds_terms_in_the_reference_order() {
-        // Rows go four at a time: 7 rows and 7 outputs make a quad, a pair
-        // and a single of each; 41 columns blocks of 16, 4 and 1.
-        let (nout, nin, rows) = (7, 41, 7);
-        let w: Vec<f32> = (0..nout * nin).map(|k| ((k as f32) * 0.71).sin()).collect();
-        let x: Vec<f32> = (0..rows * nin).map(|k| ((k as f32) * 0.3).cos()).collect();
-        let dy: Vec<f32> = (0..rows * nout).map(|k| 1.0 / (k as f32 + 1.5)).collect();
-        let (mut dw, mut dx) = (vec![0.25f32; w.len()], vec![0.5f32; rows * nin]);
-        linear_backward(&w, nin, &x, &dy, &mut dw, &mut dx);
-        for i in 0..nin {
-            for t in 0..rows {
-                let mut acc = 0.5f32;
-                for o in (0..nout).rev() {
-                    acc += w[o * nin + i] * dy[t * nout + o];
-                }
-                assert_eq!(acc.to_bits(), dx[t * nin + i].to_bits(), "dx[{t}][{i}]");
-            }
-            for o in 0..nout {
-                let mut acc = 0.25f32;
-                for t in (0..rows).rev() {
-                    acc += x[t * nin + i] * dy[t * nout + o];
-                }
-                assert_eq!(acc.to_bits(), dw[o * nin + i].to_bits(), "dw[{o}][{i}]");
-            }
-        }
+    fn linear_backward_adds_terms_in_the_reference_order() {
+        // 41 columns make blocks of 16, 4 and 1; 3 rows, 5 outputs.
+        check_linear_backward_order::<f64>(5, 41, 3);
+        // Rows go in groups of up to four: 7 rows and 7 outputs make a quad, a
+        // pair and a single of each.
+        check_linear_backward_order::<f32>(7, 41, 7);
+        check_linear_backward_order::<f64>(7, 41, 7);
     }
 
     #[test]
