@@ -300,6 +300,30 @@ fn cross_entropy_of_an_all_but_impossible_target_stays_finite() {
 }
 
 #[test]
+fn cross_entropy_of_a_target_whose_probability_underflows_to_zero_stays_finite() {
+    // A logit gap of 200 makes exp(-200) exactly 0 in f32 (found by a long f32
+    // run, whose loss had become infinite), and a gap of 800 does so in f64: the
+    // loss is still the gap plus log(total), and the gradient (p - onehot).
+    fn check<F: autograd::Float>(gap: f64) {
+        let mut g = Graph::<F>::empty(Arith::Fast);
+        let vals = [F::from_f64(0.0), F::from_f64(-gap)];
+        let l = g.leaves(&vals);
+        let loss = g.cross_entropy(l, &[1]);
+        g.backward(loss.at(0));
+        let value = g.value(loss.at(0)).to_f64();
+        assert!((value - gap).abs() < 1e-3, "{}: {value}", F::NAME);
+        let (d0, d1) = (g.grad(l.at(0)).to_f64(), g.grad(l.at(1)).to_f64());
+        assert!(
+            (d0 - 1.0).abs() < 1e-6 && (d1 + 1.0).abs() < 1e-6,
+            "{}: {d0}, {d1}",
+            F::NAME
+        );
+    }
+    check::<f32>(200.0);
+    check::<f64>(800.0);
+}
+
+#[test]
 fn a_batch_of_documents_is_each_document_alone_on_any_threads() {
     // Three documents of 3, 1 and 4 rows (C = 8, 2 heads): embedded, normalised,
     // projected, attending each to itself; the values equal each document's own

@@ -85,11 +85,11 @@ impl<F: Float> Graph<F> {
                             }
                             totals[t] = total;
                             let p = e[targets[t]] * arith.recip(total);
-                            losses[t] = if is_subnormal(p) {
-                                // A probability below the normal range has lost its digits:
-                                // take the same quantity as log(total) - (l_t - max). (A
-                                // probability of exactly 0 keeps its infinite loss, which
-                                // stops a run as divergence.)
+                            losses[t] = if below_normal(p) {
+                                // A probability below the normal range has lost its digits,
+                                // or all of them (exp of a gap past -103 is 0 in f32, past
+                                // -745 in f64): take the same quantity as
+                                // log(total) - (l_t - max), finite while the logits are.
                                 total.ln() - (l[targets[t]] - py_max(l.iter().copied()))
                             } else {
                                 // -log(p) is `log(p) * -1` in the reference, which is
@@ -144,7 +144,7 @@ impl CrossEntropy {
                         let p = e[tgt] * inv;
                         let local = t - range.start;
                         let dlogits = &mut dlogits[local * v..(local + 1) * v];
-                        if is_subnormal(p) {
+                        if below_normal(p) {
                             // The path below divides by p, which overflows here. The same
                             // gradient, gathered: d(loss)/d(l_o) = (p_o - [o = target]) * g.
                             for (o, (dl, &eo)) in dlogits.iter_mut().zip(e).enumerate() {
@@ -184,7 +184,8 @@ impl CrossEntropy {
     }
 }
 
-/// Whether `p` is positive but below the normal range, where `1 / p` overflows.
-fn is_subnormal<F: Float>(p: F) -> bool {
-    p > F::ZERO && p < F::MIN_POSITIVE
+/// Whether `p` is below the normal range, 0 included, where `1 / p` overflows.
+/// (A NaN is not: its loss stays NaN, and stops a run as divergence.)
+fn below_normal<F: Float>(p: F) -> bool {
+    p >= F::ZERO && p < F::MIN_POSITIVE
 }
