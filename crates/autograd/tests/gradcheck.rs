@@ -302,8 +302,10 @@ fn cross_entropy_of_an_all_but_impossible_target_stays_finite() {
 #[test]
 fn cross_entropy_of_a_target_whose_probability_underflows_to_zero_stays_finite() {
     // A logit gap of 200 makes exp(-200) exactly 0 in f32 (found by a long f32
-    // run, whose loss had become infinite), and a gap of 800 does so in f64: the
-    // loss is still the gap plus log(total), and the gradient (p - onehot).
+    // run, whose loss had become infinite): the loss is still the gap plus
+    // log(total), and the gradient (p - onehot); in f64 the same gap is an
+    // ordinary subnormal probability. Past 700 nats (where f64's exp gives 0 too)
+    // the loss is infinite in both, the mark of a diverged run.
     fn check<F: autograd::Float>(gap: f64) {
         let mut g = Graph::<F>::empty(Arith::Fast);
         let vals = [F::from_f64(0.0), F::from_f64(-gap)];
@@ -320,7 +322,18 @@ fn cross_entropy_of_a_target_whose_probability_underflows_to_zero_stays_finite()
         );
     }
     check::<f32>(200.0);
-    check::<f64>(800.0);
+    check::<f64>(200.0);
+    check::<f32>(650.0);
+    fn diverged<F: autograd::Float>(gap: f64) {
+        let mut g = Graph::<F>::empty(Arith::Fast);
+        let vals = [F::from_f64(0.0), F::from_f64(-gap)];
+        let l = g.leaves(&vals);
+        let loss = g.cross_entropy(l, &[1]);
+        let value = g.value(loss.at(0)).to_f64();
+        assert_eq!(value, f64::INFINITY, "{}", F::NAME);
+    }
+    diverged::<f32>(800.0);
+    diverged::<f64>(800.0);
 }
 
 #[test]

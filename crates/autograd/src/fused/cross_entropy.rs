@@ -85,12 +85,13 @@ impl<F: Float> Graph<F> {
                             }
                             totals[t] = total;
                             let p = e[targets[t]] * arith.recip(total);
-                            losses[t] = if below_normal(p) {
+                            let shift = l[targets[t]] - py_max(l.iter().copied());
+                            let lost = p == F::ZERO && shift.to_f64() <= -DIVERGED_GAP;
+                            losses[t] = if below_normal(p) && !lost {
                                 // A probability below the normal range has lost its digits,
-                                // or all of them (exp of a gap past -103 is 0 in f32, past
-                                // -745 in f64): take the same quantity as
-                                // log(total) - (l_t - max), finite while the logits are.
-                                total.ln() - (l[targets[t]] - py_max(l.iter().copied()))
+                                // or all of them (exp of a gap past 103 is 0 in f32): take
+                                // the same quantity as log(total) - (l_t - max).
+                                total.ln() - shift
                             } else {
                                 // -log(p) is `log(p) * -1` in the reference, which is
                                 // exactly -log(p).
@@ -183,6 +184,13 @@ impl CrossEntropy {
         [Some(self.logits), None, None]
     }
 }
+
+/// How far, in nats, a target's logit may fall below the largest before its loss
+/// is infinite, the mark of a diverged run: about where `f64`'s `exp` gives 0
+/// (so an `f64` loss is infinite exactly when its probability is 0, as the
+/// reference's would be), and well past `f32`'s 103, which a long `f32` run can
+/// reach while still learning.
+const DIVERGED_GAP: f64 = 700.0;
 
 /// Whether `p` is below the normal range, 0 included, where `1 / p` overflows.
 /// (A NaN is not: its loss stays NaN, and stops a run as divergence.)
