@@ -487,7 +487,7 @@ mod tests {
                 // dX[t][i]: the outputs from last to first.
                 let mut acc = f(0.5);
                 for o in (0..nout).rev() {
-                    acc = acc + w[o * nin + i] * dy[t * nout + o];
+                    acc += w[o * nin + i] * dy[t * nout + o];
                 }
                 assert_eq!(bits(acc), bits(dx[t * nin + i]), "dx[{t}][{i}]");
             }
@@ -495,7 +495,7 @@ mod tests {
                 // dW[o][i]: the rows from last to first.
                 let mut acc = f(0.25);
                 for t in (0..rows).rev() {
-                    acc = acc + x[t * nin + i] * dy[t * nout + o];
+                    acc += x[t * nin + i] * dy[t * nout + o];
                 }
                 assert_eq!(bits(acc), bits(dw[o * nin + i]), "dw[{o}][{i}]");
             }
