@@ -85,13 +85,17 @@ impl<F: Float> Graph<F> {
                             }
                             totals[t] = total;
                             let p = e[targets[t]] * arith.recip(total);
-                            let shift = l[targets[t]] - py_max(l.iter().copied());
-                            let lost = p == F::ZERO && shift.to_f64() <= -DIVERGED_GAP;
-                            losses[t] = if below_normal(p) && !lost {
+                            losses[t] = if below_normal(p) {
                                 // A probability below the normal range has lost its digits,
                                 // or all of them (exp of a gap past 103 is 0 in f32): take
-                                // the same quantity as log(total) - (l_t - max).
-                                total.ln() - shift
+                                // the same quantity as log(total) - (l_t - max), unless the
+                                // target is past DIVERGED_GAP, where the loss is infinite.
+                                let shift = l[targets[t]] - py_max(l.iter().copied());
+                                if p == F::ZERO && shift.to_f64() <= -DIVERGED_GAP {
+                                    -p.ln()
+                                } else {
+                                    total.ln() - shift
+                                }
                             } else {
                                 // -log(p) is `log(p) * -1` in the reference, which is
                                 // exactly -log(p).
