@@ -20,6 +20,7 @@
 use std::cell::RefCell;
 use std::ops::Range;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 thread_local! {
     /// The pools made on this thread, at most one of each size.
@@ -118,6 +119,42 @@ impl Threads {
         }
     }
 
+    /// [`Threads::install`], with the pool's other threads kept awake until `f`
+    /// returns, looking for work: for a step whose parts are a few microseconds
+    /// each, which a sleeping thread would take longer than that to wake up for.
+    /// (The threads spin for the length of the step, as OpenMP's do by default.)
+    pub fn install_awake<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
+        let Some(pool) = &self.pool else {
+            return f();
+        };
+        let done = AtomicBool::new(false);
+        pool.install(|| {
+            let me = rayon::current_thread_index();
+            let (r, ()) = rayon::join(
+                || {
+                    let r = f();
+                    done.store(true, Ordering::Release);
+                    r
+                },
+                || awake(&done, me, pool.current_num_threads() - 1),
+            );
+            r
+        })
+    }
+
+    /// Runs `a` and `b`, on two threads of the pool if it has them (`a` on this
+    /// one), and returns both results.
+    pub fn join<RA: Send, RB: Send>(
+        &self,
+        a: impl FnOnce() -> RA + Send,
+        b: impl FnOnce() -> RB + Send,
+    ) -> (RA, RB) {
+        match &self.pool {
+            Some(pool) => pool.install(|| rayon::join(a, b)),
+            None => (a(), b()),
+        }
+    }
+
     /// Computes `items` independent items (rows, documents) whose outputs lie in
     /// `outs`: `f(range, parts)` computes the items of `range`, and `parts[k]` is
     /// the piece of `outs[k]` that they own, from `at(range.start)[k]` to
@@ -128,7 +165,7 @@ impl Threads {
     /// `f(0..items, outs)`. Otherwise the items are halved, recursively, across the
     /// pool; since every item is computed whole by one call of `f`, the results
     /// are the same bits either way.
-    pub(crate) fn split<const N: usize, T, A, F>(
+    pub fn split<const N: usize, T, A, F>(
         &self,
         items: usize,
         work: usize,
@@ -148,6 +185,28 @@ impl Threads {
         // A few parts per thread, so that uneven items (documents) even out.
         let grain = items.div_ceil(4 * threads).max(1);
         self.install(|| halve(0..items, grain, &at, outs, &f));
+    }
+}
+
+/// Keeps `n` threads of the pool, other than `me`, busy doing the pool's work
+/// until `done`: this one, and `n - 1` more through `rayon::join`. A thread that
+/// finds itself `me` (which runs these when it waits for the others) leaves at
+/// once, so that `me` never spins on work only it can finish.
+fn awake(done: &AtomicBool, me: Option<usize>, n: usize) {
+    if n == 0 || rayon::current_thread_index() == me {
+        return;
+    }
+    let spin = || {
+        while !done.load(Ordering::Acquire) && rayon::current_thread_index() != me {
+            if rayon::yield_now() == Some(rayon::Yield::Idle) {
+                std::hint::spin_loop();
+            }
+        }
+    };
+    if n == 1 {
+        spin();
+    } else {
+        rayon::join(spin, || awake(done, me, n - 1));
     }
 }
 

@@ -67,6 +67,12 @@ impl Batch {
         self.ends.is_empty()
     }
 
+    /// Each document's mean loss, as the last [`Gpt::doc_losses`](crate::Gpt::doc_losses)
+    /// (or [`Gpt::loss_batch`](crate::Gpt::loss_batch)) of this batch built them.
+    pub fn losses(&self) -> &[Var] {
+        &self.rows.losses
+    }
+
     /// The tokens of document `i`.
     ///
     /// # Panics

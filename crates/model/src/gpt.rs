@@ -228,6 +228,32 @@ impl Gpt {
         cache: &mut KvCache,
         batch: &mut Batch,
     ) -> Result<Var> {
+        let losses = self.doc_losses(graph, cache, batch)?;
+        Ok(match losses[..] {
+            [one] => one,
+            // (1 / B) * sum(losses), the reference's mean over positions one level up
+            _ => {
+                let total = match self.mode {
+                    Mode::Fast => graph.sum(losses.iter()),
+                    Mode::Exact => reference::sum(graph, losses.iter().copied()),
+                };
+                graph.mul(total, 1.0 / losses.len() as f64)
+            }
+        })
+    }
+
+    /// Each document's loss, as [`Gpt::loss_batch`] builds them before their
+    /// mean: for a batch spread over several graphs, whose mean is taken once
+    /// they are all done (see [`Graph::backward_except`]).
+    ///
+    /// # Errors
+    /// As [`Gpt::loss_batch`].
+    pub fn doc_losses<'b, F: Float>(
+        &self,
+        graph: &mut Graph<F>,
+        cache: &mut KvCache,
+        batch: &'b mut Batch,
+    ) -> Result<&'b [Var]> {
         if batch.is_empty() {
             return Err(Error::SequenceTooShort { len: 0 });
         }
@@ -280,19 +306,8 @@ impl Gpt {
                 }
             }
         }
-        let loss = match losses[..] {
-            [one] => one,
-            // (1 / B) * sum(losses), the reference's mean over positions one level up
-            _ => {
-                let total = match self.mode {
-                    Mode::Fast => graph.sum(losses.iter()),
-                    Mode::Exact => reference::sum(graph, losses.iter().copied()),
-                };
-                graph.mul(total, 1.0 / losses.len() as f64)
-            }
-        };
         batch.rows.losses = losses;
-        Ok(loss)
+        Ok(&batch.rows.losses)
     }
 
     /// Back-propagates `loss` into the parameters' gradients, in the order the mode

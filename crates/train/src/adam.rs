@@ -1,7 +1,7 @@
 //! Adam with the reference's learning-rate decay (v1's half cosine or v2's linear
 //! ramp), as one tight loop.
 
-use autograd::{Arith, Float, py_pow, simd};
+use autograd::{Arith, Float, Threads, py_pow, simd};
 use serde::{Deserialize, Serialize};
 
 /// Adam's settings. The defaults are the first reference's (v1).
@@ -133,6 +133,19 @@ impl<F: Float> Adam<F> {
         step: usize,
         num_steps: usize,
     ) -> bool {
+        self.step_on(params, grads, step, num_steps, &Threads::default())
+    }
+
+    /// [`Adam::step`], the fast arithmetic's update shared out among `threads`
+    /// (each parameter's update is its own: the same bits on any number).
+    pub fn step_on(
+        &mut self,
+        params: &mut [F],
+        grads: &mut [F],
+        step: usize,
+        num_steps: usize,
+        threads: &Threads,
+    ) -> bool {
         let n = self.m.len();
         assert!(
             params.len() == n && grads.len() == n,
@@ -186,20 +199,24 @@ impl<F: Float> Adam<F> {
                 let (p, g) = (&mut params[..n], &mut grads[..n]);
                 // Compiled for the CPU's widest vectors: the square roots and the
                 // divisions, which bound this loop, go 2, 4 or 8 at a time.
-                simd::dispatch(
-                    #[inline(always)]
-                    || {
-                        for i in 0..n {
-                            let gi = g[i];
-                            m[i] = beta1 * m[i] + one_minus_b1 * gi;
-                            v[i] = beta2 * v[i] + one_minus_b2 * (gi * gi);
-                            let m_hat = m[i] * inv_bias1;
-                            let v_hat = v[i] * inv_bias2;
-                            p[i] -= lr_t * m_hat / (v_hat.sqrt() + eps);
-                            g[i] = F::ZERO;
-                        }
-                    },
-                );
+                let update = |_: std::ops::Range<usize>, [p, g, m, v]: [&mut [F]; 4]| {
+                    simd::dispatch(
+                        #[inline(always)]
+                        || {
+                            for i in 0..p.len() {
+                                let gi = g[i];
+                                m[i] = beta1 * m[i] + one_minus_b1 * gi;
+                                v[i] = beta2 * v[i] + one_minus_b2 * (gi * gi);
+                                let m_hat = m[i] * inv_bias1;
+                                let v_hat = v[i] * inv_bias2;
+                                p[i] -= lr_t * m_hat / (v_hat.sqrt() + eps);
+                                g[i] = F::ZERO;
+                            }
+                        },
+                    );
+                };
+                // A square root and a division are worth some 16 multiply-adds.
+                threads.split(n, 16 * n, |i| [i; 4], [p, g, m, v], update);
             }
         }
         true

@@ -31,6 +31,7 @@ mod preset;
 mod rng;
 mod rng_state;
 mod sample;
+mod shards;
 mod tokenizer;
 mod tokens;
 mod trainer;

@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::fingerprint::DataFingerprint;
 use crate::rng::RunRng;
 use crate::sample::Sampler;
+use crate::shards::Shards;
 use crate::tokenizer::Tokenizer;
 use crate::tokens::Corpus;
 
@@ -59,6 +60,9 @@ pub(crate) struct Run<F: Float> {
     /// order, when asked for with [`Run::track_grad_norms`]; empty otherwise,
     /// so that the command line's loop pays nothing for it.
     grad_norms: Vec<f64>,
+    /// With several threads and documents per step: the graphs the batch is
+    /// spread over (see `shards.rs`).
+    shards: Option<Shards<F>>,
 }
 
 impl<F: Float> Run<F> {
@@ -186,6 +190,7 @@ impl<F: Float> Run<F> {
             rng,
             cache,
             batch: Batch::new(),
+            shards: None,
             mark,
             step: 0,
             // Room for every step's loss up front (up to a million, 8 MB), so that
@@ -354,14 +359,33 @@ impl<F: Float> Run<F> {
     /// [`Run::set_threads`] with threads made by the caller, such as
     /// [`Threads::with_min_work`] to split even the smallest ops.
     pub(crate) fn use_threads(&mut self, threads: Threads) {
-        if !self.config.exact {
+        if self.config.exact {
+            return;
+        }
+        self.shards = None;
+        if threads.count() > 1 && self.config.batch_size > 1 {
+            // A batch's documents go to the threads, each op on one thread.
+            self.graph.set_threads(Threads::default());
+            self.graph.truncate(self.mark);
+            let b = self.config.batch_size;
+            self.shards = Some(Shards::new(threads, &self.graph, &self.gpt, b));
+        } else {
+            // One document a step: its ops share out their rows.
             self.graph.set_threads(threads);
+        }
+    }
+
+    /// The threads the steps run on.
+    fn thread_pool(&self) -> &Threads {
+        match &self.shards {
+            Some(shards) => shards.threads(),
+            None => self.graph.threads(),
         }
     }
 
     /// The number of threads the steps run on.
     pub(crate) fn threads(&self) -> usize {
-        self.graph.threads().count()
+        self.thread_pool().count()
     }
 
     /// Takes the next step: documents `(step * B + i) % num_docs` for `i` in
@@ -373,8 +397,8 @@ impl<F: Float> Run<F> {
     pub(crate) fn step(&mut self) -> Result<StepReport> {
         // On the pool's threads (a clone of its handle, no allocation), so that the
         // ops split their work among threads already running.
-        let threads = self.graph.threads().clone();
-        threads.install(|| self.step_here())
+        let threads = self.thread_pool().clone();
+        threads.install_awake(|| self.step_here())
     }
 
     fn step_here(&mut self) -> Result<StepReport> {
@@ -408,19 +432,35 @@ impl<F: Float> Run<F> {
     }
 
     fn train_on(&mut self, batch: &mut Batch, step: usize) -> Result<f64> {
-        let loss = self
-            .gpt
-            .loss_batch(&mut self.graph, &mut self.cache, batch)?;
-        let value = self.graph.value(loss).to_f64();
+        let params = self.state.params();
+        let value = match &mut self.shards {
+            Some(shards) => {
+                let (gpt, graph, cache) = (&self.gpt, &mut self.graph, &mut self.cache);
+                let value = shards.loss(gpt, graph, cache, self.mark, params, batch)?;
+                if value.is_finite() {
+                    shards.add_param_grads(graph, params);
+                }
+                value.to_f64()
+            }
+            None => {
+                let loss = self
+                    .gpt
+                    .loss_batch(&mut self.graph, &mut self.cache, batch)?;
+                let value = self.graph.value(loss).to_f64();
+                if value.is_finite() {
+                    self.gpt.backward(&mut self.graph, loss);
+                }
+                value
+            }
+        };
         if !value.is_finite() {
-            self.graph.zero_grad_span(self.state.params());
+            self.graph.zero_grad_span(params);
             return Err(Error::Diverged {
                 step: step + 1,
                 what: "loss",
                 value,
             });
         }
-        self.gpt.backward(&mut self.graph, loss);
         if !self.grad_norms.is_empty() {
             // Before Adam, which zeroes the gradients.
             for (norm, t) in self.grad_norms.iter_mut().zip(self.state.iter()) {
@@ -433,8 +473,12 @@ impl<F: Float> Run<F> {
                     .sqrt();
             }
         }
-        let (params, grads) = self.graph.values_and_grads_mut(self.state.params());
-        if !self.adam.step(params, grads, step, self.config.steps) {
+        let threads = self.thread_pool().clone();
+        let (params, grads) = self.graph.values_and_grads_mut(params);
+        if !self
+            .adam
+            .step_on(params, grads, step, self.config.steps, &threads)
+        {
             let value = grads
                 .iter()
                 .map(|g| g.to_f64())

@@ -77,10 +77,10 @@ fn one_document_on_one_thread(dtype: Dtype) {
 }
 
 fn a_batch_on_two_threads(dtype: Dtype) {
-    // A batch of 16 on 2 threads that split every op: the pool is made once, and
-    // its work is split by halving, on the stack.
+    // A batch of 16 on 2 threads: the pool and the second graph are made once,
+    // and the work is split by halving, on the stack.
     let config = TrainConfig {
-        steps: 60,
+        steps: 400,
         batch_size: 16,
         dtype,
         ..TrainConfig::default()
@@ -88,8 +88,9 @@ fn a_batch_on_two_threads(dtype: Dtype) {
     let mut trainer =
         Trainer::new(Dataset::embedded(), Sizes::default(), config, u128::MAX).unwrap();
     trainer.use_threads(train::Threads::new(2).unwrap().with_min_work(0));
-    // Warm-up: batches of up to 16 full blocks, the largest graph a step builds.
-    for _ in 0..30 {
+    // Warm-up: long enough for each thread's graph to have met the largest share
+    // of a batch it is given (up to 16 full blocks between them).
+    for _ in 0..300 {
         trainer.step().unwrap();
     }
     let before = ALLOCATIONS.load(Ordering::Relaxed);

@@ -151,6 +151,55 @@ impl Embed {
         );
     }
 
+    /// Adds this op's terms to the rows of its two tables that lie in the slots
+    /// `own` (whole rows of each), `grads` holding just those slots: the rows `t`
+    /// last to first, as [`Embed::backward`] adds them, from `dy`, the gradients
+    /// of this op's output.
+    pub(crate) fn add_table_rows<F: Float>(
+        &self,
+        indices: &[u32],
+        dy: &[F],
+        own: std::ops::Range<usize>,
+        grads: &mut [F],
+    ) {
+        let width = self.width as usize;
+        let rows = self.out.len() / width;
+        let tokens = &indices[self.tokens as usize..self.tokens as usize + rows];
+        let at = &indices[self.at as usize..self.at as usize + rows];
+        crate::simd::dispatch(
+            #[inline(always)]
+            || {
+                for t in (0..rows).rev() {
+                    let g = &dy[t * width..(t + 1) * width];
+                    for (table, row) in [(self.table, tokens[t]), (self.positions, at[t])] {
+                        let start = table.start() + row as usize * width;
+                        if own.contains(&start) {
+                            let d = &mut grads[start - own.start..][..width];
+                            for (d, &g) in d.iter_mut().zip(g) {
+                                *d += g;
+                            }
+                        }
+                    }
+                }
+            },
+        );
+    }
+
+    /// The token table and the position rows, as spans of the graph.
+    pub(crate) fn tables(&self) -> [Span; 2] {
+        [self.table, self.positions]
+    }
+
+    /// The output rows.
+    pub(crate) fn out(&self) -> Span {
+        self.out
+    }
+
+    /// The row width.
+    pub(crate) fn width(&self) -> usize {
+        self.width as usize
+    }
+
     pub(crate) fn outputs(&self) -> std::ops::Range<usize> {
         self.out.range()
     }

@@ -75,6 +75,14 @@ impl<F: Float> Graph<F> {
 /// sets: rows of `dY` lie a power of two apart) while `W` passes.
 const ROWS: usize = 8;
 
+/// The rows `rows` in blocks of [`ROWS`], the last block first: the rows of a
+/// block stay in the first-level cache while `W` and `dW` pass, and every `dW[o]`
+/// still receives its rows last to first.
+fn blocks(rows: std::ops::Range<usize>) -> impl Iterator<Item = std::ops::Range<usize>> {
+    let starts = (rows.start..rows.end).step_by(ROWS).rev();
+    starts.map(move |t| t..(t + ROWS).min(rows.end))
+}
+
 impl Linear {
     /// `(T, nin)` for `W` of `nout` rows applied to `x`.
     fn shape(w: Span, x: Span, nout: usize) -> (usize, usize) {
@@ -99,13 +107,6 @@ impl Linear {
         let nin = self.w.len() / nout;
         let rows = self.x.len() / nin;
         let work = rows * nin * nout;
-        // A batch's rows go through in blocks of ROWS, the last block first: the
-        // rows of a block stay in the first-level cache while W and dW pass, and
-        // every dW[o] still receives its rows last to first.
-        let blocks = |rows: std::ops::Range<usize>| {
-            let starts = (rows.start..rows.end).step_by(ROWS).rev();
-            starts.map(move |t| t..(t + ROWS).min(rows.end))
-        };
         if threads.count() == 1 || work < threads.min_work() {
             for r in blocks(0..rows) {
                 let (x, dy) = (
@@ -126,15 +127,7 @@ impl Linear {
             work,
             |o| [o * nin],
             [dw],
-            |range, [dw]| {
-                for r in blocks(0..rows) {
-                    let (x, dy) = (
-                        &x[r.start * nin..r.end * nin],
-                        &dy[r.start * nout..r.end * nout],
-                    );
-                    kernels::linear_backward_dw_rows(x, nin, dy, nout, range.start, dw);
-                }
-            },
+            |range, [dw]| self.add_dw_rows(x, dy, range.start, dw),
         );
         threads.split(
             rows,
@@ -149,6 +142,47 @@ impl Linear {
                 }
             },
         );
+    }
+
+    /// The backward pass to `X` alone, `dX += dY W`, leaving `dW` to
+    /// [`Linear::add_dw_rows`]: what a graph that holds some of a batch's
+    /// documents runs (see `sharded.rs`).
+    pub(crate) fn backward_dx<F: Float>(&self, val: &[F], grad: &mut [F]) {
+        let [dx, dy] = grad
+            .get_disjoint_mut([self.x.range(), self.out.range()])
+            .unwrap();
+        let w = &val[self.w.range()];
+        let nout = self.nout as usize;
+        let nin = self.w.len() / nout;
+        for r in blocks(0..self.x.len() / nin) {
+            let dy = &dy[r.start * nout..r.end * nout];
+            kernels::linear_backward_dx(w, nin, dy, &mut dx[r.start * nin..r.end * nin]);
+        }
+    }
+
+    /// Adds this op's terms to rows `o0 ..` of `dW`, `dw` holding just those rows:
+    /// `dW[o] += sum_t dY[t][o] X[t]`, the rows `t` last to first, from `x` (the
+    /// values of this op's `X`) and `dy` (the gradients of its output).
+    pub(crate) fn add_dw_rows<F: Float>(&self, x: &[F], dy: &[F], o0: usize, dw: &mut [F]) {
+        let nout = self.nout as usize;
+        let nin = self.w.len() / nout;
+        for r in blocks(0..x.len() / nin) {
+            let (x, dy) = (
+                &x[r.start * nin..r.end * nin],
+                &dy[r.start * nout..r.end * nout],
+            );
+            kernels::linear_backward_dw_rows(x, nin, dy, nout, o0, dw);
+        }
+    }
+
+    /// The rows of `W`, the outputs of each row.
+    pub(crate) fn nout(&self) -> usize {
+        self.nout as usize
+    }
+
+    /// `W`, `X` and the output, as spans of the graph.
+    pub(crate) fn spans(&self) -> (Span, Span, Span) {
+        (self.w, self.x, self.out)
     }
 
     pub(crate) fn outputs(&self) -> std::ops::Range<usize> {
