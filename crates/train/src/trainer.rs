@@ -383,6 +383,14 @@ impl<F: Float> Run<F> {
         }
     }
 
+    /// Whether the MLP's matrix product of a whole block is work enough for
+    /// `threads` to share out: if not, no op of a step of one document is, and
+    /// the pool's threads can sleep through it.
+    fn splits_ops(&self, threads: &Threads) -> bool {
+        let c = self.gpt.config();
+        threads.count() > 1 && c.block_size * c.n_embd * 4 * c.n_embd >= threads.min_work()
+    }
+
     /// The number of threads the steps run on.
     pub(crate) fn threads(&self) -> usize {
         self.thread_pool().count()
@@ -398,7 +406,11 @@ impl<F: Float> Run<F> {
         // On the pool's threads (a clone of its handle, no allocation), so that the
         // ops split their work among threads already running.
         let threads = self.thread_pool().clone();
-        threads.install_awake(|| self.step_here())
+        if self.shards.is_some() || self.splits_ops(&threads) {
+            threads.install_awake(|| self.step_here())
+        } else {
+            threads.install(|| self.step_here())
+        }
     }
 
     fn step_here(&mut self) -> Result<StepReport> {

@@ -69,6 +69,30 @@ fn same_bits_on_any_threads(config: TrainConfig) {
 }
 
 #[test]
+fn batches_as_small_as_the_threads_give_the_same_bits() {
+    // Each graph gets at least one document; with more threads than documents,
+    // only as many graphs as documents. Both presets: their sizes, activations
+    // and Adam settings differ.
+    for preset in [train::Preset::V1, train::Preset::V2] {
+        for batch_size in [2, 3, 5] {
+            let config = TrainConfig {
+                steps: 6,
+                batch_size,
+                ..preset.train_config()
+            };
+            let sizes = preset.sizes();
+            let (one, samples) = run(sizes, config, 1, None);
+            for threads in [2, 3, 4] {
+                let (many, many_samples) = run(sizes, config, threads, None);
+                let what = format!("{preset:?}, batch {batch_size} on {threads} threads");
+                assert_eq!(bits(&one), bits(&many), "{what}");
+                assert_eq!(samples, many_samples, "{what}");
+            }
+        }
+    }
+}
+
+#[test]
 fn a_batched_run_trains_and_resumes_bit_for_bit() {
     let config = TrainConfig {
         steps: 30,
