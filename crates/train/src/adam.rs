@@ -216,6 +216,9 @@ impl<F: Float> Adam<F> {
                     );
                 };
                 // A square root and a division are worth some 16 multiply-adds.
+                // (At the reference size that keeps Adam on one thread: shared
+                // between two, the other thread's half took twice as long as the
+                // whole, its parameters' cache lines being the first thread's.)
                 threads.split(n, 16 * n, |i| [i; 4], [p, g, m, v], update);
             }
         }
