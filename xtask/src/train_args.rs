@@ -33,9 +33,9 @@ pub(crate) struct Args {
     /// reference would and takes their mean (an extension of the reference).
     #[arg(long, default_value_t = TrainConfig::default().batch_size, value_name = "B")]
     pub(crate) batch_size: usize,
-    /// Threads of a step's matrix products, attention and losses [default: the
-    /// available cores]. The output is the same, bit for bit, for any number;
-    /// --exact runs on one thread.
+    /// Threads a step's documents are spread over [default: the available
+    /// cores]. The output is the same, bit for bit, for any number; a batch of
+    /// one document, and --exact, run on one thread.
     #[arg(long, value_name = "N")]
     pub(crate) threads: Option<usize>,
     /// Seed of the shuffle, the initial weights and sampling.

@@ -193,10 +193,10 @@ impl Trainer {
         each!(&self.0, run => run.is_done())
     }
 
-    /// Spreads the fused ops of every step over `threads` threads (1, the
+    /// Spreads the documents of every step's batch over `threads` threads (1, the
     /// default, keeps them on the calling thread), in a pool made now, once. The
-    /// run's numbers are the same bits whatever the number. An exact run keeps to
-    /// one thread: its scalar graph has no fused op to split.
+    /// run's numbers are the same bits whatever the number. A run of one
+    /// document a step keeps to one thread, and so does an exact run.
     ///
     /// # Errors
     /// If the system refuses to start a thread.
@@ -205,7 +205,7 @@ impl Trainer {
     }
 
     /// [`Trainer::set_threads`] with threads made by the caller, such as
-    /// [`Threads::with_min_work`] to split even the smallest ops.
+    /// [`Threads::with_min_work`] to share out even a small Adam update.
     pub fn use_threads(&mut self, threads: Threads) {
         each!(&mut self.0, run => run.use_threads(threads))
     }

@@ -341,15 +341,16 @@ impl<F: Float> Run<F> {
         self.step >= self.config.steps
     }
 
-    /// Spreads the fused ops of every step over `threads` threads (1, the
+    /// Spreads the documents of every step's batch over `threads` threads (1, the
     /// default, keeps them on the calling thread), in a pool made now, once. The
-    /// run's numbers are the same bits whatever the number. An exact run keeps to
-    /// one thread: its scalar graph has no fused op to split.
+    /// run's numbers are the same bits whatever the number. A run of one
+    /// document a step keeps to one thread, and so does an exact run (its scalar
+    /// graph has nothing to share out): no pool is made for them.
     ///
     /// # Errors
     /// If the system refuses to start a thread.
     pub(crate) fn set_threads(&mut self, threads: usize) -> Result<()> {
-        if !self.config.exact {
+        if self.uses_threads() {
             let threads = Threads::new(threads).map_err(|e| Error::Threads(e.to_string()))?;
             self.use_threads(threads);
         }
@@ -357,22 +358,22 @@ impl<F: Float> Run<F> {
     }
 
     /// [`Run::set_threads`] with threads made by the caller, such as
-    /// [`Threads::with_min_work`] to split even the smallest ops.
+    /// [`Threads::with_min_work`] to share out even a small Adam update.
     pub(crate) fn use_threads(&mut self, threads: Threads) {
-        if self.config.exact {
-            return;
-        }
         self.shards = None;
-        if threads.count() > 1 && self.config.batch_size > 1 {
-            // A batch's documents go to the threads, each op on one thread.
-            self.graph.set_threads(Threads::default());
+        if self.uses_threads() && threads.count() > 1 {
             self.graph.truncate(self.mark);
             let b = self.config.batch_size;
             self.shards = Some(Shards::new(threads, &self.graph, &self.gpt, b));
-        } else {
-            // One document a step: its ops share out their rows.
-            self.graph.set_threads(threads);
         }
+    }
+
+    /// Whether more threads than one can share a step: only a batch's documents,
+    /// in the fast arithmetic. (A document's own ops could be shared out too,
+    /// with [`autograd::Graph::set_threads`], but at the sizes measured, up to
+    /// n_embd 256, two threads ran a step of one document no faster than one.)
+    fn uses_threads(&self) -> bool {
+        !self.config.exact && self.config.batch_size > 1
     }
 
     /// The threads the steps run on.
@@ -381,14 +382,6 @@ impl<F: Float> Run<F> {
             Some(shards) => shards.threads(),
             None => self.graph.threads(),
         }
-    }
-
-    /// Whether the MLP's matrix product of a whole block is work enough for
-    /// `threads` to share out: if not, no op of a step of one document is, and
-    /// the pool's threads can sleep through it.
-    fn splits_ops(&self, threads: &Threads) -> bool {
-        let c = self.gpt.config();
-        threads.count() > 1 && c.block_size * c.n_embd * 4 * c.n_embd >= threads.min_work()
     }
 
     /// The number of threads the steps run on.
@@ -403,14 +396,10 @@ impl<F: Float> Run<F> {
     /// If the loss or a gradient is not finite; the parameters are left as they
     /// were before the step.
     pub(crate) fn step(&mut self) -> Result<StepReport> {
-        // On the pool's threads (a clone of its handle, no allocation), so that the
-        // ops split their work among threads already running.
+        // On the pool's threads (a clone of its handle, no allocation), kept awake
+        // for the step, so that its parts go to threads already running.
         let threads = self.thread_pool().clone();
-        if self.shards.is_some() || self.splits_ops(&threads) {
-            threads.install_awake(|| self.step_here())
-        } else {
-            threads.install(|| self.step_here())
-        }
+        threads.install_awake(|| self.step_here())
     }
 
     fn step_here(&mut self) -> Result<StepReport> {

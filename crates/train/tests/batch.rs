@@ -5,8 +5,8 @@
 use train::{Dataset, Sizes, Threads, TrainConfig, Trainer};
 
 /// A batched run's checkpoint after `steps` steps and its first samples, on
-/// `threads` threads that split every op however small (or the default split
-/// with `min_work` None).
+/// `threads` threads that share out Adam's update however small (or at the
+/// default threshold, with `min_work` None).
 fn run(
     sizes: Sizes,
     config: TrainConfig,
@@ -50,8 +50,8 @@ fn a_batch_of_16_gives_the_same_bits_on_1_2_and_3_threads() {
 }
 
 fn same_bits_on_any_threads(config: TrainConfig) {
-    // The reference size, every op split; and a wider model (block 16, 4 heads
-    // of 8) with the default threshold, where the big ops split on their own.
+    // The reference size, with even its small Adam update shared out; and a
+    // wider model (block 16, 4 heads of 8) with the default threshold.
     let wide = Sizes {
         n_embd: 32,
         block_size: 16,
