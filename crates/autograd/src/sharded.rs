@@ -50,6 +50,31 @@ impl<F: Float> Graph<F> {
     }
 }
 
+impl<F: Float> Graph<F> {
+    /// Makes the transposed copies of the matrices this graph's products have
+    /// read fresh, for its values as they are now, shared out among `threads`:
+    /// before the graphs of a batch take them ([`Graph::take_params_from`]).
+    pub fn refresh_transposes(&mut self, threads: &Threads) {
+        self.transposed.refresh(&self.val, threads);
+    }
+
+    /// Takes `other`'s values of the parameters `params`, and its fresh
+    /// transposed copies of them without copying those (see
+    /// [`Graph::refresh_transposes`]); call [`Graph::forget_transposes`] once
+    /// this graph's forward pass is done, so that `other` can remake them in
+    /// place.
+    pub fn take_params_from(&mut self, other: &Graph<F>, params: Span) {
+        self.values_mut(params)
+            .copy_from_slice(other.values(params));
+        self.transposed.share(&other.transposed, params);
+    }
+
+    /// Forgets every transposed copy (see [`Graph::take_params_from`]).
+    pub fn forget_transposes(&mut self) {
+        self.transposed.clear();
+    }
+}
+
 /// What [`add_param_grads`] reads of one graph: its values, the gradients of its
 /// nodes from `offset` on, and its tape.
 #[derive(Clone, Copy)]

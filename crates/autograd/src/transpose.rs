@@ -9,8 +9,11 @@
 //! graph's public API (an optimiser step), after the matrix's slots are truncated
 //! away, or after an op writes into them.
 
+use std::sync::Arc;
+
 use crate::float::Float;
 use crate::kernels;
+use crate::parallel::Threads;
 use crate::span::Span;
 
 /// One cached transpose.
@@ -22,8 +25,10 @@ struct Entry<F> {
     rows: usize,
     /// The cache's generation when `data` was made.
     generation: u64,
-    /// `W^T`, `nin x nout`, row-major, each row padded with zeros to `stride`.
-    data: Vec<F>,
+    /// `W^T`, `nin x nout`, row-major, each row padded with zeros to `stride`:
+    /// shared with the graphs of the same batch that hold the same parameters
+    /// (see `sharded.rs`).
+    data: Arc<Vec<F>>,
 }
 
 /// The transposes of the matrices in use.
@@ -50,7 +55,7 @@ impl<F: Float> TransposeCache<F> {
         let i = match self.entries.iter().position(|e| e.w == w && e.rows == rows) {
             Some(i) => i,
             None => {
-                let data = Vec::with_capacity(stride(rows) * (w.len() / rows));
+                let data = Arc::new(Vec::with_capacity(stride(rows) * (w.len() / rows)));
                 self.entries.push(Entry {
                     w,
                     rows,
@@ -62,12 +67,54 @@ impl<F: Float> TransposeCache<F> {
         };
         let e = &mut self.entries[i];
         if e.generation != generation {
-            let stride = stride(rows);
-            e.data.resize(stride * (w.len() / rows), F::ZERO);
-            kernels::transpose(&val[w.range()], rows, &mut e.data, stride);
+            e.make(val);
             e.generation = generation;
         }
         &e.data
+    }
+
+    /// Makes every stale copy afresh from `val`, the copies shared out among
+    /// `threads`.
+    pub(crate) fn refresh(&mut self, val: &[F], threads: &Threads) {
+        let generation = self.generation;
+        let entries = &mut self.entries[..];
+        threads.split(
+            entries.len(),
+            usize::MAX,
+            |i| [i],
+            [entries],
+            |_, [part]| {
+                for e in part.iter_mut().filter(|e| e.generation != generation) {
+                    e.make(val);
+                    e.generation = generation;
+                }
+            },
+        );
+    }
+
+    /// Takes `other`'s fresh copies of the matrices that lie in `params`, as its
+    /// own and fresh, without copying them: for a graph whose values of `params`
+    /// were just copied from `other`'s.
+    pub(crate) fn share(&mut self, other: &Self, params: Span) {
+        let inside = |e: &Entry<F>| {
+            e.generation == other.generation
+                && e.w.start() >= params.start()
+                && e.w.range().end <= params.range().end
+        };
+        self.entries.clear();
+        let generation = self.generation;
+        for e in other.entries.iter().filter(|e| inside(e)) {
+            self.entries.push(Entry {
+                generation,
+                ..e.clone()
+            });
+        }
+    }
+
+    /// Forgets every copy, so that the graph it was shared from can make its own
+    /// afresh in place.
+    pub(crate) fn clear(&mut self) {
+        self.entries.clear();
     }
 
     /// Forgets every matrix that reaches slot `end` or beyond: those slots are gone.
@@ -87,6 +134,23 @@ impl<F: Float> TransposeCache<F> {
             .map(|e| e.data.capacity() * size_of::<F>())
             .sum::<usize>()
             + self.entries.capacity() * size_of::<Entry<F>>()
+    }
+}
+
+impl<F: Float> Entry<F> {
+    /// `data` made from `val`, in place unless another graph shares it.
+    fn make(&mut self, val: &[F]) {
+        let stride = stride(self.rows);
+        let len = stride * (self.w.len() / self.rows);
+        let data = match Arc::get_mut(&mut self.data) {
+            Some(data) => data,
+            None => {
+                self.data = Arc::new(Vec::with_capacity(len));
+                Arc::get_mut(&mut self.data).expect("a new copy is this entry's own")
+            }
+        };
+        data.resize(len, F::ZERO);
+        kernels::transpose(&val[self.w.range()], self.rows, data, stride);
     }
 }
 

@@ -107,6 +107,16 @@ pub(crate) fn linear_lr(lr: f64, step: usize, num_steps: usize) -> f64 {
     lr * (1.0 - step as f64 / num_steps as f64)
 }
 
+/// `x`, or 0 if it is subnormal (closer to 0 than the smallest normal number).
+#[inline(always)]
+fn flush<F: Float>(x: F) -> F {
+    if x < F::MIN_POSITIVE && x > -F::MIN_POSITIVE {
+        F::ZERO
+    } else {
+        x
+    }
+}
+
 impl<F: Float> Adam<F> {
     /// Bytes of state it keeps per parameter: the two moments.
     pub const BYTES_PER_PARAM: u128 = 2 * size_of::<F>() as u128;
@@ -193,7 +203,12 @@ impl<F: Float> Adam<F> {
             }
             // The same update with a square, a square root and the bias corrections
             // as multiplications: one division per parameter, and a loop the
-            // compiler vectorises.
+            // compiler vectorises. A moment that decays into the subnormals (a
+            // parameter with no gradient for some 750 steps in f32, 6,000 in f64)
+            // becomes 0, and its update 0 where it was under 1e-29 of the learning
+            // rate (1e-290 in f64): on x86,
+            // arithmetic on subnormals is done in microcode, and a 60,000-step
+            // f32 run took 2.3 times as long per step for it.
             Arith::Fast => {
                 let (inv_bias1, inv_bias2) = (f(1.0 / bias1), f(1.0 / bias2));
                 let (p, g) = (&mut params[..n], &mut grads[..n]);
@@ -205,8 +220,8 @@ impl<F: Float> Adam<F> {
                         || {
                             for i in 0..p.len() {
                                 let gi = g[i];
-                                m[i] = beta1 * m[i] + one_minus_b1 * gi;
-                                v[i] = beta2 * v[i] + one_minus_b2 * (gi * gi);
+                                m[i] = flush(beta1 * m[i] + one_minus_b1 * gi);
+                                v[i] = flush(beta2 * v[i] + one_minus_b2 * (gi * gi));
                                 let m_hat = m[i] * inv_bias1;
                                 let v_hat = v[i] * inv_bias2;
                                 p[i] -= lr_t * m_hat / (v_hat.sqrt() + eps);
@@ -269,6 +284,32 @@ mod tests {
             );
             assert_eq!(p[2], 1.0);
             assert_eq!(g, [0.0; 3], "gradients are reset");
+        }
+    }
+
+    #[test]
+    fn moments_decaying_into_the_subnormals_are_flushed_to_zero_by_the_fast_update() {
+        // A gradient of 0 halves m and v (betas 0.5): from the smallest normal
+        // number, into the subnormals, where every operation on them costs a
+        // microcode assist (a long f32 run went 2.3 times slower).
+        let config = AdamConfig {
+            beta1: 0.5,
+            beta2: 0.5,
+            ..AdamConfig::default()
+        };
+        for arith in [Arith::Exact, Arith::Fast] {
+            let mut adam = Adam::<f32>::new(config, 2, arith);
+            adam.m = vec![f32::MIN_POSITIVE, 4.0 * f32::MIN_POSITIVE];
+            adam.v = adam.m.clone();
+            let (mut p, mut g) = ([1.0f32, 1.0], [0.0f32, 0.0]);
+            assert!(adam.step(&mut p, &mut g, 0, 10));
+            let half = [f32::MIN_POSITIVE / 2.0, 2.0 * f32::MIN_POSITIVE];
+            match arith {
+                // The reference's arithmetic keeps them, as Python does.
+                Arith::Exact => assert_eq!(adam.m, half, "{arith:?}"),
+                Arith::Fast => assert_eq!(adam.m, [0.0, half[1]], "{arith:?}"),
+            }
+            assert_eq!(adam.v, adam.m, "{arith:?}");
         }
     }
 

@@ -93,7 +93,9 @@ impl<F: Float> Shards<F> {
         // d(mean)/d(loss of a document) = 1 / B, rounded as the graph of the mean
         // gives it (`MulConst`, times a gradient of 1).
         let seed = F::from_f64(1.0 / batch.len() as f64) * F::ONE;
-        // The other graphs take the parameters as they are now.
+        // The other graphs take the parameters as they are now, and the run's
+        // graph's transposes of them, made once for all by all the threads.
+        graph.refresh_transposes(threads);
         let main = &*graph;
         threads.split(
             others.len(),
@@ -103,8 +105,7 @@ impl<F: Float> Shards<F> {
             |_, [part]| {
                 for shard in part {
                     shard.graph.truncate(mark);
-                    let from = main.values(params);
-                    shard.graph.values_mut(params).copy_from_slice(from);
+                    shard.graph.take_params_from(main, params);
                 }
             },
         );
@@ -112,6 +113,12 @@ impl<F: Float> Shards<F> {
             let losses = gpt.doc_losses(graph, cache, batch)?;
             graph.backward_except(losses, seed, params);
             Ok(())
+        };
+        // The others' forward passes are done with the transposes: let them go,
+        // so that the next step remakes them in place.
+        let run_other = |s: &mut Shard<F>| {
+            s.result = run(&mut s.graph, &mut s.cache, &mut s.batch);
+            s.graph.forget_transposes();
         };
         let (result, ()) = threads.join(
             || run(graph, cache, first),
@@ -122,9 +129,7 @@ impl<F: Float> Shards<F> {
                     |k| [k],
                     [&mut *others],
                     |_, [part]| {
-                        for s in part {
-                            s.result = run(&mut s.graph, &mut s.cache, &mut s.batch);
-                        }
+                        part.iter_mut().for_each(run_other);
                     },
                 );
             },
