@@ -199,7 +199,11 @@ fn awake(done: &AtomicBool, me: Option<usize>, n: usize) {
     let spin = || {
         while !done.load(Ordering::Acquire) && rayon::current_thread_index() != me {
             if rayon::yield_now() == Some(rayon::Yield::Idle) {
-                std::hint::spin_loop();
+                // Hands the core to another process if one is waiting for it
+                // (a system call of well under a microsecond otherwise): a
+                // spinning thread must not take a busy machine's cores from the
+                // very threads this step waits on.
+                std::thread::yield_now();
             }
         }
     };
