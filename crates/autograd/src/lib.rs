@@ -44,9 +44,13 @@
 //! [`Graph::embed_batch`] and [`Graph::attention_batch`] take the rows of
 //! several documents at once, each at its own positions and attending only to
 //! itself; the other fused ops are row by row already, so a batch is one op each.
-//! The threads the ops use are set once on the graph ([`Graph::set_threads`]):
-//! each op shares out its independent outputs (rows, documents) and never splits
-//! a sum, so the bits are the same for any number of threads.
+//! A batch can be spread over several graphs, one per thread, each holding some
+//! of its documents: [`Graph::backward_except`] stops short of the parameters,
+//! and [`add_param_grads`] adds their gradients from every graph in the order one
+//! graph of the whole batch would. Or the threads can be set on one graph
+//! ([`Graph::set_threads`]), and each op shares out its independent outputs
+//! (rows, documents). Either way no sum is split, so the bits are the same for
+//! any number of threads.
 //!
 //! # Memory
 //! Parameters are created first and outlive a training step; everything a step makes
