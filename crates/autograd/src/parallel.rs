@@ -1,15 +1,17 @@
-//! The fused ops' threads, fenced off: a pool made once, and one way of using it.
+//! The threads, fenced off: a pool made once, and the ways of using it.
 //!
-//! An op that runs on several threads splits its *independent outputs* into parts
-//! (rows of `Y` for a matrix product, rows of `W` for its gradient, documents for
-//! attention) and each part is computed whole by one thread, with the very loops
-//! one thread would run. No sum is ever split between threads, so every output
-//! receives its terms in the same order whatever the number of threads, and the
-//! bits never depend on it. Work below [`Threads::min_work`] stays on the calling
-//! thread: splitting it would cost more than it saves, and changes nothing else.
+//! Work on several threads is split into parts whose *outputs are independent*
+//! (the documents of a batch, each on its own graph, in `sharded.rs`; rows of
+//! `W` for their gradients; parameters for Adam; or, with
+//! [`Graph::set_threads`](crate::Graph::set_threads), rows of one op's outputs),
+//! and each part is computed whole by one thread, with the very loops one thread
+//! would run. No sum is ever split between threads, so every output receives its
+//! terms in the same order whatever the number of threads, and the bits never
+//! depend on it.
 //!
 //! The parts are found by halving, with `rayon::join`: no allocation, and no
-//! thread is made after the pool.
+//! thread is made after the pool. While a step runs, another thread of the pool
+//! is kept awake looking for its parts ([`Threads::install_awake`]).
 //!
 //! The thread that makes the pool is one of its threads (it runs the steps, and
 //! the others join in), so that a step does not have to be handed to another
@@ -17,7 +19,7 @@
 //! such a pool, so each thread keeps the pools it made, one per size, and every
 //! run on that thread reuses them.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::ops::Range;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -50,16 +52,16 @@ fn pool(n: usize) -> Result<Arc<rayon::ThreadPool>, ThreadsError> {
     })
 }
 
-/// The multiply-adds (or the like) below which an op runs on one thread: some
-/// tens of microseconds of work. Below it, on the 2-vCPU host this was tuned on,
-/// handing half of an op to the other thread cost about what it saved (at the
-/// reference size, a batch of 16 ran no faster on two threads than on one).
+/// The multiply-adds (or the like) below which [`Threads::split`] keeps work
+/// (an op of a graph given threads, Adam's update) on one thread: some tens of
+/// microseconds of it. Below it, on the 2-vCPU hosts this was tuned on, handing
+/// half of it to the other thread cost about what it saved.
 pub const DEFAULT_MIN_WORK: usize = 1 << 17;
 
-/// How many threads the fused ops of a graph use, and the pool they run on.
+/// How many threads there are, and the pool they run on.
 ///
-/// The default is one thread and no pool: the ops run on the calling thread, as
-/// they always have. Set once on a graph ([`Graph::set_threads`](crate::Graph::set_threads)).
+/// The default is one thread and no pool: everything runs on the calling
+/// thread. Make them once per run ([`Threads::new`]).
 #[derive(Clone, Debug, Default)]
 pub struct Threads {
     pool: Option<Arc<rayon::ThreadPool>>,
@@ -93,8 +95,8 @@ impl Threads {
         })
     }
 
-    /// The same threads, splitting ops of at least `min_work` multiply-adds (0
-    /// splits every op: for tests of the splitting itself).
+    /// The same threads, splitting work of at least `min_work` multiply-adds (0
+    /// splits all of it: for tests of the splitting itself).
     pub fn with_min_work(self, min_work: usize) -> Self {
         Threads { min_work, ..self }
     }
@@ -104,14 +106,14 @@ impl Threads {
         self.pool.as_ref().map_or(1, |p| p.current_num_threads())
     }
 
-    /// The work below which an op stays on one thread.
+    /// The work below which [`Threads::split`] stays on one thread.
     pub fn min_work(&self) -> usize {
         self.min_work
     }
 
     /// Runs `f` on the pool (or here, with one thread). Run a whole training step
-    /// so: the ops inside it then split their work among threads that are already
-    /// running it, instead of each op waking the pool from outside.
+    /// so: its parts then go to threads that are already running it, instead of
+    /// each waking the pool from outside.
     pub fn install<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
         match &self.pool {
             Some(pool) => pool.install(f),
@@ -119,38 +121,39 @@ impl Threads {
         }
     }
 
-    /// [`Threads::install`], with the pool's other threads kept awake until `f`
+    /// [`Threads::install`], with another thread of the pool kept awake until `f`
     /// returns, looking for work: for a step whose parts are a few microseconds
-    /// each, which a sleeping thread would take longer than that to wake up for.
-    /// (The threads spin for the length of the step, as OpenMP's do by default.)
+    /// each, which a sleeping thread would take longer than that to wake up for
+    /// (as OpenMP's threads spin for a while by default). One thread only: with
+    /// more, the first to spin would take the others' spinning jobs too.
     pub fn install_awake<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
         let Some(pool) = &self.pool else {
             return f();
         };
         let done = AtomicBool::new(false);
         pool.install(|| {
-            let me = rayon::current_thread_index();
             let (r, ()) = rayon::join(
                 || {
-                    let r = f();
-                    done.store(true, Ordering::Release);
-                    r
+                    // Set however `f` ends: a panic must reach the caller, not
+                    // wait for a spinner that waits for `done`.
+                    let _done = SetOnDrop(&done);
+                    busy(f)
                 },
-                || awake(&done, me, pool.current_num_threads() - 1),
+                || spin(&done),
             );
             r
         })
     }
 
     /// Runs `a` and `b`, on two threads of the pool if it has them (`a` on this
-    /// one), and returns both results.
+    /// one if it is in the pool), and returns both results.
     pub fn join<RA: Send, RB: Send>(
         &self,
         a: impl FnOnce() -> RA + Send,
         b: impl FnOnce() -> RB + Send,
     ) -> (RA, RB) {
         match &self.pool {
-            Some(pool) => pool.install(|| rayon::join(a, b)),
+            Some(pool) => pool.install(|| rayon::join(|| busy(a), || busy(b))),
             None => (a(), b()),
         }
     }
@@ -188,29 +191,50 @@ impl Threads {
     }
 }
 
-/// Keeps `n` threads of the pool, other than `me`, busy doing the pool's work
-/// until `done`: this one, and `n - 1` more through `rayon::join`. A thread that
-/// finds itself `me` (which runs these when it waits for the others) leaves at
-/// once, so that `me` never spins on work only it can finish.
-fn awake(done: &AtomicBool, me: Option<usize>, n: usize) {
-    if n == 0 || rayon::current_thread_index() == me {
+thread_local! {
+    /// How many jobs of a step this thread is inside: a thread that waits for
+    /// part of a job to finish runs other jobs meanwhile, and must not spin in
+    /// one of them.
+    static BUSY: Cell<usize> = const { Cell::new(0) };
+}
+
+/// `f`, counted as work in [`BUSY`].
+fn busy<R>(f: impl FnOnce() -> R) -> R {
+    struct Leave;
+    impl Drop for Leave {
+        fn drop(&mut self) {
+            BUSY.set(BUSY.get() - 1);
+        }
+    }
+    BUSY.set(BUSY.get() + 1);
+    let _leave = Leave;
+    f()
+}
+
+/// Sets its flag when dropped.
+struct SetOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for SetOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Release);
+    }
+}
+
+/// Does the pool's work until `done`, on a thread that is inside no other job
+/// (one that is, waiting for a part of it, leaves at once: spinning there would
+/// keep its own job, and so `done`, from ever finishing).
+fn spin(done: &AtomicBool) {
+    if BUSY.get() > 0 {
         return;
     }
-    let spin = || {
-        while !done.load(Ordering::Acquire) && rayon::current_thread_index() != me {
-            if rayon::yield_now() == Some(rayon::Yield::Idle) {
-                // Hands the core to another process if one is waiting for it
-                // (a system call of well under a microsecond otherwise): a
-                // spinning thread must not take a busy machine's cores from the
-                // very threads this step waits on.
-                std::thread::yield_now();
-            }
+    while !done.load(Ordering::Acquire) {
+        if rayon::yield_now() == Some(rayon::Yield::Idle) {
+            // Hands the core to another process if one is waiting for it (a
+            // system call of well under a microsecond otherwise): a spinning
+            // thread must not take a busy machine's cores from the very threads
+            // this step waits on.
+            std::thread::yield_now();
         }
-    };
-    if n == 1 {
-        spin();
-    } else {
-        rayon::join(spin, || awake(done, me, n - 1));
     }
 }
 
@@ -242,14 +266,30 @@ fn halve<const N: usize, T, A, F>(
         l
     });
     rayon::join(
-        || halve(range.start..mid, grain, at, left, f),
-        || halve(mid..range.end, grain, at, right, f),
+        || busy(|| halve(range.start..mid, grain, at, left, f)),
+        || busy(|| halve(mid..range.end, grain, at, right, f)),
     );
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_panic_in_a_step_on_an_awake_pool_reaches_the_caller() {
+        // The other thread spins until the step is done; a step that panics is
+        // done too (before, this waited for ever).
+        let t = Threads::new(2).unwrap();
+        let step = std::panic::AssertUnwindSafe(|| {
+            t.install_awake(|| {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                panic!("a step that fails");
+            })
+        });
+        assert!(std::panic::catch_unwind(step).is_err());
+        // And the pool still works.
+        assert_eq!(t.install_awake(|| 1 + 1), 2);
+    }
 
     #[test]
     fn every_item_is_computed_once_whatever_the_threads() {

@@ -28,7 +28,8 @@ impl<F: Float> Graph<F> {
     /// layer's `W`, the embedding tables) send gradients to their other inputs
     /// only. [`add_param_grads`] adds the parameters' terms afterwards.
     ///
-    /// Only [`Graph::linear`] and the embeddings may read `params`.
+    /// Only [`Graph::linear`] and the embeddings may read `params` (as in the
+    /// model's fast forward pass): another op's terms for them would be lost.
     pub fn backward_except(&mut self, roots: &[Var], seed: F, params: Span) {
         for &root in roots {
             self.grad[root.index()] = seed;
@@ -104,14 +105,16 @@ impl<'a, F: Float> View<'a, F> {
 
 /// Adds the gradients of `params` for one step whose documents were spread over
 /// `first` (the first documents) and `rest` (the next ones, in order: graphs,
-/// or what holds them), each graph
-/// built alike and differentiated with [`Graph::backward_except`]: into `first`'s
-/// gradients of `params`, the very sums [`Graph::backward`] of one graph of the
-/// whole batch gives.
+/// or what holds them), each graph built alike and differentiated with
+/// [`Graph::backward_except`]: into `first`'s gradients of `params`, the very
+/// sums [`Graph::backward`] of one graph of the whole batch gives.
 ///
-/// The parameters are shared out among `threads` in whole rows; each row's
-/// gradient is summed by one thread, from the last graph's last row to the first
-/// graph's first.
+/// "Built alike" means the same ops in the same order up to each graph's
+/// per-document losses (so an op has the same place on every tape), reading the
+/// same parameter spans: what one model's forward pass records, whatever the
+/// documents. The parameters are shared out among `threads` in whole rows; each
+/// row's gradient is summed by one thread, op by op from the last, and within
+/// an op from the last graph's last row to the first graph's first.
 ///
 /// # Panics
 /// If the graphs were not built alike.
@@ -152,7 +155,9 @@ pub fn add_param_grads<F: Float, G: Borrow<Graph<F>> + Sync>(
         [&mut head[p.clone()]],
         |range, [grads]| {
             let own = cut(range.start)..cut(range.end);
-            for (i, op) in tape.iter().enumerate() {
+            // The last op first, as the single graph's backward pass meets them
+            // (which matters only for a parameter that two ops read).
+            for (i, op) in tape.iter().enumerate().rev() {
                 match op {
                     Op::Linear(op) => {
                         let (w, ..) = op.spans();
@@ -184,6 +189,11 @@ pub fn add_param_grads<F: Float, G: Borrow<Graph<F>> + Sync>(
                             let Op::Embed(theirs) = &g.tape[i] else {
                                 panic!("the graphs of a batch were not built alike")
                             };
+                            assert_eq!(
+                                theirs.tables(),
+                                op.tables(),
+                                "the graphs of a batch were not built alike"
+                            );
                             theirs.add_table_rows(
                                 g.indices,
                                 g.grads(theirs.out()),
@@ -201,7 +211,8 @@ pub fn add_param_grads<F: Float, G: Borrow<Graph<F>> + Sync>(
 
 /// The slots of `a` in `b`.
 fn overlap(a: Range<usize>, b: &Range<usize>) -> Range<usize> {
-    a.start.max(b.start)..a.end.min(b.end).max(a.start.max(b.start))
+    let start = a.start.max(b.start);
+    start..a.end.min(b.end).max(start)
 }
 
 /// The start of the row that holds `slot`, in the matrix of the op of `tape`

@@ -1,15 +1,17 @@
 //! A batch spread over the threads, fenced off: one graph per thread, each with
 //! a copy of the parameters and some of the batch's documents.
 //!
-//! A step runs in four parts, each shared out among the threads: the parameters
-//! are copied into the other graphs; each graph builds the forward pass of its
+//! A step runs in five parts. The run's graph remakes its transposed weights,
+//! shared out among the threads; the other graphs copy its parameters and take
+//! those transposes as they are. Each graph builds the forward pass of its
 //! documents (the first graph the first ones, in order) and differentiates it
-//! down to everything but the parameters ([`Graph::backward_except`]); the
-//! parameters' gradients are summed from every graph's rows, each row of a matrix
-//! by one thread, in the order one graph of the whole batch would sum them
-//! ([`add_param_grads`]); and Adam updates the parameters, each by one thread.
-//! So the documents of a batch go forward and back with no thread waiting on
-//! another, and every number is the same bits whatever the number of threads.
+//! down to everything but the parameters ([`Graph::backward_except`]), all the
+//! graphs at once. The parameters' gradients are summed from every graph's rows,
+//! each row of a matrix by one thread, in the order one graph of the whole batch
+//! would sum them ([`add_param_grads`]). And Adam updates the parameters (shared
+//! out when there are enough of them). So the documents of a batch go forward and
+//! back with no thread waiting on another, and every number is the same bits
+//! whatever the number of threads.
 
 use autograd::{Float, Graph, Mark, Span, Threads, add_param_grads};
 use model::{Batch, Gpt, KvCache};
@@ -25,7 +27,8 @@ pub(crate) struct Shards<F: Float> {
     first: Batch,
     /// The other threads' graphs, caches and documents.
     others: Vec<Shard<F>>,
-    /// How many graphs the current batch is spread over.
+    /// How many graphs the current batch is spread over: all of them, unless
+    /// the batch has fewer documents than that.
     used: usize,
 }
 
@@ -35,7 +38,8 @@ struct Shard<F: Float> {
     graph: Graph<F>,
     cache: KvCache,
     batch: Batch,
-    /// What building this shard's forward pass gave.
+    /// What building this shard's forward pass gave, kept here for the step to
+    /// read once every thread is done (a job on the pool returns nothing).
     result: Result<()>,
 }
 
