@@ -158,6 +158,21 @@ impl Threads {
         }
     }
 
+    /// Runs `f` on each of `items`, each item whole on one thread, with no
+    /// threshold: for items (graphs, matrices) that are each work enough.
+    pub fn for_each<T: Send>(&self, items: &mut [T], f: impl Fn(&mut T) + Sync) {
+        let n = items.len();
+        self.split(
+            n,
+            usize::MAX,
+            |i| [i],
+            [items],
+            |_, [part]| {
+                part.iter_mut().for_each(&f);
+            },
+        );
+    }
+
     /// Computes `items` independent items (rows, documents) whose outputs lie in
     /// `outs`: `f(range, parts)` computes the items of `range`, and `parts[k]` is
     /// the piece of `outs[k]` that they own, from `at(range.start)[k]` to

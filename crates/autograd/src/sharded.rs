@@ -34,11 +34,12 @@ impl<F: Float> Graph<F> {
         for &root in roots {
             self.grad[root.index()] = seed;
         }
-        let inside = |s: Span| s.start() >= params.start() && s.range().end <= params.range().end;
         for op in self.tape.iter().rev() {
             match op {
-                Op::Linear(op) if inside(op.spans().0) => op.backward_dx(&self.val, &mut self.grad),
-                Op::Embed(op) if op.tables().into_iter().all(inside) => {}
+                Op::Linear(op) if params.contains(op.spans().0) => {
+                    op.backward_dx(&self.val, &mut self.grad);
+                }
+                Op::Embed(op) if op.tables().into_iter().all(|t| params.contains(t)) => {}
                 op => op.backward(
                     &self.val,
                     &mut self.grad,

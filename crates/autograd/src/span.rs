@@ -49,6 +49,12 @@ impl Span {
         self.start()..self.start() + self.len()
     }
 
+    /// Whether every slot of `other` lies in this run.
+    #[inline]
+    pub fn contains(self, other: Span) -> bool {
+        self.start() <= other.start() && other.range().end <= self.range().end
+    }
+
     /// The `i`-th node of the run.
     ///
     /// # Panics

@@ -77,30 +77,19 @@ impl<F: Float> TransposeCache<F> {
     /// `threads`.
     pub(crate) fn refresh(&mut self, val: &[F], threads: &Threads) {
         let generation = self.generation;
-        let entries = &mut self.entries[..];
-        threads.split(
-            entries.len(),
-            usize::MAX,
-            |i| [i],
-            [entries],
-            |_, [part]| {
-                for e in part.iter_mut().filter(|e| e.generation != generation) {
-                    e.make(val);
-                    e.generation = generation;
-                }
-            },
-        );
+        threads.for_each(&mut self.entries, |e| {
+            if e.generation != generation {
+                e.make(val);
+                e.generation = generation;
+            }
+        });
     }
 
     /// Takes `other`'s fresh copies of the matrices that lie in `params`, as its
     /// own and fresh, without copying them: for a graph whose values of `params`
     /// were just copied from `other`'s.
     pub(crate) fn share(&mut self, other: &Self, params: Span) {
-        let inside = |e: &Entry<F>| {
-            e.generation == other.generation
-                && e.w.start() >= params.start()
-                && e.w.range().end <= params.range().end
-        };
+        let inside = |e: &Entry<F>| e.generation == other.generation && params.contains(e.w);
         self.entries.clear();
         let generation = self.generation;
         for e in other.entries.iter().filter(|e| inside(e)) {

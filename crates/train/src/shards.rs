@@ -101,18 +101,10 @@ impl<F: Float> Shards<F> {
         // graph's transposes of them, made once for all by all the threads.
         graph.refresh_transposes(threads);
         let main = &*graph;
-        threads.split(
-            others.len(),
-            usize::MAX,
-            |k| [k],
-            [&mut *others],
-            |_, [part]| {
-                for shard in part {
-                    shard.graph.truncate(mark);
-                    shard.graph.take_params_from(main, params);
-                }
-            },
-        );
+        threads.for_each(others, |shard| {
+            shard.graph.truncate(mark);
+            shard.graph.take_params_from(main, params);
+        });
         let run = |graph: &mut Graph<F>, cache: &mut KvCache, batch: &mut Batch| -> Result<()> {
             let losses = gpt.doc_losses(graph, cache, batch)?;
             graph.backward_except(losses, seed, params);
@@ -126,17 +118,7 @@ impl<F: Float> Shards<F> {
         };
         let (result, ()) = threads.join(
             || run(graph, cache, first),
-            || {
-                threads.split(
-                    others.len(),
-                    usize::MAX,
-                    |k| [k],
-                    [&mut *others],
-                    |_, [part]| {
-                        part.iter_mut().for_each(run_other);
-                    },
-                );
-            },
+            || threads.for_each(others, run_other),
         );
         result?;
         for shard in others.iter_mut() {
