@@ -36,6 +36,7 @@ pub(crate) fn advise(err: Error, resumed: bool) -> anyhow::Error {
         Error::ExactNeedsF64 { .. } => {
             "--exact and --dtype f32 do not go together: drop one of them"
         }
+        Error::TooManyThreads { .. } => "pass a smaller --threads",
         Error::DataMismatch { .. } => {
             "pass the same --data to resume, or --force to continue on this data (its vocabulary must be the same)"
         }
@@ -101,6 +102,16 @@ mod tests {
             )
             .to_string(),
             "the exact arithmetic reproduces the reference, which computes in f64; it cannot run in f32; --exact and --dtype f32 do not go together: drop one of them"
+        );
+        let threads = Error::TooManyThreads {
+            threads: 8,
+            needed: 3 << 30,
+            available: 2 << 30,
+            fits: 5,
+        };
+        assert_eq!(
+            advise(threads, false).to_string(),
+            "training on 8 threads needs about 3.0 GiB but only 2.0 GiB is available (each thread after the first holds a copy of the parameters and their gradients); 5 would fit; pass a smaller --threads"
         );
         let resumed = advise(diverged(), true).to_string();
         assert!(

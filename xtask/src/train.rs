@@ -70,7 +70,9 @@ pub(crate) fn execute(
     if args.threads == Some(0) {
         bail!("--threads 0: give a number of threads of at least 1");
     }
-    trainer.set_threads(args.threads())?;
+    trainer
+        .set_threads(args.threads())
+        .map_err(|err| advise(err, false))?;
     let config = *trainer.config();
     let stop_at = stop_at(args, &trainer)?;
     // The run's own version sets the format, a resumed run's included.

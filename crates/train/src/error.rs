@@ -113,6 +113,23 @@ pub enum Error {
     /// The thread pool of `--threads` could not be started.
     #[error("{0}")]
     Threads(String),
+    /// The threads asked for would not fit in memory with the run: each thread
+    /// after the first holds its own copy of the parameters and their gradients.
+    #[error(
+        "training on {threads} threads needs about {} but only {} is available (each thread after the first holds a copy of the parameters and their gradients); {fits} would fit",
+        params::Bytes(*needed),
+        params::Bytes(*available)
+    )]
+    TooManyThreads {
+        /// The threads asked for.
+        threads: usize,
+        /// Bytes needed with that many.
+        needed: u128,
+        /// Bytes available.
+        available: u128,
+        /// The most threads that fit, at least 1.
+        fits: usize,
+    },
     /// The loss or a gradient stopped being a finite number.
     #[error("training diverged at step {step}: the {what} is {value}")]
     Diverged {

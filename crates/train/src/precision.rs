@@ -199,9 +199,19 @@ impl Trainer {
     /// document a step keeps to one thread, and so does an exact run.
     ///
     /// # Errors
-    /// If the system refuses to start a thread.
+    /// [`crate::Error::TooManyThreads`], changing nothing, if the threads' copies
+    /// of the parameters would not fit in the memory limit the run was made with (see
+    /// [`Trainer::memory_needed`]); or if the system refuses to start a thread.
     pub fn set_threads(&mut self, threads: usize) -> Result<()> {
         each!(&mut self.0, run => run.set_threads(threads))
+    }
+
+    /// About the bytes the run takes on `threads` threads, as
+    /// [`Trainer::set_threads`] checks them: the graph of a whole batch, Adam's
+    /// moments, and for each thread after the first that the batch keeps busy, a
+    /// copy of the parameters and of their gradients.
+    pub fn memory_needed(&self, threads: usize) -> u128 {
+        each!(&self.0, run => run.memory_needed(threads))
     }
 
     /// [`Trainer::set_threads`] with threads made by the caller, such as

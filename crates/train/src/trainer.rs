@@ -63,6 +63,8 @@ pub(crate) struct Run<F: Float> {
     /// With several threads and documents per step: the graphs the batch is
     /// spread over (see `shards.rs`).
     shards: Option<Shards<F>>,
+    /// The bytes the run may use, threads' copies included.
+    memory_limit: u128,
 }
 
 impl<F: Float> Run<F> {
@@ -191,6 +193,7 @@ impl<F: Float> Run<F> {
             cache,
             batch: Batch::new(),
             shards: None,
+            memory_limit,
             mark,
             step: 0,
             // Room for every step's loss up front (up to a million, 8 MB), so that
@@ -348,13 +351,63 @@ impl<F: Float> Run<F> {
     /// graph has nothing to share out): no pool is made for them.
     ///
     /// # Errors
-    /// If the system refuses to start a thread.
+    /// [`Error::TooManyThreads`], changing nothing, if the threads' copies of the
+    /// parameters would not fit in the run's memory limit; or if the system
+    /// refuses to start a thread.
     pub(crate) fn set_threads(&mut self, threads: usize) -> Result<()> {
         if self.uses_threads() {
+            self.check_thread_memory(threads)?;
             let threads = Threads::new(threads).map_err(|e| Error::Threads(e.to_string()))?;
             self.use_threads(threads);
         }
         Ok(())
+    }
+
+    /// Checks, before any is made, that the graphs a batch would be spread over
+    /// on `threads` threads fit in the run's memory limit: each graph after the
+    /// first holds a copy of the parameters and of their gradients. (Their
+    /// activations are the batch's, shared out, which the run's check counted.)
+    ///
+    /// # Errors
+    /// [`Error::TooManyThreads`], with the most threads that would fit.
+    fn check_thread_memory(&self, threads: usize) -> Result<()> {
+        let needed = self.memory_needed(threads);
+        if needed <= self.memory_limit {
+            return Ok(());
+        }
+        let fits = (1..threads)
+            .rev()
+            .find(|&n| self.memory_needed(n) <= self.memory_limit)
+            .unwrap_or(1);
+        Err(Error::TooManyThreads {
+            threads,
+            needed,
+            available: self.memory_limit,
+            fits,
+        })
+    }
+
+    /// About the bytes the run takes on `threads` threads, as checked before
+    /// it starts: its graph of a whole batch, Adam's moments, and for each
+    /// thread after the first that the batch keeps busy, a copy of the
+    /// parameters and of their gradients.
+    pub(crate) fn memory_needed(&self, threads: usize) -> u128 {
+        let model = self.gpt.config();
+        let params = model.num_params_wide();
+        let (mode, dtype, batch) = (
+            self.config.mode(),
+            self.config.dtype,
+            self.config.batch_size,
+        );
+        let run = model::batch_bytes(model, mode, dtype, batch)
+            .saturating_add(params.saturating_mul(Adam::<F>::BYTES_PER_PARAM));
+        let copies = if self.uses_threads() {
+            threads.clamp(1, batch) - 1
+        } else {
+            0
+        };
+        let per_copy = params.saturating_mul(2 * size_of::<F>() as u128);
+        run.saturating_add(per_copy.saturating_mul(copies as u128))
     }
 
     /// [`Run::set_threads`] with threads made by the caller, such as

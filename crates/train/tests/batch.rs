@@ -176,3 +176,36 @@ fn a_checkpoint_from_before_batches_reads_as_batch_1() {
     let c = train::Checkpoint::from_json(&text).unwrap();
     assert_eq!(c.train.batch_size, 1);
 }
+
+#[test]
+fn threads_whose_copies_of_the_parameters_would_not_fit_are_refused_up_front() {
+    let config = TrainConfig {
+        steps: 2,
+        batch_size: 16,
+        ..TrainConfig::default()
+    };
+    let trainer = |limit| Trainer::new(Dataset::embedded(), Sizes::default(), config, limit);
+    let needed = trainer(u128::MAX).unwrap().memory_needed(3);
+    // Each thread after the first: a copy of the 4,064 parameters and their
+    // gradients, in f64.
+    let one = trainer(u128::MAX).unwrap().memory_needed(1);
+    assert_eq!(needed - one, 2 * 4064 * 2 * 8);
+    // With exactly that, 3 fit; with a byte less, they are refused, 2 would fit,
+    // and nothing was changed: the run still trains on one thread.
+    let mut t = trainer(needed).unwrap();
+    t.set_threads(3).unwrap();
+    assert_eq!(t.threads(), 3);
+    let mut t = trainer(needed - 1).unwrap();
+    match t.set_threads(3) {
+        Err(train::Error::TooManyThreads {
+            threads: 3,
+            fits: 2,
+            ..
+        }) => {}
+        other => panic!("expected a refusal saying 2 fit, got {other:?}"),
+    }
+    assert_eq!(t.threads(), 1);
+    t.step().unwrap();
+    t.set_threads(2).unwrap();
+    assert_eq!(t.threads(), 2);
+}
