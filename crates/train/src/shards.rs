@@ -43,12 +43,18 @@ struct Shard<F: Float> {
     result: Result<()>,
 }
 
+/// How many graphs a batch of `batch_size` documents is spread over on
+/// `threads` threads: one per thread, as many as the batch can keep busy.
+pub(crate) fn graphs(threads: usize, batch_size: usize) -> usize {
+    threads.min(batch_size).max(1)
+}
+
 impl<F: Float> Shards<F> {
     /// `threads` for batches of up to `batch_size` documents, `graph` the run's
     /// graph holding the parameters and nothing after them: one copy of it for
     /// each thread after the first, as many as the batch can keep busy.
     pub(crate) fn new(threads: Threads, graph: &Graph<F>, gpt: &Gpt, batch_size: usize) -> Self {
-        let n = threads.count().min(batch_size);
+        let n = graphs(threads.count(), batch_size);
         let others = (1..n)
             .map(|_| Shard {
                 graph: graph.clone(),

@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::fingerprint::DataFingerprint;
 use crate::rng::RunRng;
 use crate::sample::Sampler;
-use crate::shards::Shards;
+use crate::shards::{self, Shards};
 use crate::tokenizer::Tokenizer;
 use crate::tokens::Corpus;
 
@@ -402,7 +402,7 @@ impl<F: Float> Run<F> {
         let run = model::batch_bytes(model, mode, dtype, batch)
             .saturating_add(params.saturating_mul(Adam::<F>::BYTES_PER_PARAM));
         let copies = if self.uses_threads() {
-            threads.clamp(1, batch) - 1
+            shards::graphs(threads, batch) - 1
         } else {
             0
         };
