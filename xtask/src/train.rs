@@ -18,6 +18,7 @@ use crate::pipe::PipeOut;
 use crate::report::{advise, one_line};
 use crate::resume;
 use crate::signals::{Signal, Stop};
+use crate::step_lines::StepLines;
 use crate::train_args::Args;
 
 /// How a run that did not fail ended.
@@ -90,45 +91,46 @@ pub(crate) fn execute(
     let start = Instant::now();
     // The step of the last checkpoint this run wrote, for the message if it fails.
     let mut saved = None;
-    let mut line = String::with_capacity(64);
-    // The stop flag is read here, between steps, so a signal lets the step it
-    // interrupted finish.
-    while trainer.steps_done() < stop_at && !stop.requested() && !out.closed() {
-        let r = trainer
-            .step()
-            .map_err(|err| failed(advise(err, args.resume.is_some()), args, saved))?;
-        match &bar {
-            Some(bar) => {
-                bar.set_message(format!("loss {:.4}", r.loss));
-                bar.inc(1);
+    let mut lines = StepLines::new();
+    // The steps, in a closure so that every way out of it, an error included,
+    // comes back here to write the lines still held before anything else.
+    let mut steps = || -> anyhow::Result<()> {
+        // The stop flag is read here, between steps, so a signal lets the step it
+        // interrupted finish.
+        while trainer.steps_done() < stop_at && !stop.requested() && !out.closed() {
+            let r = trainer
+                .step()
+                .map_err(|err| failed(advise(err, args.resume.is_some()), args, saved))?;
+            match &bar {
+                Some(bar) => {
+                    bar.set_message(format!("loss {:.4}", r.loss));
+                    bar.inc(1);
+                }
+                None => {
+                    lines.push(r.step, r.steps, r.loss, step_end);
+                    lines.write_due(out)?;
+                }
             }
-            None => {
-                // One write per line: written in pieces, the line would cost the
-                // line-buffered stdout two system calls, a fifth of a step.
-                line.clear();
-                let _ = std::fmt::Write::write_fmt(
-                    &mut line,
-                    format_args!(
-                        "step {:4} / {:4} | loss {:.4}{step_end}",
-                        r.step, r.steps, r.loss
-                    ),
-                );
-                out.write_all(line.as_bytes())?;
+            if let Some(metrics) = &mut metrics {
+                metrics
+                    .record(&r, start.elapsed())
+                    .map_err(|err| failed(err, args, saved))?;
+            }
+            if let (Some(path), Some(every)) = (&args.save, args.save_every)
+                && r.step % every == 0
+                && r.step < stop_at
+            {
+                save(&trainer, path, args.resume.is_some())
+                    .map_err(|err| failed(err, args, saved))?;
+                saved = Some(r.step);
             }
         }
-        if let Some(metrics) = &mut metrics {
-            metrics
-                .record(&r, start.elapsed())
-                .map_err(|err| failed(err, args, saved))?;
-        }
-        if let (Some(path), Some(every)) = (&args.save, args.save_every)
-            && r.step % every == 0
-            && r.step < stop_at
-        {
-            save(&trainer, path, args.resume.is_some()).map_err(|err| failed(err, args, saved))?;
-            saved = Some(r.step);
-        }
-    }
+        Ok(())
+    };
+    let result = steps();
+    let written = lines.write_all(out);
+    result?;
+    written?;
     let elapsed = start.elapsed();
     if let Some(bar) = bar {
         // The bar goes, and the last step's line stays in its place, so the final
