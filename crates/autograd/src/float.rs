@@ -44,6 +44,10 @@ pub trait Float:
     const MIN_POSITIVE: Self;
     /// Its name: `f64` or `f32`.
     const NAME: &'static str;
+    /// The fast arithmetic's floor for attention's softmax numerators
+    /// `exp(logit - max)`: a smaller one becomes 0. 2^-64 for `f32`, none (0) for
+    /// `f64`. See `fused/attention.rs`.
+    const SOFTMAX_FLOOR: Self;
 
     /// `x` rounded to the nearest `Self` (exact for `f64`).
     fn from_f64(x: f64) -> Self;
@@ -71,6 +75,7 @@ impl Float for f64 {
     const ONE: Self = 1.0;
     const MIN_POSITIVE: Self = f64::MIN_POSITIVE;
     const NAME: &'static str = "f64";
+    const SOFTMAX_FLOOR: Self = 0.0;
 
     #[inline(always)]
     fn from_f64(x: f64) -> Self {
@@ -111,6 +116,8 @@ impl Float for f32 {
     const ONE: Self = 1.0;
     const MIN_POSITIVE: Self = f32::MIN_POSITIVE;
     const NAME: &'static str = "f32";
+    // 2^-64: a biased exponent of 63 and no fraction.
+    const SOFTMAX_FLOOR: Self = f32::from_bits(63 << 23);
 
     #[inline(always)]
     fn from_f64(x: f64) -> Self {

@@ -358,6 +358,7 @@ fn forward_doc<const HD: usize, F: Float>(
     // Every exponential of the op in one pass, unused entries included (they
     // hold 0, and are never read).
     arith.exp_in_place(ev);
+    floor_tiny_exps(arith, ev);
     // (Tq, H, Tk) softmax weights, then the (Tq, C) outputs: the weighted sums
     // of the values, each from 0, key by key.
     for (r, outr) in ov.chunks_exact_mut(d.c).enumerate() {
@@ -385,6 +386,25 @@ fn forward_doc<const HD: usize, F: Float>(
                 for (o, &vj) in oh.iter_mut().zip(&vrow[hs..hs + hd]) {
                     *o += wt * vj;
                 }
+            }
+        }
+    }
+}
+
+/// Sets to 0, in the fast arithmetic, every softmax numerator below
+/// [`Float::SOFTMAX_FLOOR`] (f32's only: f64 has none). Such a key's weight is
+/// under 2^-64, some 2^-40 of the least an f32 output can tell, so it moves an
+/// output by nothing it can hold. But products of such weights with small
+/// gradients, in both passes, fall into the subnormal numbers, on which x86
+/// computes in microcode: the default run in f32 over 100,000 steps took 13.0 µs
+/// a step, and 9.35 with this floor (9.43 with the CPU itself set to flush
+/// subnormals to zero). The exact arithmetic, Python's, keeps every value.
+#[inline(always)]
+fn floor_tiny_exps<F: Float>(arith: Arith, e: &mut [F]) {
+    if arith == Arith::Fast && F::SOFTMAX_FLOOR > F::ZERO {
+        for x in e.iter_mut() {
+            if *x < F::SOFTMAX_FLOOR {
+                *x = F::ZERO;
             }
         }
     }
