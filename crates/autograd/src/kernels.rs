@@ -11,7 +11,8 @@
 //! it, in both arithmetics: a fused multiply-add would be one instruction instead
 //! of two on CPUs that have it, but a library call on those that do not, and the
 //! same bits on every path matter more (see the performance section of the
-//! README for what FMA was measured to be worth: nothing measurable here).
+//! README for what FMA was measured to be worth: nothing at batch 1, about a
+//! tenth of a batch-16 step on an AVX-512 Xeon).
 //!
 //! Each public kernel runs its body through [`simd::dispatch`], so it is compiled
 //! for every instruction set and runs on the one chosen for this CPU.
