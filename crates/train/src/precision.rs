@@ -216,7 +216,12 @@ impl Trainer {
 
     /// [`Trainer::set_threads`] with threads made by the caller, such as
     /// [`Threads::with_min_work`] to share out even a small Adam update.
-    pub fn use_threads(&mut self, threads: Threads) {
+    ///
+    /// # Errors
+    /// [`crate::Error::TooManyThreads`], changing nothing, if the threads'
+    /// copies of the parameters would not fit in the memory limit the run was
+    /// made with, as [`Trainer::set_threads`].
+    pub fn use_threads(&mut self, threads: Threads) -> Result<()> {
         each!(&mut self.0, run => run.use_threads(threads))
     }
 

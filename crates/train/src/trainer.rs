@@ -358,7 +358,7 @@ impl<F: Float> Run<F> {
         if self.uses_threads() {
             self.check_thread_memory(threads)?;
             let threads = Threads::new(threads).map_err(|e| Error::Threads(e.to_string()))?;
-            self.use_threads(threads);
+            self.use_threads(threads)?;
         }
         Ok(())
     }
@@ -412,13 +412,20 @@ impl<F: Float> Run<F> {
 
     /// [`Run::set_threads`] with threads made by the caller, such as
     /// [`Threads::with_min_work`] to share out even a small Adam update.
-    pub(crate) fn use_threads(&mut self, threads: Threads) {
+    ///
+    /// # Errors
+    /// [`Error::TooManyThreads`], changing nothing, as [`Run::set_threads`].
+    pub(crate) fn use_threads(&mut self, threads: Threads) -> Result<()> {
+        if self.uses_threads() {
+            self.check_thread_memory(threads.count())?;
+        }
         self.shards = None;
         if self.uses_threads() && threads.count() > 1 {
             self.graph.truncate(self.mark);
             let b = self.config.batch_size;
             self.shards = Some(Shards::new(threads, &self.graph, &self.gpt, b));
         }
+        Ok(())
     }
 
     /// Whether more threads than one can share a step: only a batch's documents,

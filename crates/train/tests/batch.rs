@@ -18,7 +18,8 @@ fn run(
     t.use_threads(match min_work {
         Some(w) => pool.with_min_work(w),
         None => pool,
-    });
+    })
+    .unwrap();
     assert_eq!(t.threads(), threads);
     while !t.is_done() {
         t.step().unwrap();
@@ -204,6 +205,13 @@ fn threads_whose_copies_of_the_parameters_would_not_fit_are_refused_up_front() {
         }) => {}
         other => panic!("expected a refusal saying 2 fit, got {other:?}"),
     }
+    assert_eq!(t.threads(), 1);
+    // Threads made by the caller are checked the same way.
+    let pool = train::Threads::new(3).unwrap();
+    assert!(matches!(
+        t.use_threads(pool),
+        Err(train::Error::TooManyThreads { fits: 2, .. })
+    ));
     assert_eq!(t.threads(), 1);
     t.step().unwrap();
     t.set_threads(2).unwrap();

@@ -87,7 +87,9 @@ fn a_batch_on_two_threads(dtype: Dtype) {
     };
     let mut trainer =
         Trainer::new(Dataset::embedded(), Sizes::default(), config, u128::MAX).unwrap();
-    trainer.use_threads(train::Threads::new(2).unwrap().with_min_work(0));
+    trainer
+        .use_threads(train::Threads::new(2).unwrap().with_min_work(0))
+        .unwrap();
     // Warm-up: long enough for each thread's graph to have met the largest share
     // of a batch it is given (up to 16 full blocks between them).
     for _ in 0..300 {
