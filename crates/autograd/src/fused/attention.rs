@@ -18,6 +18,8 @@ use crate::graph::Graph;
 use crate::parallel::Threads;
 use crate::span::Span;
 
+mod heads;
+
 /// The shape of one attention op: how its rows split into heads, and where its
 /// query rows sit.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -284,8 +286,16 @@ impl<F: Float> Graph<F> {
                             let (inputs, outputs) = ((q, k, v), (o, e, w, s));
                             // The loops over a head's dims run `hd` long; for the
                             // usual head sizes that length is a constant to the
-                            // compiler, which then unrolls them.
+                            // compiler, which then unrolls them. Heads of 4 or 8
+                            // dims go 16 dims at a time (`heads.rs`).
+                            let grouped = |g: usize| n_head.is_multiple_of(g);
                             match d.hd {
+                                4 if grouped(4) => heads::forward_doc::<4, 4, 16, F>(
+                                    &d, scale_f, arith, inputs, outputs,
+                                ),
+                                8 if grouped(2) => heads::forward_doc::<8, 2, 16, F>(
+                                    &d, scale_f, arith, inputs, outputs,
+                                ),
                                 4 => forward_doc::<4, F>(&d, scale_f, arith, inputs, outputs),
                                 8 => forward_doc::<8, F>(&d, scale_f, arith, inputs, outputs),
                                 16 => forward_doc::<16, F>(&d, scale_f, arith, inputs, outputs),
@@ -478,82 +488,26 @@ impl Attention {
                         );
                         // The loops over a head's dims run `hd` long; for the
                         // usual head sizes that length is a constant to the
-                        // compiler, which then unrolls them.
+                        // compiler, which then unrolls them. Heads of 4 or 8
+                        // dims go 16 dims at a time (`heads.rs`).
+                        let (arith, scale) = (self.arith, F::from_f64(self.scale));
+                        let grouped = |g: usize| n_head.is_multiple_of(g);
                         match d.hd {
-                            4 => self.backward_doc::<4, F>(&d, saved, acts, grads),
-                            8 => self.backward_doc::<8, F>(&d, saved, acts, grads),
-                            16 => self.backward_doc::<16, F>(&d, saved, acts, grads),
-                            _ => self.backward_doc::<0, F>(&d, saved, acts, grads),
+                            4 if grouped(4) => heads::backward_doc::<4, 4, 16, F>(
+                                arith, scale, &d, saved, acts, grads,
+                            ),
+                            8 if grouped(2) => heads::backward_doc::<8, 2, 16, F>(
+                                arith, scale, &d, saved, acts, grads,
+                            ),
+                            4 => backward_doc::<4, F>(arith, scale, &d, saved, acts, grads),
+                            8 => backward_doc::<8, F>(arith, scale, &d, saved, acts, grads),
+                            16 => backward_doc::<16, F>(arith, scale, &d, saved, acts, grads),
+                            _ => backward_doc::<0, F>(arith, scale, &d, saved, acts, grads),
                         }
                     }
                 },
             );
         });
-    }
-
-    /// One document's backward pass, for heads of `HD` dims (`HD = 0`: of
-    /// `d.hd`, whatever it is).
-    #[inline(always)]
-    #[allow(clippy::type_complexity)]
-    fn backward_doc<const HD: usize, F: Float>(
-        &self,
-        d: &Dims,
-        (q, k, v): (&[F], &[F], &[F]),
-        (exps, att, sums, dout): (&[F], &[F], &[F], &[F]),
-        (dq, dk, dv, datt): (&mut [F], &mut [F], &mut [F], &mut [F]),
-    ) {
-        let hd = if HD == 0 { d.hd } else { HD };
-        let scale = F::from_f64(self.scale);
-        // Last row first, as the reference meets the positions.
-        for r in (0..d.rows).rev() {
-            let seen = d.seen(r);
-            for h in 0..d.n_head {
-                let (hs, at) = (h * hd, d.at(r, h));
-                let e = &exps[at..at + seen];
-                let w = &att[at..at + seen];
-                let total = sums[r * d.n_head + h];
-                let inv = self.arith.recip(total);
-                // -1 * total ** -2, the derivative of total ** -1
-                let dinv_dtotal = -self.arith.recip_square(total);
-                let dout_h = &dout[r * d.c + hs..r * d.c + hs + hd];
-                let dw = &mut datt[at..at + seen];
-
-                let mut dtotal = F::ZERO;
-                for t in (0..seen).rev() {
-                    let row = t * d.c + hs..t * d.c + hs + hd;
-                    let (vt, dvt) = (&v[row.clone()], &mut dv[row]);
-                    // out_j = sum_t w_t * v_t,j: d/d(w_t) = v_t,j, summed last dim
-                    // first; d/d(v_t,j) = w_t
-                    let mut dwt = F::ZERO;
-                    for ((&vj, dvj), &gj) in vt.iter().zip(dvt.iter_mut()).zip(dout_h).rev() {
-                        dwt += vj * gj;
-                        *dvj += w[t] * gj;
-                    }
-                    // w_t = e_t * total**-1: d/d(total**-1) = e_t, then on to total
-                    dtotal += dinv_dtotal * (e[t] * dwt);
-                    dw[t] = dwt;
-                }
-                let qh = &q[r * d.c + hs..r * d.c + hs + hd];
-                let dqh = &mut dq[r * d.c + hs..r * d.c + hs + hd];
-                for t in (0..seen).rev() {
-                    let row = t * d.c + hs..t * d.c + hs + hd;
-                    let (kt, dkt) = (&k[row.clone()], &mut dk[row]);
-                    // d(w_t)/d(e_t) = total**-1, and total = sum_t e_t passes dtotal on.
-                    let de = inv * dw[t] + dtotal;
-                    // e_t = exp(logit_t - max): d/d(logit_t) = e_t
-                    let dlogit = e[t] * de;
-                    // logit_t = dot_t * scale: d/d(dot_t) = scale
-                    let ddot = scale * dlogit;
-                    // dot_t = sum_j q_j * k_t,j: d/d(q_j) = k_t,j, d/d(k_t,j) = q_j
-                    for (((dqj, &kj), dkj), &qj) in
-                        dqh.iter_mut().zip(kt).zip(dkt.iter_mut()).zip(qh)
-                    {
-                        *dqj += kj * ddot;
-                        *dkj += qj * ddot;
-                    }
-                }
-            }
-        }
     }
 
     /// The output and the saved activations: one allocation, in that order.
@@ -563,5 +517,68 @@ impl Attention {
 
     pub(crate) fn inputs(&self) -> [Option<Span>; 3] {
         [Some(self.q), Some(self.keys), Some(self.values)]
+    }
+}
+
+/// One document's backward pass, for heads of `HD` dims (`HD = 0`: of
+/// `d.hd`, whatever it is).
+#[inline(always)]
+#[allow(clippy::type_complexity)]
+fn backward_doc<const HD: usize, F: Float>(
+    arith: Arith,
+    scale: F,
+    d: &Dims,
+    (q, k, v): (&[F], &[F], &[F]),
+    (exps, att, sums, dout): (&[F], &[F], &[F], &[F]),
+    (dq, dk, dv, datt): (&mut [F], &mut [F], &mut [F], &mut [F]),
+) {
+    let hd = if HD == 0 { d.hd } else { HD };
+    // Last row first, as the reference meets the positions.
+    for r in (0..d.rows).rev() {
+        let seen = d.seen(r);
+        for h in 0..d.n_head {
+            let (hs, at) = (h * hd, d.at(r, h));
+            let e = &exps[at..at + seen];
+            let w = &att[at..at + seen];
+            let total = sums[r * d.n_head + h];
+            let inv = arith.recip(total);
+            // -1 * total ** -2, the derivative of total ** -1
+            let dinv_dtotal = -arith.recip_square(total);
+            let dout_h = &dout[r * d.c + hs..r * d.c + hs + hd];
+            let dw = &mut datt[at..at + seen];
+
+            let mut dtotal = F::ZERO;
+            for t in (0..seen).rev() {
+                let row = t * d.c + hs..t * d.c + hs + hd;
+                let (vt, dvt) = (&v[row.clone()], &mut dv[row]);
+                // out_j = sum_t w_t * v_t,j: d/d(w_t) = v_t,j, summed last dim
+                // first; d/d(v_t,j) = w_t
+                let mut dwt = F::ZERO;
+                for ((&vj, dvj), &gj) in vt.iter().zip(dvt.iter_mut()).zip(dout_h).rev() {
+                    dwt += vj * gj;
+                    *dvj += w[t] * gj;
+                }
+                // w_t = e_t * total**-1: d/d(total**-1) = e_t, then on to total
+                dtotal += dinv_dtotal * (e[t] * dwt);
+                dw[t] = dwt;
+            }
+            let qh = &q[r * d.c + hs..r * d.c + hs + hd];
+            let dqh = &mut dq[r * d.c + hs..r * d.c + hs + hd];
+            for t in (0..seen).rev() {
+                let row = t * d.c + hs..t * d.c + hs + hd;
+                let (kt, dkt) = (&k[row.clone()], &mut dk[row]);
+                // d(w_t)/d(e_t) = total**-1, and total = sum_t e_t passes dtotal on.
+                let de = inv * dw[t] + dtotal;
+                // e_t = exp(logit_t - max): d/d(logit_t) = e_t
+                let dlogit = e[t] * de;
+                // logit_t = dot_t * scale: d/d(dot_t) = scale
+                let ddot = scale * dlogit;
+                // dot_t = sum_j q_j * k_t,j: d/d(q_j) = k_t,j, d/d(k_t,j) = q_j
+                for (((dqj, &kj), dkj), &qj) in dqh.iter_mut().zip(kt).zip(dkt.iter_mut()).zip(qh) {
+                    *dqj += kj * ddot;
+                    *dkj += qj * ddot;
+                }
+            }
+        }
     }
 }
