@@ -1,8 +1,8 @@
 //! Attention over `G` heads at once, for small heads.
 //!
-//! `forward_doc` and `backward_doc` in `attention.rs` take one head
-//! at a time: each key then costs loops `hd` long, 4 at the reference size, which
-//! the compiler makes scalar code. Here a key's work for `G` adjacent heads,
+//! `forward_doc` and `backward_doc` in `attention.rs` take one head at a time:
+//! each key then costs loops `hd` long, 4 at the reference size, which the
+//! compiler makes scalar code. Here a key's work for `G` adjacent heads,
 //! `W = G * HD` dims of the row, is one pass over `W` lanes: the products, the
 //! weighted sums of the values and the updates of `dv`, `dq` and `dk`, with each
 //! head's weight spread over its dims. Only the sums over one head's dims (its
@@ -10,7 +10,9 @@
 //!
 //! Every value gets the same terms in the same order as head by head: heads
 //! touch disjoint dims and disjoint `(r, h)` entries, and each dim's sums still
-//! come key by key in the same order, so the bits are the same.
+//! come key by key in the same order, so the bits are the same. (The per-lane
+//! loops are `array::from_fn`s: written as indexed loops over arrays, the
+//! compiler made scalar code of them too.)
 
 use super::{Dims, floor_tiny_exps};
 use crate::arith::{Arith, py_max};
@@ -93,7 +95,7 @@ pub(super) fn forward_doc<const HD: usize, const G: usize, const W: usize, F: Fl
 /// One document's backward pass, `G` heads of `HD` dims at a time (`W = G * HD`;
 /// `d.n_head` a multiple of `G`). The arguments are those of `backward_doc`.
 #[inline(always)]
-#[allow(clippy::type_complexity, clippy::too_many_arguments)]
+#[allow(clippy::type_complexity)]
 pub(super) fn backward_doc<const HD: usize, const G: usize, const W: usize, F: Float>(
     arith: Arith,
     scale: F,
