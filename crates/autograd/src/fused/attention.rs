@@ -361,31 +361,18 @@ fn forward_doc<const HD: usize, F: Float>(
                 }
                 *et = dot * scale;
             }
-            let max = py_max(e.iter().copied());
-            e.iter_mut().for_each(|x| *x -= max);
+            less_max(e);
         }
     }
-    // Every exponential of the op in one pass, unused entries included (they
-    // hold 0, and are never read).
-    arith.exp_in_place(ev);
-    floor_tiny_exps(arith, ev);
+    exps(arith, ev);
     // (Tq, H, Tk) softmax weights, then the (Tq, C) outputs: the weighted sums
     // of the values, each from 0, key by key.
     for (r, outr) in ov.chunks_exact_mut(d.c).enumerate() {
         let seen = d.seen(r);
         for h in 0..n_head {
             let (hs, at) = (h * hd, d.at(r, h));
-            let e = &ev[at..at + seen];
             let w = &mut wv[at..at + seen];
-            let mut sum = F::ZERO;
-            for &x in e {
-                sum += x;
-            }
-            let inv = arith.recip(sum);
-            for (wt, &et) in w.iter_mut().zip(e) {
-                *wt = et * inv;
-            }
-            sv[r * n_head + h] = sum;
+            sv[r * n_head + h] = weights(arith, &ev[at..at + seen], w);
             let oh = &mut outr[hs..hs + hd];
             let mut values = vv.chunks_exact(d.c);
             let first = &values.next().expect("a row sees at least one key")[hs..hs + hd];
@@ -399,6 +386,37 @@ fn forward_doc<const HD: usize, F: Float>(
             }
         }
     }
+}
+
+/// Each logit of a row less the row's largest (a plain number, as Python's
+/// `max` picks it).
+#[inline(always)]
+fn less_max<F: Float>(e: &mut [F]) {
+    let max = py_max(e.iter().copied());
+    e.iter_mut().for_each(|x| *x -= max);
+}
+
+/// Every exponential of an op's `(Tq, H, Tk)` logits in one pass, unused
+/// entries included (they hold 0, and are never read), then the floor below.
+#[inline(always)]
+fn exps<F: Float>(arith: Arith, e: &mut [F]) {
+    arith.exp_in_place(e);
+    floor_tiny_exps(arith, e);
+}
+
+/// A row's softmax weights `w` from its numerators `e`: `w_t = e_t *
+/// total**-1`, where `total`, which it returns, is their sum from 0 in order.
+#[inline(always)]
+fn weights<F: Float>(arith: Arith, e: &[F], w: &mut [F]) -> F {
+    let mut total = F::ZERO;
+    for &x in e {
+        total += x;
+    }
+    let inv = arith.recip(total);
+    for (wt, &et) in w.iter_mut().zip(e) {
+        *wt = et * inv;
+    }
+    total
 }
 
 /// Sets to 0, in the fast arithmetic, every softmax numerator below

@@ -14,8 +14,8 @@
 //! loops are `array::from_fn`s: written as indexed loops over arrays, the
 //! compiler made scalar code of them too.)
 
-use super::{Dims, floor_tiny_exps};
-use crate::arith::{Arith, py_max};
+use super::{Dims, exps, less_max, weights};
+use crate::arith::Arith;
 use crate::float::Float;
 
 /// One document's attention, `G` heads of `HD` dims at a time (`W = G * HD`;
@@ -50,16 +50,11 @@ pub(super) fn forward_doc<const HD: usize, const G: usize, const W: usize, F: Fl
                 }
             }
             for &a in &at {
-                let e = &mut ev[a..a + seen];
-                let max = py_max(e.iter().copied());
-                e.iter_mut().for_each(|x| *x -= max);
+                less_max(&mut ev[a..a + seen]);
             }
         }
     }
-    // Every exponential of the op in one pass, unused entries included (they
-    // hold 0, and are never read).
-    arith.exp_in_place(ev);
-    floor_tiny_exps(arith, ev);
+    exps(arith, ev);
     // (Tq, H, Tk) softmax weights, then the (Tq, C) outputs: the weighted sums
     // of the values, each from 0, key by key.
     for r in 0..d.rows {
@@ -68,16 +63,7 @@ pub(super) fn forward_doc<const HD: usize, const G: usize, const W: usize, F: Fl
             let c0 = h0 * HD;
             let at: [usize; G] = std::array::from_fn(|i| d.at(r, h0 + i));
             for (i, &a) in at.iter().enumerate() {
-                let e = &ev[a..a + seen];
-                let mut sum = F::ZERO;
-                for &x in e {
-                    sum += x;
-                }
-                let inv = arith.recip(sum);
-                for (wt, &et) in wv[a..a + seen].iter_mut().zip(e) {
-                    *wt = et * inv;
-                }
-                sv[r * n_head + h0 + i] = sum;
+                sv[r * n_head + h0 + i] = weights(arith, &ev[a..a + seen], &mut wv[a..a + seen]);
             }
             let v0: &[F; W] = lanes(vv, c0);
             let w0 = spread::<G, HD, W, F>(|i| wv[at[i]]);
