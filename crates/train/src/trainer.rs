@@ -358,7 +358,7 @@ impl<F: Float> Run<F> {
         if self.uses_threads() {
             self.check_thread_memory(threads)?;
             let threads = Threads::new(threads).map_err(|e| Error::Threads(e.to_string()))?;
-            self.use_threads(threads)?;
+            self.install(threads);
         }
         Ok(())
     }
@@ -419,13 +419,18 @@ impl<F: Float> Run<F> {
         if self.uses_threads() {
             self.check_thread_memory(threads.count())?;
         }
+        self.install(threads);
+        Ok(())
+    }
+
+    /// Spreads the batches over `threads`, whose memory has been checked.
+    fn install(&mut self, threads: Threads) {
         self.shards = None;
         if self.uses_threads() && threads.count() > 1 {
             self.graph.truncate(self.mark);
             let b = self.config.batch_size;
             self.shards = Some(Shards::new(threads, &self.graph, &self.gpt, b));
         }
-        Ok(())
     }
 
     /// Whether more threads than one can share a step: only a batch's documents,
